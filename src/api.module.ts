@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { AuthGuard } from './core/auth/auth.guard';
+import { AllExceptionsFilter } from './core/errors/all-exceptions.filter';
+import { PageInterceptor } from './core/http/pagination';
+import { AppValidationPipe } from './core/http/validation';
+import { RateLimitGuard } from './core/rate-limit/rate-limit.guard';
+import { RateLimitModule } from './core/rate-limit/rate-limit.module';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module';
+import { DevicesModule } from './modules/devices/devices.module';
+import { HealthModule } from './modules/health/health.module';
+import { OrgsModule } from './modules/orgs/orgs.module';
+import { ProjectsModule } from './modules/projects/projects.module';
+
+/** The HTTP side: controllers of every feature, and the request pipeline around them. */
+@Module({
+  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule],
+  providers: [
+    // Guards run in this order: authenticate (and scope), then count against the rate limit.
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useClass: RateLimitGuard },
+    { provide: APP_FILTER, useClass: AllExceptionsFilter },
+    { provide: APP_PIPE, useClass: AppValidationPipe },
+    { provide: APP_INTERCEPTOR, useClass: PageInterceptor },
+  ],
+})
+export class ApiModule {}

@@ -1,0 +1,16 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ApiModule } from './api.module';
+import type { AppConfig } from './config/app-config';
+import { CoreModule } from './core/core.module';
+import { WorkerModule } from './worker.module';
+
+/** Composes the roles: `api` serves HTTP, `worker` runs the queues, `all` does both. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const imports: DynamicModule['imports'] = [CoreModule.forRoot(config)];
+    if (config.role !== 'worker') imports.push(ApiModule);
+    if (config.role !== 'api') imports.push(WorkerModule);
+    return { module: AppModule, imports };
+  }
+}

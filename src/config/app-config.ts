@@ -1,0 +1,76 @@
+import { config as loadDotenv } from 'dotenv';
+import { Env, parseEnv } from './env.schema';
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** Typed view of the validated environment, grouped by concern. */
+export interface AppConfig {
+  env: Env;
+  port: number;
+  role: Env['ROLE'];
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  adminToken: string;
+  migrateOnStart: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  maxBodyBytes: number;
+  dbPoolSize: number;
+  apiKeyCacheTtlMs: number;
+  rateLimits: {
+    telemetryPerMinute: number;
+    telemetryPerHour: number;
+    projectPerMinute: number;
+    adminPerMinute: number;
+  };
+  webhooks: {
+    allowPrivateTargets: boolean;
+    connectTimeoutMs: number;
+    timeoutMs: number;
+    retryBaseMs: number;
+    maxRetries: number;
+    circuitFailureThreshold: number;
+    circuitResetTimeoutMs: number;
+  };
+}
+
+export function buildConfig(env: Env): AppConfig {
+  return {
+    env,
+    port: env.PORT,
+    role: env.ROLE,
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    redisPrefix: env.REDIS_PREFIX,
+    adminToken: env.ADMIN_TOKEN,
+    migrateOnStart: env.MIGRATE_ON_START,
+    logLevel: env.LOG_LEVEL,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    dbPoolSize: env.DB_POOL_SIZE,
+    apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
+    rateLimits: {
+      telemetryPerMinute: env.RATE_LIMIT_TELEMETRY_PER_MINUTE,
+      telemetryPerHour: env.RATE_LIMIT_TELEMETRY_PER_HOUR,
+      projectPerMinute: env.RATE_LIMIT_PROJECT_PER_MINUTE,
+      adminPerMinute: env.RATE_LIMIT_ADMIN_PER_MINUTE,
+    },
+    webhooks: {
+      allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      connectTimeoutMs: env.WEBHOOK_CONNECT_TIMEOUT_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+      maxRetries: env.WEBHOOK_MAX_RETRIES,
+      circuitFailureThreshold: env.CIRCUIT_FAILURE_THRESHOLD,
+      circuitResetTimeoutMs: env.CIRCUIT_RESET_TIMEOUT_MS,
+    },
+  };
+}
+
+/**
+ * Reads the process environment (after `.env`, which never overrides a variable already set)
+ * and validates it. `overrides` lets tests start an instance with other settings.
+ */
+export function loadConfig(overrides: Record<string, string | undefined> = {}): AppConfig {
+  loadDotenv({ quiet: true });
+  return buildConfig(parseEnv({ ...process.env, ...overrides }));
+}

@@ -1,0 +1,122 @@
+/**
+ * The one environment schema. Every variable the platform reads is declared here with its
+ * default; `.env.example` mirrors this list. Nothing else in the code base reads process.env.
+ */
+export type Role = 'api' | 'worker' | 'all';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+type Parser<T> = (raw: string) => T;
+
+interface VarSpec<T> {
+  default?: string;
+  parse: Parser<T>;
+  secret?: boolean;
+}
+
+class InvalidValue extends Error {}
+
+const int =
+  (min: number, max: number = Number.MAX_SAFE_INTEGER): Parser<number> =>
+  (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new InvalidValue(`must be an integer`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new InvalidValue(`must be between ${min} and ${max}`);
+    return n;
+  };
+
+const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  throw new InvalidValue('must be true or false');
+};
+
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) => {
+    const v = raw.trim() as T;
+    if (!values.includes(v)) throw new InvalidValue(`must be one of ${values.join(', ')}`);
+    return v;
+  };
+
+const url =
+  (...protocols: string[]): Parser<string> =>
+  (raw) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw.trim());
+    } catch {
+      throw new InvalidValue('must be a URL');
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new InvalidValue(`must use ${protocols.join(' or ')}`);
+    }
+    return raw.trim();
+  };
+
+const text =
+  (pattern: RegExp, what: string): Parser<string> =>
+  (raw) => {
+    if (!pattern.test(raw)) throw new InvalidValue(what);
+    return raw;
+  };
+
+export const ENV_SCHEMA = {
+  PORT: { default: '3000', parse: int(0, 65535) },
+  ROLE: { default: 'all', parse: oneOf<Role>('api', 'worker', 'all') },
+  DATABASE_URL: { parse: url('postgres:', 'postgresql:'), secret: true },
+  REDIS_URL: { parse: url('redis:', 'rediss:'), secret: true },
+  ADMIN_TOKEN: {
+    parse: text(/^\S{16,}$/, 'must be at least 16 characters without spaces'),
+    secret: true,
+  },
+  REDIS_PREFIX: { default: 'watchpost', parse: text(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.:-]') },
+  MIGRATE_ON_START: { default: 'true', parse: bool },
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: { default: 'false', parse: bool },
+  LOG_LEVEL: { default: 'info', parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
+  MAX_BODY_BYTES: { default: '10485760', parse: int(1024) },
+  RATE_LIMIT_TELEMETRY_PER_MINUTE: { default: '1000', parse: int(0) },
+  RATE_LIMIT_TELEMETRY_PER_HOUR: { default: '10000', parse: int(0) },
+  RATE_LIMIT_PROJECT_PER_MINUTE: { default: '600', parse: int(0) },
+  RATE_LIMIT_ADMIN_PER_MINUTE: { default: '0', parse: int(0) },
+  API_KEY_CACHE_TTL_SECONDS: { default: '30', parse: int(0, 3600) },
+  DB_POOL_SIZE: { default: '10', parse: int(1, 200) },
+  WEBHOOK_CONNECT_TIMEOUT_MS: { default: '2000', parse: int(1) },
+  WEBHOOK_TIMEOUT_MS: { default: '5000', parse: int(1) },
+  WEBHOOK_RETRY_BASE_MS: { default: '5000', parse: int(1) },
+  WEBHOOK_MAX_RETRIES: { default: '8', parse: int(0, 50) },
+  CIRCUIT_FAILURE_THRESHOLD: { default: '5', parse: int(1) },
+  CIRCUIT_RESET_TIMEOUT_MS: { default: '60000', parse: int(1) },
+} satisfies Record<string, VarSpec<unknown>>;
+
+export type EnvName = keyof typeof ENV_SCHEMA;
+export type Env = { [K in EnvName]: ReturnType<(typeof ENV_SCHEMA)[K]['parse']> };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses every variable, collecting all problems so one start-up names them all. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(ENV_SCHEMA) as [EnvName, VarSpec<unknown>][]) {
+    const given = source[name];
+    const raw = given === undefined || given === '' ? spec.default : given;
+    if (raw === undefined) {
+      problems.push(`${name} is required`);
+      continue;
+    }
+    try {
+      out[name] = spec.parse(raw);
+    } catch (err) {
+      if (!(err instanceof InvalidValue)) throw err;
+      problems.push(`${name} ${err.message}${spec.secret ? '' : ` (got "${raw}")`}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return out as Env;
+}

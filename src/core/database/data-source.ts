@@ -1,0 +1,31 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../../migrations';
+import type { AppConfig } from '../../config/app-config';
+import { ApiKey } from '../../modules/api-keys/api-key.entity';
+import { Device } from '../../modules/devices/device.entity';
+import { Org } from '../../modules/orgs/org.entity';
+import { Project } from '../../modules/projects/project.entity';
+import { SnakeNamingStrategy } from './snake-naming.strategy';
+
+export const ENTITIES = [Org, Project, ApiKey, Device];
+
+/** The one DataSource definition, shared by the app, the migration CLI and tests. */
+export function dataSourceOptions(config: AppConfig): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: config.databaseUrl,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each',
+    namingStrategy: new SnakeNamingStrategy(),
+    synchronize: false,
+    parseInt8: true,
+    logging: ['error'],
+    extra: { max: config.dbPoolSize, application_name: `watchpost-${config.role}` },
+  };
+}
+
+export function createDataSource(config: AppConfig): DataSource {
+  return new DataSource(dataSourceOptions(config));
+}

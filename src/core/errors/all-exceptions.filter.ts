@@ -1,0 +1,49 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { AppError } from './app-error';
+import { errorBody, requestIdOf } from './error-body';
+
+const HTTP_CODES: Record<number, string> = {
+  400: 'REQUEST.BAD_REQUEST',
+  401: 'AUTH.UNAUTHORIZED',
+  403: 'AUTH.FORBIDDEN',
+  404: 'ROUTE.NOT_FOUND',
+  405: 'ROUTE.METHOD_NOT_ALLOWED',
+  413: 'REQUEST.TOO_LARGE',
+  415: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMIT.EXCEEDED',
+};
+
+/** The single place where anything thrown during a request becomes a response. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<Response>();
+    if (res.headersSent) return;
+
+    if (exception instanceof AppError) {
+      res.status(exception.status).json(errorBody(req, exception.code, exception.message, exception.details));
+      return;
+    }
+    if (exception instanceof ThrottlerException) {
+      res.status(429).json(errorBody(req, HTTP_CODES[429], 'rate limit exceeded, retry later'));
+      return;
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const message = status === 404 ? `no route for ${req.method} ${req.path}` : exception.message;
+      res.status(status).json(errorBody(req, HTTP_CODES[status] ?? `HTTP.${status}`, message));
+      return;
+    }
+    this.logger.error(
+      { msg: 'unhandled error', request_id: requestIdOf(req), method: req.method, path: req.path },
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+    res.status(500).json(errorBody(req, 'INTERNAL', `internal error (request ${requestIdOf(req)})`));
+  }
+}

@@ -1,0 +1,58 @@
+import { ArgumentMetadata, Injectable, PipeTransform, ValidationPipe } from '@nestjs/common';
+import type { ValidationError as ClassValidatorError } from 'class-validator';
+import { FieldProblem, ValidationError } from '../errors/app-error';
+
+function flatten(errors: ClassValidatorError[], parent = ''): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const err of errors) {
+    const field = /^\d+$/.test(err.property)
+      ? `${parent}[${err.property}]`
+      : parent
+        ? `${parent}.${err.property}`
+        : err.property;
+    for (const message of Object.values(err.constraints ?? {})) {
+      out.push({ field, message: message.replace(err.property, field) });
+    }
+    if (err.children?.length) out.push(...flatten(err.children, field));
+  }
+  return out;
+}
+
+/**
+ * The global pipe: class-validator DTOs, unknown fields dropped, payload transformed, every
+ * offending field named in a 422. A body that is not a JSON object is refused as a whole.
+ */
+@Injectable()
+export class AppValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: false,
+      transform: true,
+      transformOptions: { enableImplicitConversion: false },
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) => new ValidationError(flatten(errors)),
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object) {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw ValidationError.field('body', 'body must be a JSON object');
+      }
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+/** Path ids are positive integers; anything else is a 422 naming the parameter. */
+@Injectable()
+export class IdPipe implements PipeTransform<string, number> {
+  transform(value: string, metadata: ArgumentMetadata): number {
+    const name = metadata.data ?? 'id';
+    if (!/^\d{1,15}$/.test(value) || Number(value) < 1) {
+      throw ValidationError.field(name, `${name} must be a positive integer`);
+    }
+    return Number(value);
+  }
+}

@@ -1,0 +1,27 @@
+import { BullModule } from '@nestjs/bull';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import type { AppConfig } from '../../config/app-config';
+import { JobQueue } from './job-queue.service';
+import { QUEUES } from './queues';
+
+/** Bull on Redis; REDIS_PREFIX namespaces every queue key so instances can share a Redis. */
+@Global()
+@Module({})
+export class QueueModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const queues = BullModule.registerQueue(...Object.values(QUEUES).map((name) => ({ name })));
+    return {
+      module: QueueModule,
+      imports: [
+        BullModule.forRoot({
+          url: config.redisUrl,
+          prefix: config.redisPrefix,
+          defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000 },
+        }),
+        queues,
+      ],
+      providers: [JobQueue],
+      exports: [queues, JobQueue],
+    };
+  }
+}

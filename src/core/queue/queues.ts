@@ -1,0 +1,28 @@
+import type { JobOptions } from 'bull';
+
+/** Every queue of the platform; each is declared once, here. */
+export const QUEUES = {
+  telemetryIngest: 'telemetry-ingest',
+  ruleEvaluation: 'rule-evaluation',
+  webhookDelivery: 'webhook-delivery',
+  maintenance: 'maintenance',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+/**
+ * A job type: its queue, name, payload and retry policy, declared together in the feature's
+ * `jobs/<job>.job.ts`. `P` only exists for the type checker, tying enqueue to the payload.
+ */
+export interface JobDefinition<P> {
+  readonly queue: QueueName;
+  readonly name: string;
+  readonly options: JobOptions;
+  /** Deterministic job id, for jobs whose retry or repeat must not duplicate work. */
+  readonly jobId?: (payload: P) => string;
+  readonly __payload?: P;
+}
+
+export function defineJob<P>(def: Omit<JobDefinition<P>, '__payload'>): JobDefinition<P> {
+  return def;
+}

@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { RedisService } from '../redis/redis.service';
+import { THROTTLERS } from './rate-limit.guard';
+import { RedisThrottlerStorage } from './redis-throttler.storage';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG, RedisService],
+      useFactory: (config: AppConfig, redis: RedisService) => ({
+        throttlers: [
+          { name: THROTTLERS.telemetryPerMinute, ttl: MINUTE, limit: config.rateLimits.telemetryPerMinute },
+          { name: THROTTLERS.telemetryPerHour, ttl: HOUR, limit: config.rateLimits.telemetryPerHour },
+          { name: THROTTLERS.projectPerMinute, ttl: MINUTE, limit: config.rateLimits.projectPerMinute },
+          { name: THROTTLERS.adminPerMinute, ttl: MINUTE, limit: config.rateLimits.adminPerMinute },
+        ],
+        storage: new RedisThrottlerStorage(redis),
+      }),
+    }),
+  ],
+  exports: [ThrottlerModule],
+})
+export class RateLimitModule {}

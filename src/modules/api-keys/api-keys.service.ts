@@ -1,0 +1,89 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import * as bcrypt from 'bcrypt';
+import { createHash } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import type { ApiKeyVerifier } from '../../core/auth/api-key-verifier';
+import { NotFoundError } from '../../core/errors/app-error';
+import { Page, PageRequest } from '../../core/http/pagination';
+import { RedisService } from '../../core/redis/redis.service';
+import { KEY_SCOPES, KeyScope, TenantScope, VerifiedKey } from '../../core/tenancy/tenant-scope';
+import { API_KEY_PATTERN, generateApiKey, prefixOf } from './api-key-format';
+import { ApiKeysRepository } from './api-keys.repository';
+import { ApiKeyResponse, CreatedApiKeyResponse, toApiKeyResponse } from './dto/api-key.response';
+import { VerifiedKeyCache } from './verified-key-cache';
+
+const BCRYPT_COST = 10;
+const NEGATIVE_TTL_MS = 5_000;
+const REVOKED_CHANNEL = 'api-keys:revoked';
+
+@Injectable()
+export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
+  private readonly cache: VerifiedKeyCache;
+  private readonly inflight = new Map<string, Promise<VerifiedKey | null>>();
+
+  constructor(
+    private readonly repo: ApiKeysRepository,
+    private readonly redis: RedisService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.cache = new VerifiedKeyCache(config.apiKeyCacheTtlMs, Math.min(NEGATIVE_TTL_MS, config.apiKeyCacheTtlMs));
+  }
+
+  async onModuleInit(): Promise<void> {
+    // Revocations made by any process reach this one through Redis; if the subscription
+    // dropped, some may have been missed, so everything is verified afresh.
+    await this.redis.subscribe(REVOKED_CHANNEL, (prefix) => this.cache.dropPrefix(prefix));
+    this.redis.onResubscribe(() => this.cache.clear());
+  }
+
+  async create(scope: TenantScope, input: { name?: string; scopes?: KeyScope[] }): Promise<CreatedApiKeyResponse> {
+    const scopes = input.scopes?.length ? KEY_SCOPES.filter((s) => input.scopes!.includes(s)) : [...KEY_SCOPES];
+    for (let attempt = 0; ; attempt++) {
+      const { prefix, key } = generateApiKey();
+      const keyHash = await bcrypt.hash(key, BCRYPT_COST);
+      try {
+        const row = await this.repo.insert(scope, { prefix, keyHash, name: input.name ?? null, scopes });
+        return { api_key: key, ...toApiKeyResponse(row) };
+      } catch (err) {
+        // A prefix collision (4 random bytes) is rare; draw again.
+        if ((err as { code?: string }).code === '23505' && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  async list(scope: TenantScope, page: PageRequest): Promise<Page<ApiKeyResponse>> {
+    return Page.of(await this.repo.list(scope, page), page, toApiKeyResponse);
+  }
+
+  async revoke(scope: TenantScope, prefix: string): Promise<void> {
+    if (!(await this.repo.revoke(scope, prefix))) throw new NotFoundError('API_KEY.NOT_FOUND', 'api key not found');
+    this.cache.dropPrefix(prefix);
+    await this.redis.publish(REVOKED_CHANNEL, prefix);
+  }
+
+  async verify(rawKey: string): Promise<VerifiedKey | null> {
+    if (!API_KEY_PATTERN.test(rawKey)) return null;
+    const hash = createHash('sha256').update(rawKey).digest('base64url');
+    const cached = this.cache.get(hash);
+    if (cached !== undefined) return cached;
+    let pending = this.inflight.get(hash);
+    if (!pending) {
+      pending = this.verifyUncached(rawKey, hash).finally(() => this.inflight.delete(hash));
+      this.inflight.set(hash, pending);
+    }
+    return pending;
+  }
+
+  private async verifyUncached(rawKey: string, hash: string): Promise<VerifiedKey | null> {
+    const startedAt = Date.now();
+    const prefix = prefixOf(rawKey)!;
+    const row = await this.repo.findActiveByPrefix(prefix);
+    const key: VerifiedKey | null =
+      row && (await bcrypt.compare(rawKey, row.keyHash))
+        ? Object.freeze({ keyId: row.id, prefix, orgId: row.orgId, projectId: row.projectId, scopes: row.scopes })
+        : null;
+    this.cache.set(hash, prefix, key, startedAt);
+    return key;
+  }
+}

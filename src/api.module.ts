@@ -11,10 +11,11 @@ import { DevicesModule } from './modules/devices/devices.module';
 import { HealthModule } from './modules/health/health.module';
 import { OrgsModule } from './modules/orgs/orgs.module';
 import { ProjectsModule } from './modules/projects/projects.module';
+import { TelemetryModule } from './modules/telemetry/telemetry.module';
 
 /** The HTTP side: controllers of every feature, and the request pipeline around them. */
 @Module({
-  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule],
+  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule],
   providers: [
     // Guards run in this order: authenticate (and scope), then count against the rate limit.
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -16,6 +16,8 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   maxBodyBytes: number;
   dbPoolSize: number;
+  /** Days of readings kept; 0 keeps everything. */
+  retentionDays: number;
   apiKeyCacheTtlMs: number;
   rateLimits: {
     telemetryPerMinute: number;
@@ -47,6 +49,7 @@ export function buildConfig(env: Env): AppConfig {
     logLevel: env.LOG_LEVEL,
     maxBodyBytes: env.MAX_BODY_BYTES,
     dbPoolSize: env.DB_POOL_SIZE,
+    retentionDays: env.RETENTION_DAYS,
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
     rateLimits: {
       telemetryPerMinute: env.RATE_LIMIT_TELEMETRY_PER_MINUTE,

@@ -22,8 +22,8 @@ export interface FieldProblem {
 
 /** 422: the request does not match the schema. */
 export class ValidationError extends AppError {
-  constructor(problems: FieldProblem[], code = 'REQUEST.VALIDATION_FAILED') {
-    const message = problems.map((p) => p.message).join('; ') || 'invalid request';
+  constructor(problems: FieldProblem[], code = 'REQUEST.VALIDATION_FAILED', summary?: string) {
+    const message = summary ?? (problems.map((p) => p.message).join('; ') || 'invalid request');
     super(422, code, message, problems);
   }
 

@@ -1,18 +1,22 @@
-import { getQueueToken } from '@nestjs/bull';
+import { InjectQueue } from '@nestjs/bull';
 import { Injectable } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import type { Job, JobOptions, Queue } from 'bull';
 import { JobDefinition, QueueName, QUEUES } from './queues';
 
 /** The one way work enters a queue. */
 @Injectable()
 export class JobQueue {
-  private readonly queues = new Map<QueueName, Queue>();
+  private readonly queues: Map<QueueName, Queue>;
 
-  constructor(moduleRef: ModuleRef) {
-    for (const name of Object.values(QUEUES)) {
-      this.queues.set(name, moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
-    }
+  constructor(
+    @InjectQueue(QUEUES.telemetryIngest) telemetryIngest: Queue,
+    @InjectQueue(QUEUES.ruleEvaluation) ruleEvaluation: Queue,
+    @InjectQueue(QUEUES.webhookDelivery) webhookDelivery: Queue,
+    @InjectQueue(QUEUES.maintenance) maintenance: Queue,
+  ) {
+    this.queues = new Map(
+      [telemetryIngest, ruleEvaluation, webhookDelivery, maintenance].map((q) => [q.name as QueueName, q]),
+    );
   }
 
   enqueue<P>(job: JobDefinition<P>, payload: P, options: JobOptions = {}): Promise<Job<P>> {
@@ -24,7 +28,9 @@ export class JobQueue {
   }
 
   queue(name: QueueName): Queue {
-    return this.queues.get(name)!;
+    const q = this.queues.get(name);
+    if (!q) throw new Error(`queue ${name} is not registered`);
+    return q;
   }
 
   all(): Queue[] {

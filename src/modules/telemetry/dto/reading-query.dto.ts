@@ -1,0 +1,88 @@
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { TAG_MAX } from '../../../core/http/field-decorators';
+import { MAX_LIMIT } from '../../../core/http/pagination';
+
+export class TimeRangeQuery {
+  /** ISO-8601 or Unix seconds. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  from?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  to?: string;
+}
+
+export class LimitQuery extends TimeRangeQuery {
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_LIMIT)
+  limit?: number;
+}
+
+export class RecentReadingsQuery extends LimitQuery {
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
+
+export class SinceQuery {
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  since_ts: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_LIMIT)
+  limit?: number;
+}
+
+export class TagSearchQuery extends LimitQuery {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(TAG_MAX)
+  tag: string;
+}
+
+export class MetricQuery extends TimeRangeQuery {
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  metric: string;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  device_id?: number;
+
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(TAG_MAX)
+  tag?: string;
+}
+
+export class AggregateQuery extends MetricQuery {
+  @IsOptional()
+  @IsString()
+  @MaxLength(10)
+  interval?: string;
+}
+
+export const STATS_WINDOWS = ['5m', '15m', '1h', '24h'] as const;
+
+export class StatsQuery extends MetricQuery {
+  @IsOptional()
+  @IsIn(STATS_WINDOWS)
+  window?: (typeof STATS_WINDOWS)[number];
+}

@@ -1,0 +1,19 @@
+import { Process, Processor } from '@nestjs/bull';
+import type { Job } from 'bull';
+import { QUEUES } from '../../../core/queue/queues';
+import { TelemetryIngestService } from '../telemetry-ingest.service';
+import { IngestReadingsPayload, ingestReadingsJob } from './ingest-readings.job';
+
+/** Many jobs at once, so the reading writer can coalesce them into large inserts. */
+const CONCURRENCY = 16;
+
+@Processor(QUEUES.telemetryIngest)
+export class IngestReadingsProcessor {
+  constructor(private readonly ingest: TelemetryIngestService) {}
+
+  @Process({ name: ingestReadingsJob.name, concurrency: CONCURRENCY })
+  async handle(job: Job<IngestReadingsPayload>): Promise<{ stored: number }> {
+    const { stored } = await this.ingest.store(job.data);
+    return { stored };
+  }
+}

@@ -1,0 +1,22 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { PartitionRepository } from './partition.repository';
+
+/** Days of partitions kept ready ahead of (and just behind) today. */
+const DAYS_BEHIND = 1;
+const DAYS_AHEAD = 7;
+
+@Injectable()
+export class PartitionService {
+  constructor(
+    private readonly repo: PartitionRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async maintain(now = new Date()): Promise<{ created: string[]; dropped: string[] }> {
+    const created = await this.repo.ensureDays(-DAYS_BEHIND, DAYS_AHEAD);
+    const days = this.config.retentionDays;
+    const dropped = days > 0 ? await this.repo.dropBefore(new Date(now.getTime() - days * 86_400_000)) : [];
+    return { created, dropped };
+  }
+}

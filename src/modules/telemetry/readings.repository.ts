@@ -1,0 +1,187 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { TenantScope } from '../../core/tenancy/tenant-scope';
+
+export interface ReadingRow {
+  projectId: number;
+  deviceId: number;
+  eventId: string;
+  ts: string;
+  receivedAt: string;
+  data: Record<string, unknown>;
+}
+
+export interface StoredReading {
+  id: number;
+  device_id: number;
+  event_id: string;
+  ts: Date;
+  received_at: Date;
+  payload: Record<string, unknown>;
+}
+
+export interface ReadingRange {
+  from: Date | null;
+  to: Date | null;
+  limit: number;
+  /** Keyset position: readings strictly older than (ts, id). */
+  before: { ts: Date; id: number } | null;
+}
+
+export interface MetricFilter {
+  metric: string;
+  from: Date;
+  to: Date;
+  deviceId?: number;
+  tag?: string;
+}
+
+export interface Bucket {
+  start: Date;
+  count: number;
+  sum: number;
+  avg: number;
+  min: number;
+  max: number;
+}
+
+export interface Stats {
+  count: number;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  unique_devices: number;
+}
+
+const READING_COLUMNS = 'r.id, r.device_id, r.event_id, r.ts, r.received_at, r.payload';
+
+/**
+ * Readings: the hot write path and the time-range reads. Raw SQL throughout: the bulk insert
+ * must be one statement per flush, and the reads must use the (device_id, ts) index and
+ * partition pruning, which is easiest to guarantee by writing the queries by hand.
+ */
+@Injectable()
+export class ReadingsRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Inserts readings of any number of devices and projects in one statement (the writer
+   * coalesces jobs); the API checked each device against its tenant before queueing. A row
+   * whose (device_id, ts, event_id) exists is skipped, so retries and resends never double.
+   * Returns the identities that were new.
+   */
+  async insertMany(rows: readonly ReadingRow[]): Promise<{ device_id: number; event_id: string; ts: Date }[]> {
+    if (!rows.length) return [];
+    const cols = { p: [] as number[], d: [] as number[], e: [] as string[], t: [] as string[], r: [] as string[], j: [] as string[] };
+    for (const row of rows) {
+      cols.p.push(row.projectId);
+      cols.d.push(row.deviceId);
+      cols.e.push(row.eventId);
+      cols.t.push(row.ts);
+      cols.r.push(row.receivedAt);
+      cols.j.push(JSON.stringify(row.data));
+    }
+    return this.ds.query(
+      `INSERT INTO readings (project_id, device_id, event_id, ts, received_at, payload)
+       SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[])
+       ON CONFLICT (device_id, ts, event_id) DO NOTHING
+       RETURNING device_id, event_id, ts`,
+      [cols.p, cols.d, cols.e, cols.t, cols.r, cols.j],
+    );
+  }
+
+  recent(scope: TenantScope, deviceId: number, range: ReadingRange): Promise<StoredReading[]> {
+    const params: unknown[] = [scope.projectId, deviceId, range.limit + 1];
+    const where = ['r.project_id = $1', 'r.device_id = $2', ...this.rangeClauses(range, params)];
+    return this.ds.query(
+      `SELECT ${READING_COLUMNS} FROM readings r WHERE ${where.join(' AND ')}
+       ORDER BY r.ts DESC, r.id DESC LIMIT $3`,
+      params,
+    );
+  }
+
+  async latest(scope: TenantScope, deviceId: number): Promise<StoredReading | null> {
+    const rows = await this.recent(scope, deviceId, { from: null, to: null, limit: 0, before: null });
+    return rows[0] ?? null;
+  }
+
+  byTag(scope: TenantScope, tag: string, range: ReadingRange): Promise<StoredReading[]> {
+    const params: unknown[] = [scope.projectId, tag, range.limit + 1];
+    const where = ['r.project_id = $1', 'd.project_id = $1', 'd.tags @> ARRAY[$2::text]', ...this.rangeClauses(range, params)];
+    return this.ds.query(
+      `SELECT ${READING_COLUMNS} FROM readings r JOIN devices d ON d.id = r.device_id
+       WHERE ${where.join(' AND ')} ORDER BY r.ts DESC, r.id DESC LIMIT $3`,
+      params,
+    );
+  }
+
+  async aggregate(scope: TenantScope, filter: MetricFilter, intervalSeconds: number): Promise<Bucket[]> {
+    const { sql, params } = this.numericValues(scope, filter);
+    params.push(intervalSeconds);
+    // Buckets align to multiples of the interval since the Unix epoch, whatever `from` is.
+    return this.ds.query(
+      `SELECT to_timestamp(floor(extract(epoch FROM ts) / $${params.length}) * $${params.length}) AS start,
+              count(*)::int AS count, sum(v) AS sum, avg(v) AS avg, min(v) AS min, max(v) AS max
+         FROM (${sql}) x GROUP BY 1 ORDER BY 1`,
+      params,
+    );
+  }
+
+  async stats(scope: TenantScope, filter: MetricFilter): Promise<Stats> {
+    const { sql, params } = this.numericValues(scope, filter);
+    // percentile_disc is the nearest-rank percentile: the smallest value whose cumulative share reaches p.
+    const [row] = await this.ds.query(
+      `SELECT count(*)::int AS count, min(v) AS min, max(v) AS max, avg(v) AS mean,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS p50,
+              percentile_disc(0.95) WITHIN GROUP (ORDER BY v) AS p95,
+              percentile_disc(0.99) WITHIN GROUP (ORDER BY v) AS p99,
+              count(DISTINCT device_id)::int AS unique_devices
+         FROM (${sql}) x`,
+      params,
+    );
+    return row;
+  }
+
+  /** The numeric values of one metric in a project's readings, as (ts, device_id, v). */
+  private numericValues(scope: TenantScope, f: MetricFilter): { sql: string; params: unknown[] } {
+    const params: unknown[] = [scope.projectId, f.metric, f.from, f.to];
+    const where = [
+      'r.project_id = $1',
+      'r.ts >= $3',
+      'r.ts <= $4',
+      `jsonb_typeof(r.payload -> $2::text) = 'number'`,
+    ];
+    if (f.deviceId !== undefined) {
+      params.push(f.deviceId);
+      where.push(`r.device_id = $${params.length}`);
+    }
+    if (f.tag !== undefined) {
+      params.push(f.tag);
+      where.push(`r.device_id IN (SELECT id FROM devices WHERE project_id = $1 AND tags @> ARRAY[$${params.length}::text])`);
+    }
+    return {
+      sql: `SELECT r.ts, r.device_id, (r.payload ->> $2::text)::float8 AS v FROM readings r WHERE ${where.join(' AND ')}`,
+      params,
+    };
+  }
+
+  private rangeClauses(range: ReadingRange, params: unknown[]): string[] {
+    const out: string[] = [];
+    if (range.from) {
+      params.push(range.from);
+      out.push(`r.ts >= $${params.length}`);
+    }
+    if (range.to) {
+      params.push(range.to);
+      out.push(`r.ts <= $${params.length}`);
+    }
+    if (range.before) {
+      params.push(range.before.ts, range.before.id);
+      out.push(`(r.ts, r.id) < ($${params.length - 1}, $${params.length})`);
+    }
+    return out;
+  }
+}

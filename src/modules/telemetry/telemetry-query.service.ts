@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { NotFoundError, ValidationError } from '../../core/errors/app-error';
+import { DEFAULT_LIMIT, Page } from '../../core/http/pagination';
+import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import { DevicesService } from '../devices/devices.service';
+import { parseInterval, WINDOW_SECONDS } from './analytics/intervals';
+import { ReadingResponse, toReadingResponse } from './dto/reading.response';
+import {
+  AggregateQuery,
+  LimitQuery,
+  MetricQuery,
+  RecentReadingsQuery,
+  SinceQuery,
+  StatsQuery,
+  TagSearchQuery,
+  TimeRangeQuery,
+} from './dto/reading-query.dto';
+import { parseTime } from './ingest/parse-events';
+import { MetricFilter, ReadingRange, ReadingsRepository, Stats, StoredReading } from './readings.repository';
+
+const DEFAULT_AGGREGATE_SPAN_MS = 86_400_000;
+const DEFAULT_INTERVAL = '1h';
+
+/** A query time: ISO-8601 (no offset = UTC) or Unix seconds, as for ingestion. */
+function queryTime(field: string, raw: string | undefined): Date | null {
+  if (raw === undefined || raw === '') return null;
+  const parsed = parseTime(/^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw);
+  if (typeof parsed === 'string') throw ValidationError.field(field, parsed.replace(/^ts/, field));
+  return parsed;
+}
+
+function timeRange(q: TimeRangeQuery): { from: Date | null; to: Date | null } {
+  const from = queryTime('from', q.from);
+  const to = queryTime('to', q.to);
+  if (from && to && from > to) throw ValidationError.field('from', 'from must not be after to');
+  return { from, to };
+}
+
+const encodeCursor = (r: StoredReading) => Buffer.from(`r:${r.ts.getTime()}:${r.id}`).toString('base64url');
+
+function decodeCursor(cursor: string | undefined): ReadingRange['before'] {
+  if (!cursor) return null;
+  const m = /^r:(\d{1,15}):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw ValidationError.field('cursor', 'cursor is not one this API returned');
+  return { ts: new Date(Number(m[1])), id: Number(m[2]) };
+}
+
+function page(rows: StoredReading[], limit: number): Page<ReadingResponse> {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  return new Page(kept.map(toReadingResponse), more ? encodeCursor(kept[kept.length - 1]) : null);
+}
+
+/** Reads and analytics over a tenant's readings; every number is computed in SQL. */
+@Injectable()
+export class TelemetryQueryService {
+  constructor(
+    private readonly repo: ReadingsRepository,
+    private readonly devices: DevicesService,
+  ) {}
+
+  async recent(scope: TenantScope, deviceId: number, q: RecentReadingsQuery): Promise<Page<ReadingResponse>> {
+    await this.devices.require(scope, deviceId);
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const rows = await this.repo.recent(scope, deviceId, { ...timeRange(q), limit, before: decodeCursor(q.cursor) });
+    return page(rows, limit);
+  }
+
+  async latest(scope: TenantScope, deviceId: number): Promise<ReadingResponse> {
+    await this.devices.require(scope, deviceId);
+    const row = await this.repo.latest(scope, deviceId);
+    if (!row) throw new NotFoundError('TELEMETRY.NO_READINGS', 'no telemetry for this device');
+    return toReadingResponse(row);
+  }
+
+  async since(scope: TenantScope, deviceId: number, q: SinceQuery): Promise<ReadingResponse[]> {
+    await this.devices.require(scope, deviceId);
+    const from = queryTime('since_ts', String(q.since_ts))!;
+    // Strictly after since_ts: a client polls with the ts of the last reading it has.
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const rows = await this.repo.recent(scope, deviceId, { from: new Date(from.getTime() + 1), to: null, limit, before: null });
+    return rows.slice(0, limit).map(toReadingResponse);
+  }
+
+  async searchByTag(scope: TenantScope, q: TagSearchQuery & LimitQuery): Promise<Page<ReadingResponse>> {
+    const limit = q.limit ?? DEFAULT_LIMIT;
+    const rows = await this.repo.byTag(scope, q.tag.trim(), { ...timeRange(q), limit, before: null });
+    return new Page(rows.slice(0, limit).map(toReadingResponse), null);
+  }
+
+  async aggregate(scope: TenantScope, q: AggregateQuery) {
+    const interval = q.interval ?? DEFAULT_INTERVAL;
+    const seconds = parseInterval(interval);
+    const filter = await this.metricFilter(scope, q, DEFAULT_AGGREGATE_SPAN_MS);
+    const buckets = await this.repo.aggregate(scope, filter, seconds);
+    return {
+      metric: q.metric,
+      interval,
+      buckets: buckets.map((b) => ({
+        start: new Date(b.start).toISOString(),
+        count: Number(b.count),
+        sum: b.sum,
+        avg: b.avg,
+        min: b.min,
+        max: b.max,
+      })),
+    };
+  }
+
+  async stats(scope: TenantScope, q: StatsQuery): Promise<Stats> {
+    if (q.window && (q.from || q.to)) throw ValidationError.field('window', 'give either window or from/to, not both');
+    const span = (q.window ? WINDOW_SECONDS[q.window] : WINDOW_SECONDS['1h']) * 1000;
+    const s = await this.repo.stats(scope, await this.metricFilter(scope, q, span));
+    return { ...s, count: Number(s.count), unique_devices: Number(s.unique_devices) };
+  }
+
+  /** Without from/to the range is the `spanMs` before now; a device must be the tenant's. */
+  private async metricFilter(scope: TenantScope, q: MetricQuery, spanMs: number): Promise<MetricFilter> {
+    if (q.device_id !== undefined) await this.devices.require(scope, q.device_id);
+    const range = timeRange(q);
+    const to = range.to ?? new Date();
+    const from = range.from ?? new Date(to.getTime() - spanMs);
+    return { metric: q.metric, from, to, deviceId: q.device_id, tag: q.tag?.trim() };
+  }
+}

@@ -73,7 +73,7 @@ export class ReadingsRepository {
    * whose (device_id, ts, event_id) exists is skipped, so retries and resends never double.
    * Returns the identities that were new.
    */
-  async insertMany(rows: readonly ReadingRow[]): Promise<{ device_id: number; event_id: string; ts: Date }[]> {
+  async insertMany(rows: readonly ReadingRow[]): Promise<{ device_id: number; event_id: string; ts: string }[]> {
     if (!rows.length) return [];
     const cols = { p: [] as number[], d: [] as number[], e: [] as string[], t: [] as string[], r: [] as string[], j: [] as string[] };
     for (const row of rows) {
@@ -88,7 +88,7 @@ export class ReadingsRepository {
       `INSERT INTO readings (project_id, device_id, event_id, ts, received_at, payload)
        SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[])
        ON CONFLICT (device_id, ts, event_id) DO NOTHING
-       RETURNING device_id, event_id, ts`,
+       RETURNING device_id, event_id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts`,
       [cols.p, cols.d, cols.e, cols.t, cols.r, cols.j],
     );
   }

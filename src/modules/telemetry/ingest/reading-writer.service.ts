@@ -12,8 +12,8 @@ const MAX_ROWS_PER_FLUSH = 20_000;
 /** Statements in flight at once; more would only queue on a 2-core database. */
 const MAX_PARALLEL_FLUSHES = 2;
 
-export const readingKey = (deviceId: number, ts: Date | string, eventId: string): string =>
-  `${deviceId}|${typeof ts === 'string' ? Date.parse(ts) : ts.getTime()}|${eventId}`;
+/** A reading's identity as a string; `ts` is ISO-8601 UTC with milliseconds, as normalised. */
+export const readingKey = (deviceId: number, ts: string, eventId: string): string => `${deviceId}|${ts}|${eventId}`;
 
 /**
  * Writes readings durably, coalescing concurrent callers: while a flush is in flight, new

@@ -6,16 +6,18 @@ import { PageInterceptor } from './core/http/pagination';
 import { AppValidationPipe } from './core/http/validation';
 import { RateLimitGuard } from './core/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './core/rate-limit/rate-limit.module';
+import { AlertsModule } from './modules/alerts/alerts.module';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { DevicesModule } from './modules/devices/devices.module';
 import { HealthModule } from './modules/health/health.module';
 import { OrgsModule } from './modules/orgs/orgs.module';
 import { ProjectsModule } from './modules/projects/projects.module';
+import { RulesModule } from './modules/rules/rules.module';
 import { TelemetryModule } from './modules/telemetry/telemetry.module';
 
 /** The HTTP side: controllers of every feature, and the request pipeline around them. */
 @Module({
-  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule],
+  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule, RulesModule, AlertsModule],
   providers: [
     // Guards run in this order: authenticate (and scope), then count against the rate limit.
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { RulesJobsModule } from './modules/rules/rules-jobs.module';
 import { TelemetryJobsModule } from './modules/telemetry/telemetry-jobs.module';
 
 /** The queue side: every processor. Feature modules add their processor modules here. */
-@Module({ imports: [TelemetryJobsModule] })
+@Module({ imports: [TelemetryJobsModule, RulesJobsModule] })
 export class WorkerModule {}

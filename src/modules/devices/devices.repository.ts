@@ -77,4 +77,13 @@ export class DevicesRepository {
       [deviceIds, at],
     );
   }
+
+  /** How many of these ids are devices of the project. */
+  async countOwned(scope: TenantScope, ids: readonly number[]): Promise<number> {
+    const [row] = await this.devices.query(
+      `SELECT count(*)::int AS n FROM devices WHERE project_id = $1 AND id = ANY($2::bigint[])`,
+      [scope.projectId, ids],
+    );
+    return row.n;
+  }
 }

@@ -42,6 +42,12 @@ export class DevicesService {
     return device;
   }
 
+  /** Every id must be a device of this project; one missing is DEVICE.NOT_FOUND. */
+  async requireAll(scope: TenantScope, ids: readonly number[]): Promise<void> {
+    const unique = [...new Set(ids)];
+    if ((await this.repo.countOwned(scope, unique)) !== unique.length) throw deviceNotFound();
+  }
+
   findByExternalId(scope: TenantScope, externalId: string): Promise<Device | null> {
     return this.repo.findByExternalId(scope, externalId);
   }

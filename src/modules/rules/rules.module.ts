@@ -1,8 +1,16 @@
 import { Module } from '@nestjs/common';
-import { EvaluationScheduler } from './evaluation-scheduler.service';
+import { AlertsModule } from '../alerts/alerts.module';
+import { DevicesModule } from '../devices/devices.module';
+import { TelemetryModule } from '../telemetry/telemetry.module';
+import { RuleEvaluationService } from './evaluation/rule-evaluation.service';
+import { RulesController } from './rules.controller';
+import { RulesRepository } from './rules.repository';
+import { RulesService } from './rules.service';
 
 @Module({
-  providers: [EvaluationScheduler],
-  exports: [EvaluationScheduler],
+  imports: [DevicesModule, TelemetryModule, AlertsModule],
+  controllers: [RulesController],
+  providers: [RulesRepository, RulesService, RuleEvaluationService],
+  exports: [RuleEvaluationService],
 })
 export class RulesModule {}

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 
 export interface ReadingRow {
@@ -106,6 +106,15 @@ export class ReadingsRepository {
   async latest(scope: TenantScope, deviceId: number): Promise<StoredReading | null> {
     const rows = await this.recent(scope, deviceId, { from: null, to: null, limit: 0, before: null });
     return rows[0] ?? null;
+  }
+
+  /** The device's newest `n` readings by (ts, id), inside the caller's transaction. */
+  window(tx: EntityManager, scope: TenantScope, deviceId: number, n: number): Promise<{ ts: Date; payload: Record<string, unknown> }[]> {
+    return tx.query(
+      `SELECT r.ts, r.payload FROM readings r WHERE r.project_id = $1 AND r.device_id = $2
+       ORDER BY r.ts DESC, r.id DESC LIMIT $3`,
+      [scope.projectId, deviceId, n],
+    );
   }
 
   byTag(scope: TenantScope, tag: string, range: ReadingRange): Promise<StoredReading[]> {

@@ -3,7 +3,7 @@ import { BusinessRuleError, NotFoundError, ServiceUnavailableError, ValidationEr
 import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
-import { EvaluationScheduler } from '../rules/evaluation-scheduler.service';
+import { EvaluationScheduler } from '../rules/scheduling/evaluation-scheduler.service';
 import { IngestAccepted, IngestStored } from './dto/ingest.dto';
 import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';

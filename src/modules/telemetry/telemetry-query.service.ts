@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { NotFoundError, ValidationError } from '../../core/errors/app-error';
 import { DEFAULT_LIMIT, Page } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
@@ -80,6 +81,11 @@ export class TelemetryQueryService {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const rows = await this.repo.recent(scope, deviceId, { from: new Date(from.getTime() + 1), to: null, limit, before: null });
     return rows.slice(0, limit).map(toReadingResponse);
+  }
+
+  /** For rule evaluation: the device's newest `n` readings, newest first, in its transaction. */
+  window(tx: EntityManager, scope: TenantScope, deviceId: number, n: number) {
+    return this.repo.window(tx, scope, deviceId, n);
   }
 
   async searchByTag(scope: TenantScope, q: TagSearchQuery & LimitQuery): Promise<Page<ReadingResponse>> {

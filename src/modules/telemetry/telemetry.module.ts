@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module';
-import { RulesModule } from '../rules/rules.module';
+import { RuleSchedulingModule } from '../rules/scheduling/rule-scheduling.module';
 import { ReadingWriter } from './ingest/reading-writer.service';
 import { PartitionRepository } from './partition.repository';
 import { PartitionService } from './partition.service';
@@ -10,9 +10,9 @@ import { TelemetryQueryService } from './telemetry-query.service';
 import { TelemetryController } from './telemetry.controller';
 
 @Module({
-  imports: [DevicesModule, RulesModule],
+  imports: [DevicesModule, RuleSchedulingModule],
   controllers: [TelemetryController],
   providers: [ReadingsRepository, ReadingWriter, TelemetryIngestService, TelemetryQueryService, PartitionRepository, PartitionService],
-  exports: [TelemetryIngestService, PartitionService],
+  exports: [TelemetryIngestService, TelemetryQueryService, PartitionService],
 })
 export class TelemetryModule {}

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { JobQueue } from '../../core/queue/job-queue.service';
-import { RedisService } from '../../core/redis/redis.service';
-import type { TenantScope } from '../../core/tenancy/tenant-scope';
-import { evaluateDeviceJob } from './jobs/evaluate-device.job';
+import { JobQueue } from '../../../core/queue/job-queue.service';
+import { RedisService } from '../../../core/redis/redis.service';
+import type { TenantScope } from '../../../core/tenancy/tenant-scope';
+import { evaluateDeviceJob } from './evaluate-device.job';
 
 /**
  * Coalesces evaluation requests per device. Each device has a generation counter that the

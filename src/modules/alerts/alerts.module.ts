@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { DevicesModule } from '../devices/devices.module';
+import { AlertEventsService } from './alert-events.service';
+import { AlertsController } from './alerts.controller';
+import { AlertsRepository } from './alerts.repository';
+import { AlertsService } from './alerts.service';
+
+@Module({
+  imports: [DevicesModule],
+  controllers: [AlertsController],
+  providers: [AlertsRepository, AlertsService, AlertEventsService],
+  exports: [AlertsService],
+})
+export class AlertsModule {}

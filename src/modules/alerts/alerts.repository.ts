@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { PageRequest } from '../../core/http/pagination';
+import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import type { AlertStatus } from './alert-state';
+
+export interface AlertRow {
+  id: number;
+  project_id: number;
+  device_id: number;
+  rule_id: number;
+  status: AlertStatus;
+  severity: string;
+  triggered_at: Date;
+  acknowledged_at: Date | null;
+  resolved_at: Date | null;
+  details: Record<string, unknown>;
+}
+
+export interface AlertFilter {
+  status?: AlertStatus | 'open';
+  deviceId?: number;
+  ruleId?: number;
+}
+
+const COLUMNS = 'id, project_id, device_id, rule_id, status, severity, triggered_at, acknowledged_at, resolved_at, details';
+
+@Injectable()
+export class AlertsRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /** The open alert and last trigger time of each of the device's (rule, device) pairs. */
+  async pairStates(tx: EntityManager, scope: TenantScope, deviceId: number, ruleIds: number[]) {
+    const rows: { rule_id: number; open_id: number | null; last_triggered_at: Date | null }[] = await tx.query(
+      `SELECT rule_id,
+              max(id) FILTER (WHERE status <> 'resolved') AS open_id,
+              max(triggered_at) AS last_triggered_at
+         FROM alerts WHERE project_id = $1 AND device_id = $2 AND rule_id = ANY($3::bigint[])
+        GROUP BY rule_id`,
+      [scope.projectId, deviceId, ruleIds],
+    );
+    return new Map(rows.map((r) => [Number(r.rule_id), { openAlertId: r.open_id === null ? null : Number(r.open_id), lastTriggeredAt: r.last_triggered_at }]));
+  }
+
+  /** Opens an alert; null if the pair already has one open (the partial unique index decides). */
+  async open(
+    tx: EntityManager,
+    scope: TenantScope,
+    row: { deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> },
+  ): Promise<AlertRow | null> {
+    const rows: AlertRow[] = await tx.query(
+      `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details)
+       VALUES ($1, $2, $3, 'firing', $4, $5)
+       ON CONFLICT (rule_id, device_id) WHERE status <> 'resolved' DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [scope.projectId, row.deviceId, row.ruleId, row.severity, row.details],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Moves an open alert to a new status; null when it is not (or no longer) open. */
+  async transition(
+    manager: EntityManager | null,
+    scope: TenantScope,
+    alertId: number,
+    to: 'acknowledged' | 'resolved',
+  ): Promise<AlertRow | null> {
+    const stamp = to === 'acknowledged' ? 'acknowledged_at' : 'resolved_at';
+    const from = to === 'acknowledged' ? `('firing')` : `('firing', 'acknowledged')`;
+    const [rows] = (await (manager ?? this.ds.manager).query(
+      `UPDATE alerts SET status = $3, ${stamp} = now()
+        WHERE project_id = $1 AND id = $2 AND status IN ${from}
+        RETURNING ${COLUMNS}`,
+      [scope.projectId, alertId, to],
+    )) as [AlertRow[], number];
+    return rows[0] ?? null;
+  }
+
+  async get(scope: TenantScope, alertId: number): Promise<AlertRow | null> {
+    const rows: AlertRow[] = await this.ds.query(`SELECT ${COLUMNS} FROM alerts WHERE project_id = $1 AND id = $2`, [
+      scope.projectId,
+      alertId,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  list(scope: TenantScope, filter: AlertFilter, page: PageRequest): Promise<AlertRow[]> {
+    const params: unknown[] = [scope.projectId, page.limit + 1];
+    const where = ['project_id = $1'];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.status === 'open') where.push(`status <> 'resolved'`);
+    else if (filter.status) add('status = ?', filter.status);
+    if (filter.deviceId !== undefined) add('device_id = ?', filter.deviceId);
+    if (filter.ruleId !== undefined) add('rule_id = ?', filter.ruleId);
+    if (page.beforeId !== null) add('id < ?', page.beforeId);
+    return this.ds.query(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $2`, params);
+  }
+}

@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ConflictError, NotFoundError } from '../../core/errors/app-error';
+import { Page, PageRequest } from '../../core/http/pagination';
+import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import { DevicesService } from '../devices/devices.service';
+import { AlertEvent, AlertEventsService } from './alert-events.service';
+import { AlertFilter, AlertRow, AlertsRepository } from './alerts.repository';
+import { AlertResponse, toAlertResponse } from './dto/alert.dto';
+
+const alertNotFound = () => new NotFoundError('ALERT.NOT_FOUND', 'alert not found');
+
+@Injectable()
+export class AlertsService {
+  constructor(
+    private readonly repo: AlertsRepository,
+    private readonly events: AlertEventsService,
+    private readonly devices: DevicesService,
+  ) {}
+
+  async list(scope: TenantScope, filter: AlertFilter, page: PageRequest): Promise<Page<AlertResponse>> {
+    return Page.of(await this.repo.list(scope, filter, page), page, toAlertResponse);
+  }
+
+  async listForDevice(scope: TenantScope, deviceId: number, page: PageRequest): Promise<Page<AlertResponse>> {
+    await this.devices.require(scope, deviceId);
+    return this.list(scope, { deviceId }, page);
+  }
+
+  async get(scope: TenantScope, alertId: number): Promise<AlertResponse> {
+    const row = await this.repo.get(scope, alertId);
+    if (!row) throw alertNotFound();
+    return toAlertResponse(row);
+  }
+
+  /** firing → acknowledged (still open). Acknowledging again changes nothing. */
+  async acknowledge(scope: TenantScope, alertId: number): Promise<AlertResponse> {
+    const changed = await this.repo.transition(null, scope, alertId, 'acknowledged');
+    if (changed) return this.emit(changed, 'alert.acknowledged');
+    const current = await this.get(scope, alertId);
+    if (current.status === 'resolved') throw new ConflictError('ALERT.RESOLVED', 'alert is already resolved');
+    return current;
+  }
+
+  /** An operator resolves an open alert. Resolving a resolved alert changes nothing. */
+  async resolve(scope: TenantScope, alertId: number): Promise<AlertResponse> {
+    const changed = await this.repo.transition(null, scope, alertId, 'resolved');
+    return changed ? this.emit(changed, 'alert.resolved') : this.get(scope, alertId);
+  }
+
+  // ---- for rule evaluation, inside its transaction ----
+
+  pairStates(tx: EntityManager, scope: TenantScope, deviceId: number, ruleIds: number[]) {
+    return this.repo.pairStates(tx, scope, deviceId, ruleIds);
+  }
+
+  async openInTx(
+    tx: EntityManager,
+    scope: TenantScope,
+    row: { deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> },
+  ): Promise<AlertEvent | null> {
+    const alert = await this.repo.open(tx, scope, row);
+    return alert ? { type: 'alert.triggered', alert: toAlertResponse(alert) } : null;
+  }
+
+  async resolveInTx(tx: EntityManager, scope: TenantScope, alertId: number): Promise<AlertEvent | null> {
+    const alert = await this.repo.transition(tx, scope, alertId, 'resolved');
+    return alert ? { type: 'alert.resolved', alert: toAlertResponse(alert) } : null;
+  }
+
+  /** After the transaction committed: tell every live stream. */
+  publish(events: AlertEvent[]): Promise<void> {
+    return this.events.publish(events);
+  }
+
+  private async emit(row: AlertRow, type: AlertEvent['type']): Promise<AlertResponse> {
+    const alert = toAlertResponse(row);
+    await this.events.publish([{ type, alert }]);
+    return alert;
+  }
+}

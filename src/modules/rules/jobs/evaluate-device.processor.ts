@@ -1,0 +1,26 @@
+import { Process, Processor } from '@nestjs/bull';
+import type { Job } from 'bull';
+import { QUEUES } from '../../../core/queue/queues';
+import { RuleEvaluationService } from '../evaluation/rule-evaluation.service';
+import { EvaluationScheduler } from '../scheduling/evaluation-scheduler.service';
+import { EvaluateDevicePayload, evaluateDeviceJob } from '../scheduling/evaluate-device.job';
+
+/** Devices evaluate in parallel; the advisory lock keeps each device's evaluations in series. */
+const CONCURRENCY = 8;
+
+@Processor(QUEUES.ruleEvaluation)
+export class EvaluateDeviceProcessor {
+  constructor(
+    private readonly evaluation: RuleEvaluationService,
+    private readonly scheduler: EvaluationScheduler,
+  ) {}
+
+  @Process({ name: evaluateDeviceJob.name, concurrency: CONCURRENCY })
+  async handle(job: Job<EvaluateDevicePayload>): Promise<{ changes: number }> {
+    const { orgId, projectId, deviceId } = job.data;
+    // From here on, readings that land get an evaluation of their own (see EvaluationScheduler).
+    await this.scheduler.beginEvaluation(deviceId);
+    const events = await this.evaluation.evaluateDevice({ orgId, projectId }, deviceId);
+    return { changes: events.length };
+  }
+}

@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { EvaluateDeviceProcessor } from './jobs/evaluate-device.processor';
+import { RulesModule } from './rules.module';
+import { RuleSchedulingModule } from './scheduling/rule-scheduling.module';
+
+/** The rule-evaluation processor, loaded by the worker role only. */
+@Module({
+  imports: [RulesModule, RuleSchedulingModule],
+  providers: [EvaluateDeviceProcessor],
+})
+export class RulesJobsModule {}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { EvaluationScheduler } from './evaluation-scheduler.service';
+
+/**
+ * The entry to rule evaluation, kept apart from the rules module so telemetry can ask for
+ * evaluations without depending on rules (which reads telemetry's windows).
+ */
+@Module({
+  providers: [EvaluationScheduler],
+  exports: [EvaluationScheduler],
+})
+export class RuleSchedulingModule {}

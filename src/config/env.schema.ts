@@ -81,7 +81,7 @@ export const ENV_SCHEMA = {
   RATE_LIMIT_ADMIN_PER_MINUTE: { default: '0', parse: int(0) },
   API_KEY_CACHE_TTL_SECONDS: { default: '30', parse: int(0, 3600) },
   RETENTION_DAYS: { default: '0', parse: int(0, 36500) },
-  DB_POOL_SIZE: { default: '10', parse: int(1, 200) },
+  DB_POOL_SIZE: { default: '20', parse: int(1, 200) },
   WEBHOOK_CONNECT_TIMEOUT_MS: { default: '2000', parse: int(1) },
   WEBHOOK_TIMEOUT_MS: { default: '5000', parse: int(1) },
   WEBHOOK_RETRY_BASE_MS: { default: '5000', parse: int(1) },

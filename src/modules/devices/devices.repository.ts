@@ -66,18 +66,6 @@ export class DevicesRepository {
     return rows[0]?.tags ?? null;
   }
 
-  /**
-   * Records that readings arrived at `at` for these devices (of any tenant: called by the
-   * ingest worker for devices the API already resolved within their tenant). Never moves back.
-   */
-  async markSeen(deviceIds: readonly number[], at: Date): Promise<void> {
-    await this.devices.query(
-      `UPDATE devices SET last_seen_at = $2
-        WHERE id = ANY($1::bigint[]) AND (last_seen_at IS NULL OR last_seen_at < $2)`,
-      [deviceIds, at],
-    );
-  }
-
   /** How many of these ids are devices of the project. */
   async countOwned(scope: TenantScope, ids: readonly number[]): Promise<number> {
     const [row] = await this.devices.query(

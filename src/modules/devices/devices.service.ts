@@ -61,8 +61,4 @@ export class DevicesService {
     if (!result) throw deviceNotFound();
     return { device_id: id, tags: result };
   }
-
-  markSeen(deviceIds: readonly number[], at: Date): Promise<void> {
-    return this.repo.markSeen(deviceIds, at);
-  }
 }

@@ -91,7 +91,8 @@ export class TelemetryIngestService {
   }
 
   /**
-   * Makes a batch durable (idempotently), marks the device seen and asks for its evaluation.
+   * Makes a batch durable (idempotently, marking the device seen in the same statement) and
+   * asks for the device's evaluation.
    * Every step is safe to repeat, so a job retried after a crash at any point converges.
    */
   async store(
@@ -109,7 +110,6 @@ export class TelemetryIngestService {
       })),
     );
     const mine = payload.readings.filter((r) => storedKeys.has(readingKey(payload.deviceId, r.ts, r.event_id)));
-    await this.devices.markSeen([payload.deviceId], new Date(payload.receivedAt));
     const scope = { orgId: payload.orgId, projectId: payload.projectId };
     await this.evaluations.schedule(scope, [payload.deviceId]).catch((err) => {
       if (!opts.tolerateSchedulingFailure) throw err;

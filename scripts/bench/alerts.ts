@@ -1,0 +1,164 @@
+import { Agent, request } from 'node:http';
+import Redis from 'ioredis';
+import { benchEnv, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, seedTenant, startProcess, api } from './platform';
+
+/**
+ * `npm run bench:alerts`: DEVICES devices and 20 rules (ALL, TAG and EXPLICIT) under a steady
+ * RATE readings/s in small batches, with a breach every BREACH_MS on a random device. For each
+ * breach it measures the time from the POST /telemetry answer to the alert.triggered event
+ * arriving on the SSE stream (served by the api process; the alert is made by the worker),
+ * and the worker's CPU per reading.
+ */
+const DEVICES = Number(process.env.DEVICES ?? 1000);
+const RATE = Number(process.env.RATE ?? 2000);
+const BATCH = Number(process.env.BATCH ?? 10);
+const SECONDS = Number(process.env.SECONDS ?? 30);
+const BREACH_MS = Number(process.env.BREACH_MS ?? 250);
+const TICK_MS = 100;
+
+function cpuSeconds(pid: number | undefined): number {
+  const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function main(): Promise<void> {
+  const env = benchEnv();
+  const procs: Proc[] = [];
+  try {
+    const apiProc = await startProcess('api', 'api', env);
+    const worker = await startProcess('worker', 'worker', env);
+    procs.push(apiProc, worker);
+    const url = apiProc.url!;
+    const tenant = await seedTenant(url, DEVICES, (i) => [i % 2 ? 'odd' : 'even', `zone-${i % 10}`]);
+    const rulesUrl = `/projects/${tenant.projectId}/rules`;
+    // 20 rules: the breach rule (ALL) plus 19 that evaluate but never fire at normal values.
+    await api(url, 'POST', rulesUrl, { name: 'overheat', metric: 'temperature', operator: '>', threshold: 90, window_n: 5, required_k: 3, cooldown_seconds: 0, severity: 'critical' }, tenant.auth);
+    for (let i = 0; i < 19; i++) {
+      const scope = i % 3 === 0 ? { scope: 'ALL' } : i % 3 === 1 ? { scope: 'TAG', tag: `zone-${i % 10}` } : { scope: 'EXPLICIT' };
+      const rule = await api(url, 'POST', rulesUrl, { name: `r${i}`, metric: i % 2 ? 'humidity' : 'temperature', operator: i % 2 ? '<' : '>', threshold: i % 2 ? 5 : 200 + i, window_n: 5 + i * 10, required_k: 3, cooldown_seconds: 60, ...scope }, tenant.auth);
+      if (scope.scope === 'EXPLICIT') await api(url, 'POST', `/rules/${rule.id}/devices`, { device_ids: tenant.devices.filter((_, j) => j % 7 === i % 7).map((d) => d.id) }, tenant.auth);
+    }
+
+    // The SSE stream: breach POST answered at t0 → alert.triggered for that device at t1.
+    const pending = new Map<number, number>();
+    const latencies: number[] = [];
+    const stream = await fetch(`${url}/alerts/stream`, { headers: tenant.auth });
+    const reader = stream.body!.getReader();
+    let buffer = '';
+    void (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += Buffer.from(value).toString();
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          if (!block.startsWith('event: alert.triggered')) continue;
+          const alert = JSON.parse(block.slice(block.indexOf('data: ') + 6));
+          const t0 = pending.get(alert.device_id);
+          if (t0 !== undefined && alert.details.rule.name === 'overheat') {
+            latencies.push(performance.now() - t0);
+            pending.delete(alert.device_id);
+          }
+        }
+      }
+    })();
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+    const target = new URL(url);
+    let clock = Date.now() - SECONDS * 1000 - 60_000;
+    const post = (device: string, values: number[]) =>
+      new Promise<number>((resolve, reject) => {
+        const body = JSON.stringify({ device_external_id: device, events: values.map((v) => ({ ts: new Date((clock += 1)).toISOString(), data: { temperature: v, humidity: 50 } })) });
+        const req = request(
+          { agent, host: target.hostname, port: target.port, path: '/telemetry', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...tenant.auth } },
+          (res) => {
+            res.resume();
+            res.on('end', () => (res.statusCode === 202 ? resolve(performance.now()) : reject(new Error(`POST ${res.statusCode}`))));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+
+    const cpu0 = cpuSeconds(worker.child.pid);
+    const started = Date.now();
+    let sent = 0;
+    let breaches = 0;
+    let nextBreach = started + BREACH_MS;
+    const inflight = new Set<Promise<unknown>>();
+    const breaching = new Set<string>();
+    while (Date.now() - started < SECONDS * 1000) {
+      const tick = Date.now();
+      const perTick = Math.round((RATE * TICK_MS) / 1000 / BATCH);
+      for (let i = 0; i < perTick; i++) {
+        const d = tenant.devices[Math.floor(Math.random() * DEVICES)];
+        if (breaching.has(d.external_id)) continue;
+        const p = post(d.external_id, Array.from({ length: BATCH }, () => 20 + Math.random() * 40)).finally(() => inflight.delete(p));
+        inflight.add(p);
+        sent += BATCH;
+      }
+      if (tick >= nextBreach) {
+        nextBreach += BREACH_MS;
+        const d = tenant.devices[Math.floor(Math.random() * DEVICES)];
+        if (!breaching.has(d.external_id) && !pending.has(d.id)) {
+          breaching.add(d.external_id);
+          breaches++;
+          const p = post(d.external_id, [95, 96, 97])
+            .then((t0) => pending.set(d.id, t0))
+            .then(() => new Promise((r) => setTimeout(r, 1500)))
+            // Normal readings clear the window so the device can breach again later.
+            .then(() => post(d.external_id, [20, 20, 20, 20, 20]))
+            .finally(() => {
+              breaching.delete(d.external_id);
+              inflight.delete(p);
+            });
+          inflight.add(p);
+        }
+      }
+      const wait = TICK_MS - (Date.now() - tick);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (Math.floor((Date.now() - started) / 1000) !== Math.floor((tick - started) / 1000)) {
+        process.stdout.write(`  ${Math.floor((Date.now() - started) / 1000)} s, ${fmt(sent)} readings, ${latencies.length}/${breaches} alerts\r`);
+      }
+    }
+    await Promise.all(inflight);
+    const elapsed = (Date.now() - started) / 1000;
+    const deadline = Date.now() + 10_000;
+    while (pending.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const cpu = cpuSeconds(worker.child.pid) - cpu0;
+    const redis = new Redis(env.redisUrl);
+    const gens = await redis.keys(`${env.redisPrefix}:eval-gen:*`);
+    const evaluations = gens.length ? (await redis.mget(...gens)).reduce((a, v) => a + Number(v ?? 0), 0) : 0;
+    redis.disconnect();
+    const db = await pg(env.databaseUrl);
+    const stored = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n);
+    await db.end();
+    await reader.cancel();
+    agent.destroy();
+
+    latencies.sort((a, b) => a - b);
+    process.stdout.write(
+      [
+        '',
+        `load                   ${fmt(sent / elapsed)} readings/s for ${fmt(elapsed, 0)} s (${DEVICES} devices, 20 rules, batches of ${BATCH}), ${fmt(stored)} stored`,
+        `breaches → alerts      ${latencies.length} of ${breaches} seen on the stream${pending.size ? ` (${pending.size} missing)` : ''}`,
+        `POST answer → alert    p50 ${fmt(percentile(latencies, 0.5))} ms   p99 ${fmt(percentile(latencies, 0.99))} ms   max ${fmt(latencies[latencies.length - 1] ?? NaN)} ms`,
+        `evaluations            ${fmt(evaluations)} (${fmt(evaluations / elapsed)}/s; ${fmt(sent / Math.max(1, evaluations), 1)} readings per evaluation)`,
+        `worker CPU             ${fmt((cpu * 1e6) / sent, 1)} µs per reading (ingest + evaluation), ${fmt((cpu / elapsed) * 100)}% of a core`,
+        `peak RSS               ${procs.map((p) => `${p.name} ${peakRssMb(p.child.pid)} MB`).join(', ')}`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    for (const p of procs.reverse()) await p.stop();
+    await dropDatabase(env);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  process.exit(1);
+});

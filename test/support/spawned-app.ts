@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
+// Start-up takes seconds on a quiet machine but much longer on a busy shared one; a slow
+// start must not fail a suite, a hung one still does.
+const START_TIMEOUT_MS = Number(process.env.TEST_APP_START_TIMEOUT_MS ?? 90_000);
 
 export async function freePort(): Promise<number> {
   const srv = createServer();
@@ -47,7 +50,7 @@ export async function spawnApp(env: Record<string, string> = {}, entry = 'dist/s
     },
   };
   if ((env.ROLE ?? process.env.ROLE) === 'worker' || entry.endsWith('worker.js')) return app;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`app exited early:\n${out}`);
     try {

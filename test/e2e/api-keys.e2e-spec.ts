@@ -2,7 +2,7 @@ import * as bcrypt from 'bcrypt';
 import type { Client } from 'pg';
 import { RunningApp, startApp } from '../support/app';
 import { connectDb } from '../support/db';
-import { expectError } from '../support/errors';
+import { expectError, fieldsOf } from '../support/errors';
 import { createKey, createTenant, Tenant } from '../support/tenant';
 
 const KEY_FORMAT = /^[0-9a-f]{8}\.[A-Za-z0-9_-]{43}$/;
@@ -60,7 +60,7 @@ describe('project API keys', () => {
     it('refuses an unknown scope with a 422 naming the field', async () => {
       const res = await app.admin.post(keysPath(), { scopes: ['ingest', 'admin'] });
       const error = expectError(res, 422);
-      expect(error.details.map((d: { field: string }) => d.field)).toEqual(['scopes']);
+      expect(fieldsOf(error)).toEqual(['scopes']);
     });
 
     it('lists the project keys without any secret', async () => {

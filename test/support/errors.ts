@@ -19,7 +19,8 @@ export function expectError(res: HttpResponse, status: number, code?: string): {
   return res.body.error;
 }
 
-/** The fields a 422 names in its details, in order. */
-export function fieldsOf(error: { details: { field: string }[] }): string[] {
-  return error.details.map((d) => d.field);
+/** The distinct fields a 422 names in its details (one field may break several rules), sorted. */
+export function fieldsOf(error: { details: { field: string; message: string }[] }): string[] {
+  for (const d of error.details) expect(d).toEqual({ field: expect.any(String), message: expect.any(String) });
+  return [...new Set(error.details.map((d) => d.field))].sort();
 }

@@ -8,7 +8,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Covers beforeAll hooks that start the platform (see START_TIMEOUT_MS in spawned-app.ts).
-  testTimeout: 120000,
+  testTimeout: 180000,
   maxWorkers: 1,
   forceExit: true,
 };

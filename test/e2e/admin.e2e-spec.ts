@@ -13,7 +13,7 @@ async function allPages(client: HttpClient, path: string, limit: number): Promis
   let cursor: string | null = null;
   do {
     const sep = path.includes('?') ? '&' : '?';
-    const res = await client.get(`${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    const res: HttpResponse = await client.get(`${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
     expect(res.status).toBe(200);
     pages.push(res);
     cursor = res.headers.get('x-next-cursor');

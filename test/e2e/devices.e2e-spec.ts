@@ -2,6 +2,7 @@ import type { Client } from 'pg';
 import { RunningApp, startApp } from '../support/app';
 import { connectDb } from '../support/db';
 import { expectError, fieldsOf } from '../support/errors';
+import type { HttpResponse } from '../support/http';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -130,7 +131,7 @@ describe('devices', () => {
       const sizes: number[] = [];
       let cursor: string | null = null;
       do {
-        const res = await t.http.get(`${devices(t)}?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const res: HttpResponse = await t.http.get(`${devices(t)}?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
         expect(res.status).toBe(200);
         sizes.push(res.body.length);
         seen.push(...res.body.map((d: { id: number }) => d.id));

@@ -6,7 +6,7 @@ import path from 'node:path';
 const ROOT = path.resolve(__dirname, '../..');
 // Start-up takes seconds on a quiet machine but much longer on a busy shared one; a slow
 // start must not fail a suite, a hung one still does.
-const START_TIMEOUT_MS = Number(process.env.TEST_APP_START_TIMEOUT_MS ?? 90_000);
+const START_TIMEOUT_MS = Number(process.env.TEST_APP_START_TIMEOUT_MS ?? 150_000);
 
 export async function freePort(): Promise<number> {
   const srv = createServer();

@@ -39,12 +39,20 @@ export async function spawnApp(env: Record<string, string> = {}, entry = 'dist/s
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
+  let stopping = false;
+  // A platform that dies under a suite fails its tests with bare connection errors; its own
+  // output says why, so it is shown.
+  proc.on('close', (code, signal) => {
+    if (!stopping) process.stderr.write(`\n[app ${url}] exited unexpectedly (code ${code}, signal ${signal}):\n${out}\n`);
+  });
+  const exited = () => proc.exitCode !== null || proc.signalCode !== null;
   const app: SpawnedApp = {
     url,
     proc,
     output: () => out,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      stopping = true;
+      if (exited()) return;
       proc.kill(signal);
       await once(proc, 'exit');
     },
@@ -52,7 +60,7 @@ export async function spawnApp(env: Record<string, string> = {}, entry = 'dist/s
   if ((env.ROLE ?? process.env.ROLE) === 'worker' || entry.endsWith('worker.js')) return app;
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`app exited early:\n${out}`);
+    if (exited()) throw new Error(`app exited early (code ${proc.exitCode}, signal ${proc.signalCode}):\n${out}`);
     try {
       const res = await fetch(`${url}/health/ready`);
       if (res.status === 200) return app;

@@ -7,7 +7,8 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 60000,
+  // Covers beforeAll hooks that start the platform (see START_TIMEOUT_MS in spawned-app.ts).
+  testTimeout: 180000,
   maxWorkers: 1,
   forceExit: true,
 };

@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
+// Start-up takes seconds on a quiet machine but much longer on a busy shared one; a slow
+// start must not fail a suite, a hung one still does.
+const START_TIMEOUT_MS = Number(process.env.TEST_APP_START_TIMEOUT_MS ?? 150_000);
 
 export async function freePort(): Promise<number> {
   const srv = createServer();
@@ -36,20 +39,28 @@ export async function spawnApp(env: Record<string, string> = {}, entry = 'dist/s
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const url = `http://127.0.0.1:${port}`;
+  let stopping = false;
+  // A platform that dies under a suite fails its tests with bare connection errors; its own
+  // output says why, so it is shown.
+  proc.on('close', (code, signal) => {
+    if (!stopping) process.stderr.write(`\n[app ${url}] exited unexpectedly (code ${code}, signal ${signal}):\n${out}\n`);
+  });
+  const exited = () => proc.exitCode !== null || proc.signalCode !== null;
   const app: SpawnedApp = {
     url,
     proc,
     output: () => out,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      stopping = true;
+      if (exited()) return;
       proc.kill(signal);
       await once(proc, 'exit');
     },
   };
   if ((env.ROLE ?? process.env.ROLE) === 'worker' || entry.endsWith('worker.js')) return app;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`app exited early:\n${out}`);
+    if (exited()) throw new Error(`app exited early (code ${proc.exitCode}, signal ${proc.signalCode}):\n${out}`);
     try {
       const res = await fetch(`${url}/health/ready`);
       if (res.status === 200) return app;

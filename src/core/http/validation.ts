@@ -36,6 +36,9 @@ export class AppValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // Path parameters reach their own pipes (IdPipe) as sent: converting them here first would
+    // turn "1e3" or "0x10" into numbers that pass for ids.
+    if (metadata.type === 'param') return value;
     if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw ValidationError.field('body', 'body must be a JSON object');

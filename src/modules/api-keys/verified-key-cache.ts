@@ -2,6 +2,7 @@ import type { VerifiedKey } from '../../core/tenancy/tenant-scope';
 
 interface Entry {
   key: VerifiedKey | null;
+  prefix: string;
   expiresAt: number;
 }
 
@@ -43,7 +44,7 @@ export class VerifiedKeyCache {
       const oldest = this.entries.keys().next().value as string;
       this.remove(oldest, this.entries.get(oldest)!);
     }
-    this.entries.set(hash, { key, expiresAt: this.now() + ttl });
+    this.entries.set(hash, { key, prefix, expiresAt: this.now() + ttl });
     let hashes = this.byPrefix.get(prefix);
     if (!hashes) this.byPrefix.set(prefix, (hashes = new Set()));
     hashes.add(hash);
@@ -65,7 +66,8 @@ export class VerifiedKeyCache {
 
   private remove(hash: string, entry: Entry): void {
     this.entries.delete(hash);
-    const prefix = entry.key?.prefix;
-    if (prefix) this.byPrefix.get(prefix)?.delete(hash);
+    const hashes = this.byPrefix.get(entry.prefix);
+    hashes?.delete(hash);
+    if (hashes?.size === 0) this.byPrefix.delete(entry.prefix);
   }
 }

@@ -49,6 +49,8 @@ export interface Event {
 /** Whether the ingest queue holds no waiting, running or delayed job. */
 export async function ingestQueueIdle(redis: Redis): Promise<boolean> {
   const key = `${process.env.REDIS_PREFIX}:telemetry-ingest`;
+  // Bull counts job ids here: without it these are not the queue's keys and "empty" means nothing.
+  if (!(await redis.exists(`${key}:id`))) throw new Error(`no Bull queue under ${key}`);
   const [wait, active, delayed, paused] = await Promise.all([
     redis.llen(`${key}:wait`),
     redis.llen(`${key}:active`),

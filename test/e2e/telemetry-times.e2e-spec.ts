@@ -177,6 +177,21 @@ describe('telemetry times and reads', () => {
       expect(pages.flat().map((r) => r.ts)).toEqual([at(110), at(100), at(95), at(95), at(95), at(90), at(80)]);
     });
 
+    it('pages through readings from before 1970 with the cursors it issued', async () => {
+      const old = await createDevice(t);
+      const times = ['1969-12-31T23:59:57.000Z', '1969-12-31T23:59:58.000Z', '1969-12-31T23:59:59.000Z', '1970-01-01T00:00:01.000Z'];
+      await ingest(old, times.map((ts, i) => ({ ts, data: { i } })));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await t.http.get(`/telemetry/devices/${old.id}/telemetry?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(res.status).toBe(200);
+        seen.push(...res.body.map((r: Reading) => r.ts));
+        cursor = res.headers.get('x-next-cursor');
+      } while (cursor && seen.length <= times.length);
+      expect(seen).toEqual([...times].reverse());
+    });
+
     it('refuses a cursor it did not issue with 422', async () => {
       const res = await t.http.get(`/telemetry/devices/${device.id}/telemetry?cursor=bm9wZQ`);
       expect(res.status).toBe(422);

@@ -143,6 +143,31 @@ describe('telemetry idempotency', () => {
     expect(await identities(device.id)).toEqual({ total: 2, distinct: 2 });
   });
 
+  it('reports each reading stored exactly once among concurrent identical wait=true batches', async () => {
+    const busy = await createDevice(t);
+    // Large batches of another device in flight make the writer coalesce the identical
+    // batches into one statement, where a shared insert must still count for one sender only.
+    for (let round = 0; round < 3; round++) {
+      const device = await createDevice(t);
+      const events: Event[] = Array.from({ length: 300 }, (_, i) => ({ ts: 1767600000 + i, data: { v: i }, event_id: `c-${i}` }));
+      const fillers = [0, 1, 2, 3].map((k) =>
+        post(busy.external_id, Array.from({ length: 3000 }, (_, i) => ({ ts: 1767000000 + (round * 4 + k) * 10_000 + i, data: { v: i } })), true),
+      );
+      const answers = await Promise.all(Array.from({ length: 8 }, () => post(device.external_id, events, true)));
+      for (const f of await Promise.all(fillers)) expect(f.status).toBe(201);
+
+      expect(answers.every((a) => a.status === 201)).toBe(true);
+      expect(answers.reduce((sum, a) => sum + a.body.stored, 0)).toBe(events.length);
+      const storedBy = new Map<string, number>();
+      for (const a of answers) {
+        for (const r of a.body.results) if (r.status === 'stored') storedBy.set(r.event_id, (storedBy.get(r.event_id) ?? 0) + 1);
+      }
+      expect(storedBy.size).toBe(events.length);
+      expect([...storedBy.values()].every((n) => n === 1)).toBe(true);
+      expect(await identities(device.id)).toEqual({ total: events.length, distinct: events.length });
+    }
+  }, 120_000);
+
   it('stores two identical events of one queued batch once', async () => {
     const device = await createDevice(t);
     const same: Event = { ts: '2026-01-05T11:00:00Z', data: { temperature: 1 } };

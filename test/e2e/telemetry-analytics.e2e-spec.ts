@@ -118,7 +118,7 @@ describe('telemetry aggregate and stats', () => {
 
     const rand = generator(20260105);
     for (const device of [west, east]) {
-      const points = Array.from({ length: 180 }, () => ({
+      const points: { ms: number; value: unknown }[] = Array.from({ length: 180 }, () => ({
         ms: START + Math.floor(rand() * (END - START)),
         value: Math.round(rand() * 4000 - 2000) / 4,
       }));
@@ -160,7 +160,7 @@ describe('telemetry aggregate and stats', () => {
   });
 
   const query = (path: string, params: Record<string, string | number>) =>
-    t.http.get(`${path}?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`);
+    t.http.get(`${path}?${new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]))}`);
 
   describe('aggregate', () => {
     it.each([

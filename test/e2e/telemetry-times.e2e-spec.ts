@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { RunningApp, startApp } from '../support/app';
+import type { HttpResponse } from '../support/http';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
 import { Event, openDb, waitForReadings } from '../support/telemetry';
 
@@ -146,7 +147,7 @@ describe('telemetry times and reads', () => {
       const cursors: (string | null)[] = [];
       let cursor: string | null = null;
       do {
-        const res = await t.http.get(`/telemetry/devices/${device.id}/telemetry?${query}${cursor ? `&cursor=${cursor}` : ''}`);
+        const res: HttpResponse<Reading[]> = await t.http.get(`/telemetry/devices/${device.id}/telemetry?${query}${cursor ? `&cursor=${cursor}` : ''}`);
         expect(res.status).toBe(200);
         pages.push(res.body);
         cursor = res.headers.get('x-next-cursor');
@@ -184,7 +185,7 @@ describe('telemetry times and reads', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const res = await t.http.get(`/telemetry/devices/${old.id}/telemetry?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        const res: HttpResponse<Reading[]> = await t.http.get(`/telemetry/devices/${old.id}/telemetry?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
         expect(res.status).toBe(200);
         seen.push(...res.body.map((r: Reading) => r.ts));
         cursor = res.headers.get('x-next-cursor');

@@ -41,7 +41,7 @@ const encodeCursor = (r: StoredReading) => Buffer.from(`r:${r.ts.getTime()}:${r.
 
 function decodeCursor(cursor: string | undefined): ReadingRange['before'] {
   if (!cursor) return null;
-  const m = /^r:(\d{1,15}):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const m = /^r:(-?\d{1,15}):(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
   if (!m) throw ValidationError.field('cursor', 'cursor is not one this API returned');
   return { ts: new Date(Number(m[1])), id: Number(m[2]) };
 }

@@ -29,6 +29,13 @@ const MAX_UNIX_SECONDS = 32_503_680_000;
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Whether YYYY-MM-DD names a real day: `Date` would roll Feb 30 over to Mar 2 without a word. */
+function isCalendarDate(ymd: string): boolean {
+  const [y, m, d] = ymd.split('-').map(Number);
+  const day = new Date(Date.UTC(y, m - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
 /** Parses an input time: ISO-8601 with or without offset (none = UTC), or Unix seconds. */
 export function parseTime(value: unknown): Date | string {
   if (typeof value === 'number') {
@@ -56,7 +63,7 @@ export function parseTime(value: unknown): Date | string {
     iso = `${m[1]}T${time}${offset.toUpperCase()}`;
   }
   const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return 'ts is not a valid time';
+  if (Number.isNaN(d.getTime()) || !isCalendarDate(iso.slice(0, 10))) return 'ts is not a valid time';
   return d;
 }
 

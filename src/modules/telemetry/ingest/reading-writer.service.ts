@@ -58,7 +58,15 @@ export class ReadingWriter {
     try {
       const inserted = await this.repo.insertMany(batch.flatMap((p) => p.rows));
       const stored = new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
-      for (const p of batch) p.resolve(stored);
+      // A row sent by several callers of one flush was inserted once: it is new to the first only.
+      for (const p of batch) {
+        const mine = new Set<string>();
+        for (const row of p.rows) {
+          const key = readingKey(row.deviceId, row.ts, row.eventId);
+          if (stored.delete(key)) mine.add(key);
+        }
+        p.resolve(mine);
+      }
     } catch (err) {
       for (const p of batch) p.reject(err);
     }

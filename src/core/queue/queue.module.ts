@@ -17,6 +17,9 @@ export class QueueModule {
           url: config.redisUrl,
           prefix: config.redisPrefix,
           defaultJobOptions: { removeOnComplete: 1000, removeOnFail: 5000 },
+          // A job whose worker died is handed back when its lock lapses; Bull's default gives
+          // up after one such stall, which would drop an acknowledged batch on a second crash.
+          settings: { maxStalledCount: 1000, lockDuration: 30_000, stalledInterval: 15_000 },
         }),
         queues,
       ],

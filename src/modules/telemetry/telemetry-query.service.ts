@@ -8,7 +8,6 @@ import { parseInterval, WINDOW_SECONDS } from './analytics/intervals';
 import { ReadingResponse, toReadingResponse } from './dto/reading.response';
 import {
   AggregateQuery,
-  LimitQuery,
   MetricQuery,
   RecentReadingsQuery,
   SinceQuery,
@@ -88,10 +87,10 @@ export class TelemetryQueryService {
     return this.repo.window(tx, scope, deviceId, n);
   }
 
-  async searchByTag(scope: TenantScope, q: TagSearchQuery & LimitQuery): Promise<Page<ReadingResponse>> {
+  async searchByTag(scope: TenantScope, q: TagSearchQuery): Promise<Page<ReadingResponse>> {
     const limit = q.limit ?? DEFAULT_LIMIT;
-    const rows = await this.repo.byTag(scope, q.tag.trim(), { ...timeRange(q), limit, before: null });
-    return new Page(rows.slice(0, limit).map(toReadingResponse), null);
+    const rows = await this.repo.byTag(scope, q.tag.trim(), { ...timeRange(q), limit, before: decodeCursor(q.cursor) });
+    return page(rows, limit);
   }
 
   async aggregate(scope: TenantScope, q: AggregateQuery) {

@@ -47,6 +47,11 @@ export class SinceQuery {
 }
 
 export class TagSearchQuery extends LimitQuery {
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+
   @IsString()
   @IsNotEmpty()
   @MaxLength(TAG_MAX)

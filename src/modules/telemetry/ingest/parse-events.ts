@@ -45,10 +45,11 @@ export function parseTime(value: unknown): Date | string {
     return new Date(Math.round(value * 1000));
   }
   if (typeof value !== 'string') return 'ts must be an ISO-8601 time or Unix seconds';
-  // Fast path for the common, fully specified UTC form.
+  // Fast path for the common, fully specified UTC form; a rolled-over day (Feb 30) shows as a
+  // different date in the round trip and falls through to the full check below.
   if (CANONICAL_UTC.test(value)) {
     const d = new Date(value);
-    if (!Number.isNaN(d.getTime())) return d;
+    if (!Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value.slice(0, 10)) return d;
   }
   const s = value.trim();
   let iso: string;

@@ -72,11 +72,16 @@ export class ReadingsRepository {
    * coalesces jobs); the API checked each device against its tenant before queueing. A row
    * whose (device_id, ts, event_id) exists is skipped, so retries and resends never double.
    * The same statement moves the devices' last_seen_at forward: on this kind of disk a commit
-   * costs an fsync (~9 ms), so the ingest path commits exactly once per flush. Device rows are
-   * locked in id order, so concurrent flushes cannot deadlock. Returns the new identities.
+   * costs an fsync (~9 ms), so the ingest path commits exactly once per flush. The devices
+   * are locked in id order (so concurrent flushes cannot deadlock) and only rows of devices
+   * that still exist are inserted; a concurrent device delete waits for this commit and its
+   * trigger then removes the rows. `keys` returns the new identities (for wait=true), `count`
+   * only how many were new, which is cheaper.
    */
-  async insertMany(rows: readonly ReadingRow[]): Promise<{ device_id: number; event_id: string; ts: string }[]> {
-    if (!rows.length) return [];
+  async insertMany(rows: readonly ReadingRow[], mode: 'count'): Promise<number>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'keys'): Promise<{ device_id: number; event_id: string; ts: string }[]>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys') {
+    if (!rows.length) return mode === 'count' ? 0 : [];
     const cols = { p: [] as number[], d: [] as number[], e: [] as string[], t: [] as string[], r: [] as string[], j: [] as unknown[] };
     for (const row of rows) {
       cols.p.push(row.projectId);
@@ -86,28 +91,30 @@ export class ReadingsRepository {
       cols.r.push(row.receivedAt);
       cols.j.push(row.data);
     }
-    return this.ds.query(
+    const result: { device_id: number; event_id: string; ts: string }[] | { n: number }[] = await this.ds.query(
       `WITH arrived AS (
          SELECT device_id, max(received_at) AS at FROM unnest($2::bigint[], $5::timestamptz[]) AS u(device_id, received_at)
           GROUP BY device_id
        ), locked AS (
-         SELECT d.id, a.at FROM devices d JOIN arrived a ON a.device_id = d.id
-          WHERE d.last_seen_at IS NULL OR d.last_seen_at < a.at
+         SELECT d.id, d.last_seen_at, a.at FROM devices d JOIN arrived a ON a.device_id = d.id
           ORDER BY d.id FOR NO KEY UPDATE OF d
        ), seen AS (
-         UPDATE devices d SET last_seen_at = l.at FROM locked l WHERE d.id = l.id
+         UPDATE devices d SET last_seen_at = l.at FROM locked l
+          WHERE d.id = l.id AND (l.last_seen_at IS NULL OR l.last_seen_at < l.at)
        ), inserted AS (
          INSERT INTO readings (project_id, device_id, event_id, ts, received_at, payload)
          SELECT * FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::timestamptz[]),
-                                  unnest($5::timestamptz[]), jsonb_array_elements($6::jsonb))
+                                  unnest($5::timestamptz[]), jsonb_array_elements($6::jsonb)) AS u(p, d, e, t, r, j)
+          WHERE u.d IN (SELECT id FROM locked)
          ON CONFLICT (device_id, ts, event_id) DO NOTHING
-         RETURNING device_id, event_id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts
+         RETURNING ${mode === 'keys' ? `device_id, event_id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts` : '1'}
        )
-       SELECT * FROM inserted`,
+       ${mode === 'keys' ? 'SELECT * FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
       // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
       // parameter would escape every element.
       [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j)],
     );
+    return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }
 
   recent(scope: TenantScope, deviceId: number, range: ReadingRange): Promise<StoredReading[]> {

@@ -9,6 +9,7 @@ import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';
 import { readingKey, ReadingWriter } from './ingest/reading-writer.service';
 import { IngestReadingsPayload, ingestReadingsJob } from './jobs/ingest-readings.job';
+import { ReadingRow, ReadingsRepository } from './readings.repository';
 
 /** How long the API waits for Redis to take a batch before writing it to Postgres itself. */
 const ENQUEUE_TIMEOUT_MS = 3_000;
@@ -36,6 +37,7 @@ export class TelemetryIngestService {
     private readonly devices: DevicesService,
     private readonly queue: JobQueue,
     private readonly writer: ReadingWriter,
+    private readonly readings: ReadingsRepository,
     private readonly evaluations: EvaluationScheduler,
   ) {}
 
@@ -65,7 +67,7 @@ export class TelemetryIngestService {
     };
 
     if (wait) {
-      const { storedKeys } = await this.store(payload);
+      const storedKeys = await this.storeNow(payload);
       const seen = new Set<string>();
       const results = payload.readings.map((r) => {
         const key = readingKey(payload.deviceId, r.ts, r.event_id);
@@ -91,30 +93,42 @@ export class TelemetryIngestService {
   }
 
   /**
-   * Makes a batch durable (idempotently, marking the device seen in the same statement) and
-   * asks for the device's evaluation.
-   * Every step is safe to repeat, so a job retried after a crash at any point converges.
+   * The worker's path: makes a queued batch durable through the coalescing writer (marking
+   * the device seen in the same statement), then asks for the device's evaluation. Every step
+   * is safe to repeat, so a job retried after a crash at any point converges.
    */
-  async store(
-    payload: IngestReadingsPayload,
-    opts: { tolerateSchedulingFailure?: boolean } = {},
-  ): Promise<{ stored: number; storedKeys: Set<string> }> {
-    const storedKeys = await this.writer.write(
-      payload.readings.map((r) => ({
-        projectId: payload.projectId,
-        deviceId: payload.deviceId,
-        eventId: r.event_id,
-        ts: r.ts,
-        receivedAt: payload.receivedAt,
-        data: r.data,
-      })),
-    );
-    const mine = payload.readings.filter((r) => storedKeys.has(readingKey(payload.deviceId, r.ts, r.event_id)));
+  async store(payload: IngestReadingsPayload, opts: { tolerateSchedulingFailure?: boolean } = {}): Promise<void> {
+    await this.writer.write(this.rowsOf(payload));
+    await this.scheduleEvaluation(payload, opts.tolerateSchedulingFailure ?? false);
+  }
+
+  /**
+   * wait=true: the batch's own statement, reporting which readings were new. Concurrent
+   * requests with the same readings each get their own statement, so the database decides
+   * which one stored a reading and the others see it as a duplicate.
+   */
+  private async storeNow(payload: IngestReadingsPayload): Promise<Set<string>> {
+    const inserted = await this.readings.insertMany(this.rowsOf(payload), 'keys');
+    await this.scheduleEvaluation(payload, false);
+    return new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
+  }
+
+  private rowsOf(payload: IngestReadingsPayload): ReadingRow[] {
+    return payload.readings.map((r) => ({
+      projectId: payload.projectId,
+      deviceId: payload.deviceId,
+      eventId: r.event_id,
+      ts: r.ts,
+      receivedAt: payload.receivedAt,
+      data: r.data,
+    }));
+  }
+
+  private async scheduleEvaluation(payload: IngestReadingsPayload, tolerateFailure: boolean): Promise<void> {
     const scope = { orgId: payload.orgId, projectId: payload.projectId };
     await this.evaluations.schedule(scope, [payload.deviceId]).catch((err) => {
-      if (!opts.tolerateSchedulingFailure) throw err;
+      if (!tolerateFailure) throw err;
       this.logger.warn(`evaluation of device ${payload.deviceId} not scheduled: ${(err as Error).message}`);
     });
-    return { stored: new Set(mine.map((r) => readingKey(payload.deviceId, r.ts, r.event_id))).size, storedKeys };
   }
 }

@@ -3,7 +3,7 @@ import { ReadingRow, ReadingsRepository } from '../readings.repository';
 
 interface Pending {
   rows: readonly ReadingRow[];
-  resolve: (stored: Set<string>) => void;
+  resolve: () => void;
   reject: (err: unknown) => void;
 }
 
@@ -16,11 +16,11 @@ const MAX_PARALLEL_FLUSHES = 2;
 export const readingKey = (deviceId: number, ts: string, eventId: string): string => `${deviceId}|${ts}|${eventId}`;
 
 /**
- * Writes readings durably, coalescing concurrent callers: while a flush is in flight, new
- * writes gather, and the next flush inserts them all in one statement. With a deep queue the
- * worker runs many ingest jobs at once, so small jobs turn into large inserts by themselves;
- * with a shallow one a write goes out at once. Each caller learns which of its readings were
- * new (`readingKey`s), the rest being duplicates.
+ * Writes queued readings durably, coalescing concurrent callers: while a flush is in flight,
+ * new writes gather, and the next flush inserts them all in one statement. With a deep queue
+ * the worker runs many ingest jobs at once, so small jobs turn into large inserts by
+ * themselves; with a shallow one a write goes out at once. A caller's promise resolves when
+ * its readings are committed (new ones stored, duplicates skipped).
  */
 @Injectable()
 export class ReadingWriter {
@@ -29,8 +29,8 @@ export class ReadingWriter {
 
   constructor(private readonly repo: ReadingsRepository) {}
 
-  write(rows: readonly ReadingRow[]): Promise<Set<string>> {
-    if (!rows.length) return Promise.resolve(new Set());
+  write(rows: readonly ReadingRow[]): Promise<void> {
+    if (!rows.length) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.queue.push({ rows, resolve, reject });
       this.pump();
@@ -56,17 +56,11 @@ export class ReadingWriter {
 
   private async flush(batch: Pending[]): Promise<void> {
     try {
-      const inserted = await this.repo.insertMany(batch.flatMap((p) => p.rows));
-      const stored = new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
-      // A row sent by several callers of one flush was inserted once: it is new to the first only.
-      for (const p of batch) {
-        const mine = new Set<string>();
-        for (const row of p.rows) {
-          const key = readingKey(row.deviceId, row.ts, row.eventId);
-          if (stored.delete(key)) mine.add(key);
-        }
-        p.resolve(mine);
-      }
+      await this.repo.insertMany(
+        batch.flatMap((p) => p.rows),
+        'count',
+      );
+      for (const p of batch) p.resolve();
     } catch (err) {
       for (const p of batch) p.reject(err);
     }

@@ -12,8 +12,7 @@ export class IngestReadingsProcessor {
   constructor(private readonly ingest: TelemetryIngestService) {}
 
   @Process({ name: ingestReadingsJob.name, concurrency: CONCURRENCY })
-  async handle(job: Job<IngestReadingsPayload>): Promise<{ stored: number }> {
-    const { stored } = await this.ingest.store(job.data);
-    return { stored };
+  async handle(job: Job<IngestReadingsPayload>): Promise<void> {
+    await this.ingest.store(job.data);
   }
 }

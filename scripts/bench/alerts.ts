@@ -11,7 +11,7 @@ import { benchEnv, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, seedTenan
  */
 const DEVICES = Number(process.env.DEVICES ?? 1000);
 const RATE = Number(process.env.RATE ?? 2000);
-const BATCH = Number(process.env.BATCH ?? 10);
+const BATCH = Number(process.env.BATCH ?? 100);
 const SECONDS = Number(process.env.SECONDS ?? 30);
 const BREACH_MS = Number(process.env.BREACH_MS ?? 250);
 const TICK_MS = 100;
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
         if (!breaching.has(d.external_id) && !pending.has(d.id)) {
           breaching.add(d.external_id);
           breaches++;
-          const p = post(d.external_id, [95, 96, 97])
+          const p = post(d.external_id, [95, 96, 97, 98, 99])
             .then((t0) => pending.set(d.id, t0))
             .then(() => new Promise((r) => setTimeout(r, 1500)))
             // Normal readings clear the window so the device can breach again later.

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { RedisService } from '../redis/redis.service';
@@ -16,12 +16,42 @@ end
 return {hits, ttl, block}
 `;
 
-/** Rate-limit counters in Redis, so every api process shares them. */
+/** How long a rate-limit check may wait for Redis before the request goes through unlimited. */
+const REDIS_TIMEOUT_MS = 500;
+
+const UNCOUNTED: ThrottlerStorageRecord = { totalHits: 0, timeToExpire: 0, isBlocked: false, timeToBlockExpire: 0 };
+
+/**
+ * Rate-limit counters in Redis, so every api process shares them. Without Redis the limits
+ * fail open: losing Redis may delay work but must not stop the API from taking readings,
+ * which it can then store in Postgres itself.
+ */
 @Injectable()
 export class RedisThrottlerStorage implements ThrottlerStorage {
+  private readonly logger = new Logger('RateLimit');
+  private lastWarning = 0;
+
   constructor(private readonly redis: RedisService) {}
 
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.count(key, ttl, limit, blockDuration, throttlerName),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), REDIS_TIMEOUT_MS))),
+      ]);
+    } catch (err) {
+      if (Date.now() - this.lastWarning > 10_000) {
+        this.lastWarning = Date.now();
+        this.logger.warn(`rate limits not enforced, Redis unavailable: ${(err as Error).message}`);
+      }
+      return UNCOUNTED;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async count(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const base = this.redis.key('ratelimit', throttlerName, key);
     const [hits, ttlMs, blockMs] = (await this.redis.client.eval(
       INCREMENT,

@@ -14,10 +14,11 @@ import { OrgsModule } from './modules/orgs/orgs.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { RulesModule } from './modules/rules/rules.module';
 import { TelemetryModule } from './modules/telemetry/telemetry.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
 
 /** The HTTP side: controllers of every feature, and the request pipeline around them. */
 @Module({
-  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule, RulesModule, AlertsModule],
+  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule, RulesModule, AlertsModule, WebhooksModule],
   providers: [
     // Guards run in this order: authenticate (and scope), then count against the rate limit.
     { provide: APP_GUARD, useClass: AuthGuard },

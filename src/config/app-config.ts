@@ -33,6 +33,7 @@ export interface AppConfig {
     maxRetries: number;
     circuitFailureThreshold: number;
     circuitResetTimeoutMs: number;
+    sweepIntervalMs: number;
   };
 }
 
@@ -65,6 +66,7 @@ export function buildConfig(env: Env): AppConfig {
       maxRetries: env.WEBHOOK_MAX_RETRIES,
       circuitFailureThreshold: env.CIRCUIT_FAILURE_THRESHOLD,
       circuitResetTimeoutMs: env.CIRCUIT_RESET_TIMEOUT_MS,
+      sweepIntervalMs: env.WEBHOOK_SWEEP_INTERVAL_MS,
     },
   };
 }

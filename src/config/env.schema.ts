@@ -88,6 +88,7 @@ export const ENV_SCHEMA = {
   WEBHOOK_MAX_RETRIES: { default: '8', parse: int(0, 50) },
   CIRCUIT_FAILURE_THRESHOLD: { default: '5', parse: int(1) },
   CIRCUIT_RESET_TIMEOUT_MS: { default: '60000', parse: int(1) },
+  WEBHOOK_SWEEP_INTERVAL_MS: { default: '15000', parse: int(100) },
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SCHEMA;

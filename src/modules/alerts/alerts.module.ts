@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module';
+import { WebhooksModule } from '../webhooks/webhooks.module';
 import { AlertEventsService } from './alert-events.service';
 import { AlertsController } from './alerts.controller';
 import { AlertsRepository } from './alerts.repository';
 import { AlertsService } from './alerts.service';
 
 @Module({
-  imports: [DevicesModule],
+  imports: [DevicesModule, WebhooksModule],
   controllers: [AlertsController],
   providers: [AlertsRepository, AlertsService, AlertEventsService],
   exports: [AlertsService],

@@ -1,14 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { inTransaction } from '../../core/database/transaction';
 import { ConflictError, NotFoundError } from '../../core/errors/app-error';
 import { Page, PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
+import { RecordedDeliveries, WebhookDeliveriesService } from '../webhooks/webhook-deliveries.service';
 import { AlertEvent, AlertEventsService } from './alert-events.service';
 import { AlertFilter, AlertRow, AlertsRepository } from './alerts.repository';
 import { AlertResponse, toAlertResponse } from './dto/alert.dto';
 
 const alertNotFound = () => new NotFoundError('ALERT.NOT_FOUND', 'alert not found');
+
+/** An alert change made inside a transaction, with the webhook deliveries it wrote there. */
+export interface AlertChange {
+  event: AlertEvent;
+  deliveries: RecordedDeliveries;
+}
 
 @Injectable()
 export class AlertsService {
@@ -16,6 +24,8 @@ export class AlertsService {
     private readonly repo: AlertsRepository,
     private readonly events: AlertEventsService,
     private readonly devices: DevicesService,
+    private readonly webhooks: WebhookDeliveriesService,
+    private readonly ds: DataSource,
   ) {}
 
   async list(scope: TenantScope, filter: AlertFilter, page: PageRequest): Promise<Page<AlertResponse>> {
@@ -44,8 +54,10 @@ export class AlertsService {
 
   /** An operator resolves an open alert. Resolving a resolved alert changes nothing. */
   async resolve(scope: TenantScope, alertId: number): Promise<AlertResponse> {
-    const changed = await this.repo.transition(null, scope, alertId, 'resolved');
-    return changed ? this.emit(changed, 'alert.resolved') : this.get(scope, alertId);
+    const change = await inTransaction(this.ds, (tx) => this.resolveInTx(tx, scope, alertId));
+    if (!change) return this.get(scope, alertId);
+    await this.afterCommit([change]);
+    return change.event.alert;
   }
 
   // ---- for rule evaluation, inside its transaction ----
@@ -54,23 +66,36 @@ export class AlertsService {
     return this.repo.pairStates(tx, scope, deviceId, ruleIds);
   }
 
+  /** Opens an alert and, in the same transaction, writes its webhook deliveries (the outbox). */
   async openInTx(
     tx: EntityManager,
     scope: TenantScope,
     row: { deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> },
-  ): Promise<AlertEvent | null> {
+  ): Promise<AlertChange | null> {
     const alert = await this.repo.open(tx, scope, row);
-    return alert ? { type: 'alert.triggered', alert: toAlertResponse(alert) } : null;
+    return alert ? this.changeInTx(tx, scope, { type: 'alert.triggered', alert: toAlertResponse(alert) }) : null;
   }
 
-  async resolveInTx(tx: EntityManager, scope: TenantScope, alertId: number): Promise<AlertEvent | null> {
+  async resolveInTx(tx: EntityManager, scope: TenantScope, alertId: number): Promise<AlertChange | null> {
     const alert = await this.repo.transition(tx, scope, alertId, 'resolved');
-    return alert ? { type: 'alert.resolved', alert: toAlertResponse(alert) } : null;
+    return alert ? this.changeInTx(tx, scope, { type: 'alert.resolved', alert: toAlertResponse(alert) }) : null;
   }
 
-  /** After the transaction committed: tell every live stream. */
-  publish(events: AlertEvent[]): Promise<void> {
-    return this.events.publish(events);
+  /**
+   * After the transaction committed: queue the deliveries it wrote and tell every live stream.
+   * Neither can lose a notification: deliveries not queued here are swept up, and streams are
+   * best effort by design.
+   */
+  async afterCommit(changes: AlertChange[]): Promise<void> {
+    if (!changes.length) return;
+    await Promise.all([
+      this.webhooks.dispatch(changes.map((c) => c.deliveries)),
+      this.events.publish(changes.map((c) => c.event)),
+    ]);
+  }
+
+  private async changeInTx(tx: EntityManager, scope: TenantScope, event: AlertEvent): Promise<AlertChange> {
+    return { event, deliveries: await this.webhooks.recordInTx(tx, scope, event) };
   }
 
   private async emit(row: AlertRow, type: AlertEvent['type']): Promise<AlertResponse> {

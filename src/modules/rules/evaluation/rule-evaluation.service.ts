@@ -2,8 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { decide } from '../../alerts/alert-state';
-import type { AlertEvent } from '../../alerts/alert-events.service';
-import { AlertsService } from '../../alerts/alerts.service';
+import { AlertChange, AlertsService } from '../../alerts/alerts.service';
 import { TelemetryQueryService } from '../../telemetry/telemetry-query.service';
 import { RuleRow, RulesRepository } from '../rules.repository';
 import { evaluate } from './k-of-n';
@@ -38,15 +37,15 @@ export class RuleEvaluationService {
     private readonly alerts: AlertsService,
   ) {}
 
-  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<AlertEvent[]> {
-    const events = await this.ds.transaction(async (tx) => {
+  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<AlertChange[]> {
+    const changes = await this.ds.transaction(async (tx) => {
       const now = await this.rules.lockDevice(tx, deviceId);
       const rules = await this.rules.applicableRules(tx, scope, deviceId);
       if (!rules.length) return [];
       const maxN = Math.max(...rules.map((r) => r.window_n));
       const readings = await this.telemetry.window(tx, scope, deviceId, maxN);
       const states = await this.alerts.pairStates(tx, scope, deviceId, rules.map((r) => Number(r.id)));
-      const out: AlertEvent[] = [];
+      const out: AlertChange[] = [];
       for (const rule of rules) {
         const ruleId = Number(rule.id);
         const state = states.get(ruleId) ?? { openAlertId: null, lastTriggeredAt: null };
@@ -55,7 +54,7 @@ export class RuleEvaluationService {
         if (transition === 'none') continue;
         await tx.query('SAVEPOINT rule_change');
         try {
-          const event =
+          const change =
             transition === 'open'
               ? await this.alerts.openInTx(tx, scope, {
                   deviceId,
@@ -74,7 +73,7 @@ export class RuleEvaluationService {
                 })
               : await this.alerts.resolveInTx(tx, scope, state.openAlertId!);
           await tx.query('RELEASE SAVEPOINT rule_change');
-          if (event) out.push(event);
+          if (change) out.push(change);
         } catch (err) {
           await tx.query('ROLLBACK TO SAVEPOINT rule_change');
           this.logger.error(`rule ${ruleId} on device ${deviceId}: ${(err as Error).message}`);
@@ -82,8 +81,8 @@ export class RuleEvaluationService {
       }
       return out;
     });
-    // Live streams are best effort; durable notification is the webhook outbox's job.
-    if (events.length) await this.alerts.publish(events).catch((err) => this.logger.warn(`publish failed: ${err.message}`));
-    return events;
+    // The deliveries are committed (the outbox): failing to queue or publish now loses nothing.
+    await this.alerts.afterCommit(changes).catch((err) => this.logger.warn(`after-commit work failed: ${err.message}`));
+    return changes;
   }
 }

@@ -1,0 +1,58 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../../config/app-config';
+import { JobQueue } from '../../../core/queue/job-queue.service';
+import { deliverWebhookJob, deliveryJobId } from '../jobs/deliver-webhook.job';
+import { WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
+
+const BATCH = 500;
+
+/**
+ * The outbox's second half: every WEBHOOK_SWEEP_INTERVAL_MS, deliveries that were committed
+ * but whose job never made it to Redis (a crash between commit and enqueue, Redis down or
+ * flushed), or whose sender died holding them, are queued again. Several workers may sweep at
+ * once: job ids collide on purpose, and a job acts only on a delivery it can claim.
+ */
+@Injectable()
+export class DeliverySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('WebhookSweeper');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly queue: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const every = this.config.webhooks.sweepIntervalMs;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .then((n) => void (n && this.logger.log(`re-queued ${n} stranded deliveries`)))
+        .catch((err) => this.logger.warn(`sweep failed: ${err.message}`))
+        .finally(() => (this.running = null));
+    }, every);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Returns how many deliveries were queued again. */
+  async sweep(): Promise<number> {
+    const stranded = await this.deliveries.findStranded(this.config.webhooks.sweepIntervalMs, BATCH);
+    await Promise.all(
+      stranded.map((d) =>
+        this.queue.enqueue(
+          deliverWebhookJob,
+          { orgId: Number(d.org_id), projectId: Number(d.project_id), deliveryId: Number(d.id), webhookId: Number(d.webhook_id) },
+          { jobId: deliveryJobId(Number(d.id), d.attempts, d.next_attempt_at) },
+        ),
+      ),
+    );
+    return stranded.length;
+  }
+}

@@ -1,0 +1,135 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../../config/app-config';
+import { JobQueue } from '../../../core/queue/job-queue.service';
+import type { TenantScope } from '../../../core/tenancy/tenant-scope';
+import { WebhookCircuits } from '../circuit/webhook-circuits.service';
+import { deliverWebhookJob, deliveryJobId } from '../jobs/deliver-webhook.job';
+import { signingHeaders } from '../signing';
+import { assertSafeWebhookUrl, UnsafeUrlError } from '../url-guard';
+import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
+import { WebhooksRepository } from '../webhooks.repository';
+import { AttemptOutcome, classifyError, classifyResponse, retryDelayMs } from './outcome';
+import { renderBody } from './webhook-body';
+import { WebhookSender } from './webhook-sender';
+
+/**
+ * Sends in flight per webhook in this process. A slow endpoint (timeouts take seconds) could
+ * otherwise take every worker slot before its circuit opens and stall the other webhooks;
+ * deliveries over the cap step aside for a moment without spending an attempt.
+ */
+const MAX_IN_FLIGHT_PER_WEBHOOK = 16;
+const STEP_ASIDE_MS = 200;
+/** Spreads deliveries released together (by an open circuit's probe time) over this window. */
+const RELEASE_SPREAD_MS = 1000;
+
+/** One attempt at one delivery: admission by the shared circuit, claim, send, record, schedule. */
+@Injectable()
+export class WebhookDeliveryRunner {
+  private readonly logger = new Logger('WebhookDelivery');
+  private readonly inFlight = new Map<number, number>();
+  private readonly leaseMs: number;
+
+  constructor(
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly webhooks: WebhooksRepository,
+    private readonly circuits: WebhookCircuits,
+    private readonly sender: WebhookSender,
+    private readonly queue: JobQueue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.leaseMs = config.webhooks.connectTimeoutMs + config.webhooks.timeoutMs + 30_000;
+  }
+
+  async attempt(scope: TenantScope, deliveryId: number, webhookId: number): Promise<void> {
+    const busy = this.inFlight.get(webhookId) ?? 0;
+    if (busy >= MAX_IN_FLIGHT_PER_WEBHOOK) {
+      await this.schedule(scope, deliveryId, webhookId, `busy:${Date.now()}`, STEP_ASIDE_MS + Math.random() * STEP_ASIDE_MS);
+      return;
+    }
+    this.inFlight.set(webhookId, busy + 1);
+    try {
+      await this.attemptAdmitted(scope, deliveryId, webhookId);
+    } finally {
+      const left = (this.inFlight.get(webhookId) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(webhookId, left);
+      else this.inFlight.delete(webhookId);
+    }
+  }
+
+  private async attemptAdmitted(scope: TenantScope, deliveryId: number, webhookId: number): Promise<void> {
+    const admission = await this.circuits.admit(webhookId);
+    if (admission.kind === 'wait') {
+      // The circuit is open: wait for its probe time without spending an attempt.
+      const until = new Date(admission.until.getTime() + Math.random() * RELEASE_SPREAD_MS);
+      const waiting = await this.deliveries.postponeUnclaimed(scope, deliveryId, until);
+      if (waiting) await this.schedule(scope, deliveryId, webhookId, deliveryJobId(deliveryId, waiting.attempts, waiting.next_attempt_at), 0, waiting.next_attempt_at);
+      return;
+    }
+    const probe = admission.kind === 'probe';
+    const delivery = await this.deliveries.claim(scope, deliveryId, this.leaseMs);
+    if (!delivery || !delivery.enabled) {
+      if (probe) await this.circuits.releaseProbe(webhookId);
+      if (delivery) await this.deliveries.abandon(scope, deliveryId, 'webhook is disabled');
+      return;
+    }
+    try {
+      await assertSafeWebhookUrl(delivery.url, { allowPrivate: this.config.webhooks.allowPrivateTargets });
+    } catch (err) {
+      if (!(err instanceof UnsafeUrlError)) throw err;
+      if (probe) await this.circuits.releaseProbe(webhookId);
+      await this.record(scope, delivery, { kind: 'fail', statusCode: null, error: `refused: ${err.reason}` }, 0);
+      return;
+    }
+    const body = renderBody(delivery.payload);
+    const headers = signingHeaders({ deliveryId: Number(delivery.id), secret: delivery.secret, body });
+    const started = performance.now();
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await this.circuits.fire(webhookId, probe, () =>
+        this.sender.send(delivery.url, body, headers).then(
+          (res) => classifyResponse(res.statusCode, res.retryAfter),
+          (err) => classifyError(err),
+        ),
+      );
+    } catch (err) {
+      // Our side failed (Redis, say): hand the claim back and let Bull retry the job.
+      await this.deliveries.postpone(scope, deliveryId, new Date());
+      throw err;
+    }
+    await this.record(scope, delivery, outcome, performance.now() - started);
+  }
+
+  private async record(scope: TenantScope, d: ClaimedDelivery, outcome: AttemptOutcome, durationMs: number): Promise<void> {
+    const attempt = d.attempts + 1;
+    const retriesUsed = attempt - d.chain_start - 1;
+    const statusCode = outcome.statusCode;
+    const error = outcome.kind === 'success' ? null : outcome.error;
+    let result: AttemptResult['status'] = outcome.kind === 'success' ? 'success' : 'failed';
+    let next: Date | null = null;
+    if (outcome.kind === 'retry' && retriesUsed < this.config.webhooks.maxRetries) {
+      result = 'retrying';
+      next = new Date(Date.now() + retryDelayMs(retriesUsed + 1, this.config.webhooks.retryBaseMs, outcome.retryAfterMs));
+    }
+    await this.deliveries.finishAttempt(scope, Number(d.id), {
+      status: result,
+      statusCode,
+      error,
+      nextAttemptAt: next,
+      entry: { attempt, at: new Date().toISOString(), status_code: statusCode, error, duration_ms: Math.round(durationMs) },
+    });
+    if (outcome.kind === 'gone') {
+      await this.webhooks.update(scope, Number(d.webhook_id), { enabled: false, disabledReason: 'the endpoint answered 410 Gone' });
+      this.logger.warn(`webhook ${d.webhook_id} disabled: its endpoint answered 410`);
+    }
+    if (next) await this.schedule(scope, Number(d.id), Number(d.webhook_id), deliveryJobId(Number(d.id), attempt, next), 0, next);
+  }
+
+  private async schedule(scope: TenantScope, deliveryId: number, webhookId: number, jobId: string, delayMs: number, at?: Date): Promise<void> {
+    const delay = at ? Math.max(0, at.getTime() - Date.now()) : delayMs;
+    await this.queue.enqueue(
+      deliverWebhookJob,
+      { orgId: scope.orgId, projectId: scope.projectId, deliveryId, webhookId },
+      { jobId: jobId.startsWith('dlv:') ? jobId : `dlv:${deliveryId}:${jobId}`, delay },
+    );
+  }
+}

@@ -1,0 +1,116 @@
+import { ArrayMaxSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUrl, MaxLength, MinLength } from 'class-validator';
+import { Trim } from '../../../core/http/field-decorators';
+import { PageQuery } from '../../../core/http/pagination';
+
+export const WEBHOOK_EVENT_TYPES = ['alert.triggered', 'alert.resolved'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export const URL_MAX = 2048;
+const SECRET_MIN = 16;
+const SECRET_MAX = 200;
+
+const HttpUrl = () =>
+  IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, allow_underscores: true },
+    { message: 'url must be an http or https URL' },
+  );
+
+export class CreateWebhookDto {
+  @Trim()
+  @IsString()
+  @MaxLength(URL_MAX)
+  @HttpUrl()
+  url: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(SECRET_MIN)
+  @MaxLength(SECRET_MAX)
+  secret?: string;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
+  @ArrayUnique()
+  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each value in event_types must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  event_types?: WebhookEventType[];
+}
+
+export class PatchWebhookDto {
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @MaxLength(URL_MAX)
+  @HttpUrl()
+  url?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(SECRET_MIN)
+  @MaxLength(SECRET_MAX)
+  secret?: string;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
+  @ArrayUnique()
+  @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each value in event_types must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
+  event_types?: WebhookEventType[];
+
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}
+
+export const DELIVERY_STATUSES = ['pending', 'sending', 'retrying', 'success', 'failed'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export class DeliveryListQuery extends PageQuery {
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES)
+  status?: DeliveryStatus;
+}
+
+export interface WebhookResponse {
+  id: number;
+  project_id: number;
+  url: string;
+  event_types: string[];
+  enabled: boolean;
+  disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Only the creation answer carries the secret. */
+export type CreatedWebhookResponse = WebhookResponse & { secret: string };
+
+export interface CircuitStatusResponse {
+  webhook_id: number;
+  url: string;
+  circuit_breaker: { state: 'closed' | 'open' | 'half_open'; failures: number; opened_at: string | null; next_attempt_at: string | null };
+}
+
+export interface AttemptLogEntry {
+  attempt: number;
+  at: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface DeliveryResponse {
+  id: number;
+  project_id: number;
+  alert_id: number | null;
+  webhook_id: number;
+  event: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+  created_at: string;
+}
+
+export type DeliveryDetailResponse = DeliveryResponse & { attempt_log: AttemptLogEntry[] };

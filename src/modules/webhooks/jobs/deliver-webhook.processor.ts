@@ -1,0 +1,19 @@
+import { Process, Processor } from '@nestjs/bull';
+import type { Job } from 'bull';
+import { QUEUES } from '../../../core/queue/queues';
+import { WebhookDeliveryRunner } from '../delivery/webhook-delivery-runner.service';
+import { DeliverWebhookPayload, deliverWebhookJob } from './deliver-webhook.job';
+
+/** Sends are I/O bound: many at once, with a per-webhook cap inside the runner. */
+const CONCURRENCY = 64;
+
+@Processor(QUEUES.webhookDelivery)
+export class DeliverWebhookProcessor {
+  constructor(private readonly runner: WebhookDeliveryRunner) {}
+
+  @Process({ name: deliverWebhookJob.name, concurrency: CONCURRENCY })
+  async handle(job: Job<DeliverWebhookPayload>): Promise<void> {
+    const { orgId, projectId, deliveryId, webhookId } = job.data;
+    await this.runner.attempt({ orgId, projectId }, deliveryId, webhookId);
+  }
+}

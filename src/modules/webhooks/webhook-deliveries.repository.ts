@@ -1,0 +1,207 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { PageRequest } from '../../core/http/pagination';
+import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import type { AttemptLogEntry, DeliveryStatus } from './dto/webhook.dto';
+
+export interface DeliveryRow {
+  id: number;
+  project_id: number;
+  webhook_id: number;
+  alert_id: number | null;
+  event: string;
+  status: DeliveryStatus;
+  attempts: number;
+  chain_start: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: Date | null;
+  delivered_at: Date | null;
+  created_at: Date;
+  attempt_log?: AttemptLogEntry[];
+}
+
+/** A delivery this process has claimed, with what it needs to send it. */
+export interface ClaimedDelivery {
+  id: number;
+  webhook_id: number;
+  event: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+  chain_start: number;
+  url: string;
+  secret: string;
+  enabled: boolean;
+}
+
+/** Work owed to the queue: the job to (re)create for a delivery. */
+export interface DueDelivery {
+  id: number;
+  org_id: number;
+  project_id: number;
+  webhook_id: number;
+  attempts: number;
+  next_attempt_at: Date;
+}
+
+export interface AttemptResult {
+  status: 'success' | 'retrying' | 'failed';
+  statusCode: number | null;
+  error: string | null;
+  nextAttemptAt: Date | null;
+  entry: AttemptLogEntry;
+}
+
+const COLUMNS = `id, project_id, webhook_id, alert_id, event, status, attempts, chain_start, last_status_code, last_error,
+  CASE WHEN status IN ('pending', 'retrying', 'sending') THEN next_attempt_at END AS next_attempt_at,
+  delivered_at, created_at`;
+
+@Injectable()
+export class WebhookDeliveriesRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * The outbox write, inside the alert change's transaction: one delivery per enabled webhook
+   * of the project that takes this event, each with the body frozen now (plus the device's
+   * external id), so that retries send the same bytes.
+   */
+  async insertForEvent(
+    tx: EntityManager,
+    scope: TenantScope,
+    n: { event: string; alertId: number; deviceId: number; payload: Record<string, unknown> },
+  ): Promise<{ id: number; webhook_id: number }[]> {
+    return tx.query(
+      `INSERT INTO webhook_deliveries (project_id, webhook_id, alert_id, event, payload)
+       SELECT $1, w.id, $2, $3::varchar,
+              $4::jsonb || jsonb_build_object('device_external_id', (SELECT external_id FROM devices WHERE id = $5))
+         FROM webhooks w
+        WHERE w.project_id = $1 AND w.enabled AND $3::varchar = ANY (w.event_types)
+        ORDER BY w.id
+       RETURNING id, webhook_id`,
+      [scope.projectId, n.alertId, n.event, n.payload, n.deviceId],
+    );
+  }
+
+  list(scope: TenantScope, status: DeliveryStatus | undefined, page: PageRequest): Promise<DeliveryRow[]> {
+    return this.ds.query(
+      `SELECT ${COLUMNS} FROM webhook_deliveries
+        WHERE project_id = $1 AND ($3::text IS NULL OR status = $3) AND ($4::bigint IS NULL OR id < $4)
+        ORDER BY id DESC LIMIT $2`,
+      [scope.projectId, page.limit + 1, status ?? null, page.beforeId],
+    );
+  }
+
+  async get(scope: TenantScope, id: number): Promise<DeliveryRow | null> {
+    const rows = await this.ds.query(`SELECT ${COLUMNS}, attempt_log FROM webhook_deliveries WHERE project_id = $1 AND id = $2`, [
+      scope.projectId,
+      id,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Takes a due delivery for one attempt. Only one process can hold it: the row moves to
+   * `sending` with a lease, and a lease that lapsed (its holder died) can be taken again.
+   * Duplicate or stale jobs therefore find nothing to do.
+   */
+  async claim(scope: TenantScope, id: number, leaseMs: number): Promise<ClaimedDelivery | null> {
+    const [rows] = await this.ds.query(
+      `UPDATE webhook_deliveries d SET status = 'sending', lease_until = now() + $3 * interval '1 millisecond'
+         FROM webhooks w
+        WHERE d.project_id = $1 AND d.id = $2 AND w.id = d.webhook_id
+          AND (d.status IN ('pending', 'retrying') OR (d.status = 'sending' AND d.lease_until < now()))
+          AND d.next_attempt_at <= now() + interval '1 second'
+       RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, d.chain_start, w.url, w.secret, w.enabled`,
+      [scope.projectId, id, leaseMs],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Records one attempt and its outcome, and releases the claim. */
+  async finishAttempt(scope: TenantScope, id: number, r: AttemptResult): Promise<void> {
+    await this.ds.query(
+      `UPDATE webhook_deliveries SET
+          status = $3::varchar, attempts = attempts + 1, last_status_code = $4, last_error = $5,
+          next_attempt_at = coalesce($6, next_attempt_at), lease_until = NULL,
+          delivered_at = CASE WHEN $3::varchar = 'success' THEN now() ELSE delivered_at END,
+          attempt_log = attempt_log || jsonb_build_array($7::jsonb)
+        WHERE project_id = $1 AND id = $2`,
+      [scope.projectId, id, r.status, r.statusCode, r.error, r.nextAttemptAt, r.entry],
+    );
+  }
+
+  /** A claimed delivery that was not sent (no attempt spent) waits until `until`. */
+  async postpone(scope: TenantScope, id: number, until: Date): Promise<void> {
+    await this.ds.query(
+      `UPDATE webhook_deliveries SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
+              next_attempt_at = $3, lease_until = NULL
+        WHERE project_id = $1 AND id = $2 AND status = 'sending'`,
+      [scope.projectId, id, until],
+    );
+  }
+
+  /**
+   * A delivery held back by an open circuit waits until `until` (no attempt spent); null when
+   * it is not waiting to be sent (sending elsewhere, finished, gone).
+   */
+  async postponeUnclaimed(scope: TenantScope, id: number, until: Date): Promise<{ attempts: number; next_attempt_at: Date } | null> {
+    const [rows] = await this.ds.query(
+      `UPDATE webhook_deliveries SET next_attempt_at = greatest(next_attempt_at, $3)
+        WHERE project_id = $1 AND id = $2 AND status IN ('pending', 'retrying')
+       RETURNING attempts, next_attempt_at`,
+      [scope.projectId, id, until],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Deliveries of a webhook waiting for a later turn become due now (after a circuit reset). */
+  releaseWaiting(scope: TenantScope, webhookId: number): Promise<{ id: number; attempts: number; next_attempt_at: Date }[]> {
+    return this.ds
+      .query(
+        `UPDATE webhook_deliveries SET next_attempt_at = now()
+          WHERE project_id = $1 AND webhook_id = $2 AND status IN ('pending', 'retrying') AND next_attempt_at > now()
+         RETURNING id, attempts, next_attempt_at`,
+        [scope.projectId, webhookId],
+      )
+      .then(([rows]: [{ id: number; attempts: number; next_attempt_at: Date }[]]) => rows);
+  }
+
+  /** A delivery that can no longer be sent ends as failed without an attempt. */
+  async abandon(scope: TenantScope, id: number, error: string): Promise<void> {
+    await this.ds.query(
+      `UPDATE webhook_deliveries SET status = 'failed', last_error = $3, lease_until = NULL
+        WHERE project_id = $1 AND id = $2 AND status = 'sending'`,
+      [scope.projectId, id, error],
+    );
+  }
+
+  /** An operator's resend of a finished delivery: a new chain of attempts with a fresh budget. */
+  async restart(scope: TenantScope, id: number): Promise<DeliveryRow | null> {
+    const [rows] = await this.ds.query(
+      `UPDATE webhook_deliveries SET status = 'pending', chain_start = attempts, next_attempt_at = now(),
+              lease_until = NULL, last_error = NULL
+        WHERE project_id = $1 AND id = $2 AND status IN ('failed', 'success')
+       RETURNING ${COLUMNS}`,
+      [scope.projectId, id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * The sweeper's scan, across every project (a system task, not a tenant's request):
+   * deliveries owed an attempt whose time passed `graceMs` ago, or whose sender's lease lapsed.
+   * Their jobs were lost (a crash between commit and enqueue, a flushed Redis); re-enqueuing is
+   * harmless when they were not, since a job only acts on a delivery it can claim.
+   */
+  findStranded(graceMs: number, limit: number): Promise<DueDelivery[]> {
+    return this.ds.query(
+      `SELECT d.id, p.org_id, d.project_id, d.webhook_id, d.attempts, d.next_attempt_at
+         FROM webhook_deliveries d JOIN projects p ON p.id = d.project_id
+        WHERE d.status IN ('pending', 'retrying', 'sending')
+          AND d.next_attempt_at < now() - $1 * interval '1 millisecond'
+          AND (d.status <> 'sending' OR d.lease_until < now())
+        ORDER BY d.next_attempt_at LIMIT $2`,
+      [graceMs, limit],
+    );
+  }
+}

@@ -1,0 +1,116 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { ConflictError, NotFoundError } from '../../core/errors/app-error';
+import { Page, PageRequest } from '../../core/http/pagination';
+import { JobQueue } from '../../core/queue/job-queue.service';
+import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import { AlertNotification, toDeliveryPayload } from './delivery/webhook-body';
+import { DeliveryDetailResponse, DeliveryResponse, DeliveryStatus } from './dto/webhook.dto';
+import { deliverWebhookJob, deliveryJobId } from './jobs/deliver-webhook.job';
+import { DeliveryRow, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+
+export const toDeliveryResponse = (d: DeliveryRow): DeliveryResponse => ({
+  id: Number(d.id),
+  project_id: Number(d.project_id),
+  alert_id: d.alert_id === null ? null : Number(d.alert_id),
+  webhook_id: Number(d.webhook_id),
+  event: d.event,
+  status: d.status,
+  attempts: d.attempts,
+  last_status_code: d.last_status_code,
+  last_error: d.last_error,
+  next_attempt_at: iso(d.next_attempt_at),
+  delivered_at: iso(d.delivered_at),
+  created_at: new Date(d.created_at).toISOString(),
+});
+
+/** Deliveries written by an alert change, to be queued once its transaction commits. */
+export interface RecordedDeliveries {
+  scope: TenantScope;
+  deliveries: { id: number; webhook_id: number }[];
+}
+
+const deliveryNotFound = () => new NotFoundError('WEBHOOK_DELIVERY.NOT_FOUND', 'webhook delivery not found');
+
+@Injectable()
+export class WebhookDeliveriesService {
+  private readonly logger = new Logger('Webhooks');
+
+  constructor(
+    private readonly repo: WebhookDeliveriesRepository,
+    private readonly queue: JobQueue,
+  ) {}
+
+  /** The outbox: call inside the transaction that changes the alert. */
+  async recordInTx(tx: EntityManager, scope: TenantScope, n: AlertNotification): Promise<RecordedDeliveries> {
+    const deliveries = await this.repo.insertForEvent(tx, scope, {
+      event: n.type,
+      alertId: n.alert.id,
+      deviceId: n.alert.device_id,
+      payload: toDeliveryPayload(n),
+    });
+    return { scope, deliveries: deliveries.map((d) => ({ id: Number(d.id), webhook_id: Number(d.webhook_id) })) };
+  }
+
+  /**
+   * After the commit: queue the first attempt of each. Failing here loses nothing (the rows
+   * are committed and the sweeper queues what was not), so it only logs.
+   */
+  async dispatch(recorded: RecordedDeliveries[]): Promise<void> {
+    const jobs = recorded.flatMap(({ scope, deliveries }) =>
+      deliveries.map((d) =>
+        this.queue.enqueue(
+          deliverWebhookJob,
+          { orgId: scope.orgId, projectId: scope.projectId, deliveryId: d.id, webhookId: d.webhook_id },
+          { jobId: deliveryJobId(d.id, 0, 0) },
+        ),
+      ),
+    );
+    const results = await Promise.allSettled(jobs);
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    if (failed) this.logger.warn(`${failed} deliveries not queued now; the sweeper will queue them`);
+  }
+
+  /** After an operator closed a webhook's circuit: what waited on it goes now. */
+  async releaseWaiting(scope: TenantScope, webhookId: number): Promise<number> {
+    const rows = await this.repo.releaseWaiting(scope, webhookId);
+    await Promise.all(
+      rows.map((d) =>
+        this.queue.enqueue(
+          deliverWebhookJob,
+          { orgId: scope.orgId, projectId: scope.projectId, deliveryId: Number(d.id), webhookId },
+          { jobId: deliveryJobId(Number(d.id), d.attempts, d.next_attempt_at) },
+        ),
+      ),
+    );
+    return rows.length;
+  }
+
+  async list(scope: TenantScope, status: DeliveryStatus | undefined, page: PageRequest): Promise<Page<DeliveryResponse>> {
+    return Page.of(await this.repo.list(scope, status, page), page, toDeliveryResponse);
+  }
+
+  async get(scope: TenantScope, id: number): Promise<DeliveryDetailResponse> {
+    const row = await this.repo.get(scope, id);
+    if (!row) throw deliveryNotFound();
+    return { ...toDeliveryResponse(row), attempt_log: row.attempt_log ?? [] };
+  }
+
+  /** Sends a finished (failed, or successful) delivery again: same body, same `webhook-id`. */
+  async retry(scope: TenantScope, id: number): Promise<DeliveryResponse> {
+    const row = await this.repo.restart(scope, id);
+    if (!row) {
+      const current = await this.repo.get(scope, id);
+      if (!current) throw deliveryNotFound();
+      throw new ConflictError('WEBHOOK_DELIVERY.IN_PROGRESS', `delivery is ${current.status}; only a failed or successful delivery can be sent again`);
+    }
+    await this.queue.enqueue(
+      deliverWebhookJob,
+      { orgId: scope.orgId, projectId: scope.projectId, deliveryId: Number(row.id), webhookId: Number(row.webhook_id) },
+      { jobId: deliveryJobId(Number(row.id), row.attempts, row.next_attempt_at ?? 0) },
+    );
+    return toDeliveryResponse(row);
+  }
+}

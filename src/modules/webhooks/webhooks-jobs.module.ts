@@ -1,0 +1,24 @@
+import { Module } from '@nestjs/common';
+import { CircuitStore } from './circuit/circuit-store';
+import { WebhookCircuits } from './circuit/webhook-circuits.service';
+import { DeliverySweeper } from './delivery/delivery-sweeper.service';
+import { WebhookDeliveryRunner } from './delivery/webhook-delivery-runner.service';
+import { WebhookSender } from './delivery/webhook-sender';
+import { DeliverWebhookProcessor } from './jobs/deliver-webhook.processor';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhooksRepository } from './webhooks.repository';
+
+/** The sending side, loaded by the worker role only. */
+@Module({
+  providers: [
+    WebhooksRepository,
+    WebhookDeliveriesRepository,
+    CircuitStore,
+    WebhookCircuits,
+    WebhookSender,
+    WebhookDeliveryRunner,
+    DeliverySweeper,
+    DeliverWebhookProcessor,
+  ],
+})
+export class WebhooksJobsModule {}

@@ -25,7 +25,6 @@ describe('webhook delivery', () => {
     [app] = await Promise.all([startApp(ENV), sink.start()]);
   });
   afterAll(async () => {
-    if (process.env.DUMP_APP_LOG) console.log(app.proc.output().slice(-6000));
     await Promise.all([app?.close(), sink.stop()]);
   });
 

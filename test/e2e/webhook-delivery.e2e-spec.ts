@@ -179,6 +179,8 @@ describe('webhook delivery', () => {
     const { t, device, path, webhook } = await subscriber({ status: 200 });
     expect((await t.http.patch(`/webhooks/${webhook.id}`, { event_types: ['alert.resolved'] })).body.event_types).toEqual(['alert.resolved']);
     await reading(t, device.external_id, 95);
+    // Evaluated alone (not coalesced with the next reading), so the alert opens first.
+    await eventually(async () => (await t.http.get(`/projects/${t.projectId}/alerts?status=open`)).body, (a) => a.length === 1);
     await reading(t, device.external_id, 20);
     const [got] = await sink.waitFor(path, 1);
     expect(got.json.event).toBe('alert.resolved');

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
 import { RedisService } from '../../../core/redis/redis.service';
 
@@ -12,7 +13,7 @@ export interface CircuitSnapshot {
 }
 
 /** What a sender may do now: send, send as the one half-open probe, or wait until `until`. */
-export type Admission = { kind: 'send' } | { kind: 'probe' } | { kind: 'wait'; until: Date };
+export type Admission = { kind: 'send'; failures: number } | { kind: 'probe' } | { kind: 'wait'; until: Date };
 
 /**
  * The shared state of one webhook's circuit, in a Redis hash (`state`, `failures`, `opened_at`,
@@ -25,7 +26,7 @@ const NOW = `local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t
 /** KEYS[1] circuit; ARGV probe lease ms. → {kind, until_ms} */
 const ADMIT = `${NOW}
 local state = redis.call('HGET', KEYS[1], 'state')
-if not state or state == 'closed' then return {'send', 0} end
+if not state or state == 'closed' then return {'send', tonumber(redis.call('HGET', KEYS[1], 'failures') or '0')} end
 local lease = tonumber(ARGV[1])
 if state == 'open' then
   local next_attempt = tonumber(redis.call('HGET', KEYS[1], 'next_attempt'))
@@ -71,35 +72,30 @@ return {v[1] or 'closed', v[2] or '0', v[3] or '', v[4] or '', now}`;
 
 @Injectable()
 export class CircuitStore {
+  private readonly shas = new Map<string, string>();
   constructor(
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async admit(webhookId: number, probeLeaseMs: number): Promise<Admission> {
-    const [kind, until] = (await this.redis.client.eval(ADMIT, 1, this.key(webhookId), probeLeaseMs)) as [string, number];
-    if (kind === 'wait') return { kind, until: new Date(Number(until)) };
-    return { kind: kind as 'send' | 'probe' };
+    const [kind, n] = (await this.run('admit', ADMIT, webhookId, probeLeaseMs)) as [string, number];
+    if (kind === 'wait') return { kind, until: new Date(Number(n)) };
+    if (kind === 'send') return { kind, failures: Number(n) };
+    return { kind: 'probe' };
   }
 
   async succeeded(webhookId: number, wasProbe: boolean): Promise<CircuitState> {
-    return (await this.redis.client.eval(SUCCEED, 1, this.key(webhookId), wasProbe ? '1' : '0')) as CircuitState;
+    return (await this.run('succeed', SUCCEED, webhookId, wasProbe ? '1' : '0')) as CircuitState;
   }
 
   async failed(webhookId: number, wasProbe: boolean): Promise<CircuitState> {
     const { circuitFailureThreshold, circuitResetTimeoutMs } = this.config.webhooks;
-    return (await this.redis.client.eval(
-      FAIL,
-      1,
-      this.key(webhookId),
-      circuitFailureThreshold,
-      circuitResetTimeoutMs,
-      wasProbe ? '1' : '0',
-    )) as CircuitState;
+    return (await this.run('fail', FAIL, webhookId, circuitFailureThreshold, circuitResetTimeoutMs, wasProbe ? '1' : '0')) as CircuitState;
   }
 
   async releaseProbe(webhookId: number): Promise<void> {
-    await this.redis.client.eval(RELEASE_PROBE, 1, this.key(webhookId));
+    await this.run('release', RELEASE_PROBE, webhookId);
   }
 
   async reset(webhookId: number): Promise<void> {
@@ -111,7 +107,7 @@ export class CircuitStore {
    * reported half-open, as opossum reports it: the next send will be the probe.
    */
   async read(webhookId: number): Promise<CircuitSnapshot> {
-    const [state, failures, openedAt, nextAttempt, now] = (await this.redis.client.eval(READ, 1, this.key(webhookId))) as string[];
+    const [state, failures, openedAt, nextAttempt, now] = (await this.run('read', READ, webhookId)) as string[];
     const next = nextAttempt ? Number(nextAttempt) : null;
     const shown = state === 'open' && next !== null && Number(now) >= next ? 'half_open' : (state as CircuitState);
     return {
@@ -120,6 +116,20 @@ export class CircuitStore {
       openedAt: openedAt ? new Date(Number(openedAt)) : null,
       nextAttemptAt: state === 'closed' || next === null ? null : new Date(next),
     };
+  }
+
+  /** Runs a script by its SHA (EVALSHA), sending its text only when Redis does not have it yet. */
+  private run(name: string, script: string, webhookId: number, ...args: (string | number)[]): Promise<unknown> {
+    let sha = this.shas.get(name);
+    if (!sha) {
+      sha = createHash('sha1').update(script).digest('hex');
+      this.shas.set(name, sha);
+    }
+    const key = this.key(webhookId);
+    return this.redis.client.evalsha(sha, 1, key, ...args).catch((err: Error) => {
+      if (!err.message.includes('NOSCRIPT')) throw err;
+      return this.redis.client.eval(script, 1, key, ...args);
+    });
   }
 
   private key(webhookId: number): string {

@@ -47,8 +47,13 @@ export class WebhookCircuits implements OnApplicationShutdown {
     return this.store.releaseProbe(webhookId);
   }
 
-  /** Runs one admitted send and moves the shared circuit by its outcome. */
-  async fire(webhookId: number, wasProbe: boolean, send: Send): Promise<AttemptOutcome> {
+  /**
+   * Runs one admitted send and moves the shared circuit by its outcome. `wasClean`: admitted
+   * on a closed circuit with no failures counted, where a success changes nothing (the common
+   * case, spared a Redis round trip).
+   */
+  async fire(webhookId: number, admitted: { probe: boolean; wasClean?: boolean }, send: Send): Promise<AttemptOutcome> {
+    const wasProbe = admitted.probe;
     const breaker = this.breaker(webhookId);
     // The shared state admitted this send; the local mirror must not refuse it.
     if (!breaker.closed) breaker.close();
@@ -56,6 +61,7 @@ export class WebhookCircuits implements OnApplicationShutdown {
       if (err instanceof RetryableOutcome) return err.outcome;
       throw err;
     });
+    if (outcome.kind !== 'retry' && admitted.wasClean) return outcome;
     const state = outcome.kind === 'retry' ? await this.store.failed(webhookId, wasProbe) : await this.store.succeeded(webhookId, wasProbe);
     this.mirror(breaker, state);
     return outcome;

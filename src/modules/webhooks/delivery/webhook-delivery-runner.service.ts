@@ -13,20 +13,45 @@ import { renderBody } from './webhook-body';
 import { WebhookSender } from './webhook-sender';
 
 /**
- * Sends in flight per webhook in this process. A slow endpoint (timeouts take seconds) could
- * otherwise take every worker slot before its circuit opens and stall the other webhooks;
+ * Sends in flight per webhook in this process. A failing endpoint (timeouts take seconds)
+ * could otherwise take every worker slot before its circuit opens and stall the others; its
  * deliveries over the cap step aside for a moment without spending an attempt.
  */
 const MAX_IN_FLIGHT_PER_WEBHOOK = 16;
-const STEP_ASIDE_MS = 200;
+/** A webhook none of whose sends finished for this long, with all its slots taken, is slow. */
+const SLOW_SEND_MS = 1000;
 /** Spreads deliveries released together (by an open circuit's probe time) over this window. */
 const RELEASE_SPREAD_MS = 1000;
+
+/** A counting semaphore: at most `size` holders, the rest wait in order. */
+class Slots {
+  busy = 0;
+  lastRelease = Date.now();
+  private readonly waiters: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+  get idle(): boolean {
+    return this.busy === 0 && this.waiters.length === 0;
+  }
+  acquire(): Promise<void> {
+    if (this.busy < this.size) {
+      this.busy++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+  release(): void {
+    this.lastRelease = Date.now();
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.busy--;
+  }
+}
 
 /** One attempt at one delivery: admission by the shared circuit, claim, send, record, schedule. */
 @Injectable()
 export class WebhookDeliveryRunner {
   private readonly logger = new Logger('WebhookDelivery');
-  private readonly inFlight = new Map<number, number>();
+  private readonly inFlight = new Map<number, Slots>();
   private readonly leaseMs: number;
 
   constructor(
@@ -41,22 +66,6 @@ export class WebhookDeliveryRunner {
   }
 
   async attempt(scope: TenantScope, deliveryId: number, webhookId: number): Promise<void> {
-    const busy = this.inFlight.get(webhookId) ?? 0;
-    if (busy >= MAX_IN_FLIGHT_PER_WEBHOOK) {
-      await this.schedule(scope, deliveryId, webhookId, `busy:${Date.now()}`, STEP_ASIDE_MS + Math.random() * STEP_ASIDE_MS);
-      return;
-    }
-    this.inFlight.set(webhookId, busy + 1);
-    try {
-      await this.attemptAdmitted(scope, deliveryId, webhookId);
-    } finally {
-      const left = (this.inFlight.get(webhookId) ?? 1) - 1;
-      if (left > 0) this.inFlight.set(webhookId, left);
-      else this.inFlight.delete(webhookId);
-    }
-  }
-
-  private async attemptAdmitted(scope: TenantScope, deliveryId: number, webhookId: number): Promise<void> {
     const admission = await this.circuits.admit(webhookId);
     if (admission.kind === 'wait') {
       // The circuit is open: wait for its probe time without spending an attempt.
@@ -65,7 +74,46 @@ export class WebhookDeliveryRunner {
       if (waiting) await this.schedule(scope, deliveryId, webhookId, deliveryJobId(deliveryId, waiting.attempts, waiting.next_attempt_at), 0, waiting.next_attempt_at);
       return;
     }
-    const probe = admission.kind === 'probe';
+    // A webhook over its share of sends that is failing, or slow (none of its sends finished
+    // lately), steps aside without spending an attempt; a healthy one waits here for a turn.
+    const slots = this.slots(webhookId);
+    const full = slots.busy >= MAX_IN_FLIGHT_PER_WEBHOOK;
+    if (full && admission.kind === 'send' && (admission.failures > 0 || Date.now() - slots.lastRelease > SLOW_SEND_MS)) {
+      // Back when the sends in flight have had their time to finish, not sooner (no churn).
+      const stepAside = this.config.webhooks.timeoutMs * (0.5 + Math.random() / 2);
+      await this.schedule(scope, deliveryId, webhookId, `busy:${Date.now()}`, stepAside);
+      return;
+    }
+    await slots.acquire();
+    try {
+      if (full && admission.kind === 'send') {
+        // The circuit may have opened while this delivery waited for its turn.
+        const again = await this.circuits.admit(webhookId);
+        if (again.kind === 'wait') {
+          const waiting = await this.deliveries.postponeUnclaimed(scope, deliveryId, again.until);
+          if (waiting) await this.schedule(scope, deliveryId, webhookId, deliveryJobId(deliveryId, waiting.attempts, waiting.next_attempt_at), 0, waiting.next_attempt_at);
+          return;
+        }
+        await this.attemptAdmitted(scope, deliveryId, webhookId, again.kind === 'probe');
+        return;
+      }
+      await this.attemptAdmitted(scope, deliveryId, webhookId, admission.kind === 'probe', admission.kind === 'send' && admission.failures === 0);
+    } finally {
+      slots.release();
+      if (slots.idle) this.inFlight.delete(webhookId);
+    }
+  }
+
+  private slots(webhookId: number): Slots {
+    let s = this.inFlight.get(webhookId);
+    if (!s) {
+      s = new Slots(MAX_IN_FLIGHT_PER_WEBHOOK);
+      this.inFlight.set(webhookId, s);
+    }
+    return s;
+  }
+
+  private async attemptAdmitted(scope: TenantScope, deliveryId: number, webhookId: number, probe: boolean, wasClean = false): Promise<void> {
     const delivery = await this.deliveries.claim(scope, deliveryId, this.leaseMs);
     if (!delivery || !delivery.enabled) {
       if (probe) await this.circuits.releaseProbe(webhookId);
@@ -85,7 +133,7 @@ export class WebhookDeliveryRunner {
     const started = performance.now();
     let outcome: AttemptOutcome;
     try {
-      outcome = await this.circuits.fire(webhookId, probe, () =>
+      outcome = await this.circuits.fire(webhookId, { probe, wasClean }, () =>
         this.sender.send(delivery.url, body, headers).then(
           (res) => classifyResponse(res.statusCode, res.retryAfter),
           (err) => classifyError(err),

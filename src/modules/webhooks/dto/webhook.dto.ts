@@ -1,4 +1,4 @@
-import { ArrayMaxSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUrl, MaxLength, MinLength } from 'class-validator';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUrl, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { Trim } from '../../../core/http/field-decorators';
 import { PageQuery } from '../../../core/http/pagination';
 
@@ -7,6 +7,9 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const URL_MAX = 2048;
 const SECRET_MIN = 16;
 const SECRET_MAX = 200;
+
+/** PATCH fields may be left out, but not set to null (null is not a value any of them takes). */
+const PresentUnlessUndefined = () => ValidateIf((_o: unknown, value: unknown) => value !== undefined);
 
 const HttpUrl = () =>
   IsUrl(
@@ -36,27 +39,27 @@ export class CreateWebhookDto {
 }
 
 export class PatchWebhookDto {
-  @IsOptional()
+  @PresentUnlessUndefined()
   @Trim()
   @IsString()
   @MaxLength(URL_MAX)
   @HttpUrl()
   url?: string;
 
-  @IsOptional()
+  @PresentUnlessUndefined()
   @IsString()
   @MinLength(SECRET_MIN)
   @MaxLength(SECRET_MAX)
   secret?: string;
 
-  @IsOptional()
+  @PresentUnlessUndefined()
   @IsArray()
   @ArrayMaxSize(WEBHOOK_EVENT_TYPES.length)
   @ArrayUnique()
   @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each value in event_types must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
   event_types?: WebhookEventType[];
 
-  @IsOptional()
+  @PresentUnlessUndefined()
   @IsBoolean()
   enabled?: boolean;
 }

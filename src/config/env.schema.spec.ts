@@ -42,6 +42,7 @@ describe('parseEnv', () => {
       WEBHOOK_MAX_RETRIES: 8,
       CIRCUIT_FAILURE_THRESHOLD: 5,
       CIRCUIT_RESET_TIMEOUT_MS: 60_000,
+      WEBHOOK_SWEEP_INTERVAL_MS: 15_000,
     });
   });
 

@@ -100,33 +100,43 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Takes a due delivery for one attempt. Only one process can hold it: the row moves to
-   * `sending` with a lease, and a lease that lapsed (its holder died) can be taken again.
-   * Duplicate or stale jobs therefore find nothing to do.
+   * Takes due deliveries for one attempt each, many in one statement (see DeliveryStates).
+   * Only one process can hold a delivery: the row moves to `sending` with a lease, and a lease
+   * that lapsed (its holder died) can be taken again, so duplicate or stale jobs find nothing.
    */
-  async claim(scope: TenantScope, id: number, leaseMs: number): Promise<ClaimedDelivery | null> {
+  async claimMany(claims: { scope: TenantScope; id: number }[], leaseMs: number): Promise<ClaimedDelivery[]> {
     const [rows] = await this.ds.query(
       `UPDATE webhook_deliveries d SET status = 'sending', lease_until = now() + $3 * interval '1 millisecond'
-         FROM webhooks w
-        WHERE d.project_id = $1 AND d.id = $2 AND w.id = d.webhook_id
+         FROM webhooks w, unnest($1::bigint[], $2::bigint[]) AS v(id, project_id)
+        WHERE d.id = v.id AND d.project_id = v.project_id AND w.id = d.webhook_id
           AND (d.status IN ('pending', 'retrying') OR (d.status = 'sending' AND d.lease_until < now()))
           AND d.next_attempt_at <= now() + interval '1 second'
        RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, d.chain_start, w.url, w.secret, w.enabled`,
-      [scope.projectId, id, leaseMs],
+      [claims.map((c) => c.id), claims.map((c) => c.scope.projectId), leaseMs],
     );
-    return rows[0] ?? null;
+    return rows;
   }
 
-  /** Records one attempt and its outcome, and releases the claim. */
-  async finishAttempt(scope: TenantScope, id: number, r: AttemptResult): Promise<void> {
+  /** Records attempts and their outcomes, and releases the claims, many in one statement. */
+  async finishMany(attempts: { scope: TenantScope; id: number; result: AttemptResult }[]): Promise<void> {
     await this.ds.query(
-      `UPDATE webhook_deliveries SET
-          status = $3::varchar, attempts = attempts + 1, last_status_code = $4, last_error = $5,
-          next_attempt_at = coalesce($6, next_attempt_at), lease_until = NULL,
-          delivered_at = CASE WHEN $3::varchar = 'success' THEN now() ELSE delivered_at END,
-          attempt_log = attempt_log || jsonb_build_array($7::jsonb)
-        WHERE project_id = $1 AND id = $2`,
-      [scope.projectId, id, r.status, r.statusCode, r.error, r.nextAttemptAt, r.entry],
+      `UPDATE webhook_deliveries d SET
+          status = v.status, attempts = d.attempts + 1, last_status_code = v.code, last_error = v.error,
+          next_attempt_at = coalesce(v.next, d.next_attempt_at), lease_until = NULL,
+          delivered_at = CASE WHEN v.status = 'success' THEN now() ELSE d.delivered_at END,
+          attempt_log = d.attempt_log || jsonb_build_array(v.entry::jsonb)
+         FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::int[], $5::text[], $6::timestamptz[], $7::text[])
+              AS v(id, project_id, status, code, error, next, entry)
+        WHERE d.id = v.id AND d.project_id = v.project_id`,
+      [
+        attempts.map((a) => a.id),
+        attempts.map((a) => a.scope.projectId),
+        attempts.map((a) => a.result.status),
+        attempts.map((a) => a.result.statusCode),
+        attempts.map((a) => a.result.error),
+        attempts.map((a) => a.result.nextAttemptAt),
+        attempts.map((a) => JSON.stringify(a.result.entry)),
+      ],
     );
   }
 

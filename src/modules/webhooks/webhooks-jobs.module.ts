@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CircuitStore } from './circuit/circuit-store';
 import { WebhookCircuits } from './circuit/webhook-circuits.service';
+import { DeliveryStates } from './delivery/delivery-states.service';
 import { DeliverySweeper } from './delivery/delivery-sweeper.service';
 import { WebhookDeliveryRunner } from './delivery/webhook-delivery-runner.service';
 import { WebhookSender } from './delivery/webhook-sender';
@@ -16,6 +17,7 @@ import { WebhooksRepository } from './webhooks.repository';
     CircuitStore,
     WebhookCircuits,
     WebhookSender,
+    DeliveryStates,
     WebhookDeliveryRunner,
     DeliverySweeper,
     DeliverWebhookProcessor,

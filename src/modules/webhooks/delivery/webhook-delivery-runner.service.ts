@@ -10,6 +10,7 @@ import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../
 import { WebhooksRepository } from '../webhooks.repository';
 import { AttemptOutcome, classifyError, classifyResponse, retryDelayMs } from './outcome';
 import { renderBody } from './webhook-body';
+import { DeliveryStates } from './delivery-states.service';
 import { WebhookSender } from './webhook-sender';
 
 /**
@@ -56,6 +57,7 @@ export class WebhookDeliveryRunner {
 
   constructor(
     private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly states: DeliveryStates,
     private readonly webhooks: WebhooksRepository,
     private readonly circuits: WebhookCircuits,
     private readonly sender: WebhookSender,
@@ -114,7 +116,7 @@ export class WebhookDeliveryRunner {
   }
 
   private async attemptAdmitted(scope: TenantScope, deliveryId: number, webhookId: number, probe: boolean, wasClean = false): Promise<void> {
-    const delivery = await this.deliveries.claim(scope, deliveryId, this.leaseMs);
+    const delivery = await this.states.claim(scope, deliveryId, this.leaseMs);
     if (!delivery || !delivery.enabled) {
       if (probe) await this.circuits.releaseProbe(webhookId);
       if (delivery) await this.deliveries.abandon(scope, deliveryId, 'webhook is disabled');
@@ -158,7 +160,7 @@ export class WebhookDeliveryRunner {
       result = 'retrying';
       next = new Date(Date.now() + retryDelayMs(retriesUsed + 1, this.config.webhooks.retryBaseMs, outcome.retryAfterMs));
     }
-    await this.deliveries.finishAttempt(scope, Number(d.id), {
+    await this.states.finish(scope, Number(d.id), {
       status: result,
       statusCode,
       error,

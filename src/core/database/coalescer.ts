@@ -1,0 +1,66 @@
+interface Pending<I, O> {
+  item: I;
+  resolve: (result: O) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface CoalescerOptions<I, O> {
+  /** Writes a batch in one statement (and one commit); the results, if any, in item order. */
+  flush: (items: I[]) => Promise<O[] | void>;
+  /** Most weight (rows, say) per flush; a single heavier item still goes alone. */
+  maxWeight: number;
+  weigh?: (item: I) => number;
+  /** Flushes in flight at once; more would only queue on a small database. */
+  maxParallel?: number;
+}
+
+/**
+ * Turns many concurrent small writes into few large ones: while a flush is in flight, new
+ * items gather, and the next flush writes them all in one statement. Under load, batches
+ * grow by themselves; when quiet, an item goes out at once (no timer, no added latency).
+ * Each caller's promise settles with its batch's commit.
+ */
+export class Coalescer<I, O = void> {
+  private queue: Pending<I, O>[] = [];
+  private inFlight = 0;
+  private readonly weigh: (item: I) => number;
+  private readonly maxParallel: number;
+
+  constructor(private readonly options: CoalescerOptions<I, O>) {
+    this.weigh = options.weigh ?? (() => 1);
+    this.maxParallel = options.maxParallel ?? 2;
+  }
+
+  submit(item: I): Promise<O> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxParallel && this.queue.length) {
+      const batch: Pending<I, O>[] = [];
+      let weight = 0;
+      while (this.queue.length && (weight === 0 || weight + this.weigh(this.queue[0].item) <= this.options.maxWeight)) {
+        const next = this.queue.shift()!;
+        batch.push(next);
+        weight += this.weigh(next.item);
+      }
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async flush(batch: Pending<I, O>[]): Promise<void> {
+    try {
+      const results = await this.options.flush(batch.map((p) => p.item));
+      batch.forEach((p, i) => p.resolve((results ? results[i] : undefined) as O));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+}

@@ -6,12 +6,41 @@ import { api, benchEnv, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, star
 /**
  * `npm run bench:webhooks`: delivery throughput to a healthy local sink, alone and then next
  * to a dead endpoint (accepts connections, never answers: every send runs into the timeout).
- * Each phase builds a backlog of DEVICES × RULES alert events while the delivery queue is
+ * WORKERS worker processes (default 2) and one api. Each phase builds a backlog of DEVICES × RULES alert events while the delivery queue is
  * paused, then resumes it and times the drain at the sink, so the figure is delivery alone,
  * not rule evaluation.
  */
 const DEVICES = Number(process.env.DEVICES ?? 100);
 const RULES = Number(process.env.RULES ?? 50);
+/** Worker processes; deliveries are CPU-bound in the worker, so a second one uses the other core. */
+const WORKERS = Number(process.env.WORKERS ?? 2);
+
+/** CPU seconds used so far by each process group of the run (from /proc). */
+function cpuByGroup(pids: Record<string, number | undefined>): Record<string, number> {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const ticks = (pid: number) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      return 0;
+    }
+  };
+  const byName = (name: string) =>
+    fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).reduce((sum, d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim().startsWith(name) ? sum + ticks(Number(d)) : sum;
+      } catch {
+        return sum;
+      }
+    }, 0);
+  return {
+    ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? ticks(pid) : 0])),
+    postgres: byName('postgres'),
+    redis: byName('redis-server'),
+  };
+}
 
 class Sink {
   count = 0;
@@ -53,8 +82,8 @@ async function main(): Promise<void> {
   const extra = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
   try {
     const apiProc = await startProcess('api', 'api', env, extra);
-    const worker = await startProcess('worker', 'worker', env, extra);
-    procs.push(apiProc, worker);
+    procs.push(apiProc);
+    for (let i = 0; i < WORKERS; i++) procs.push(await startProcess(`worker${i + 1}`, 'worker', env, extra));
     const url = apiProc.url!;
     const tenant = await seedTenant(url, DEVICES);
     for (let i = 0; i < RULES; i++) {
@@ -84,6 +113,8 @@ async function main(): Promise<void> {
       }
       const total = Number((await db.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n) - before;
       healthy.reset();
+      const pids = { ...Object.fromEntries(procs.map((p) => [p.name, p.child.pid])), 'bench+sinks': process.pid };
+      const cpu0 = cpuByGroup(pids);
       const t0 = performance.now();
       await queue.resume(false);
       while (healthy.count < expected) {
@@ -92,7 +123,10 @@ async function main(): Promise<void> {
       }
       const seconds = (healthy.last - t0) / 1000;
       const rate = expected / seconds;
+      const cpu1 = cpuByGroup(pids);
+      const cpu = Object.entries(cpu1).map(([k, v]) => `${k} ${fmt(((v - cpu0[k]) / seconds) * 100)}%`).join(', ');
       process.stdout.write(`${name.padEnd(32)} ${fmt(expected)} healthy deliveries (${fmt(total)} in all) in ${fmt(seconds, 2)} s → ${fmt(rate)} deliveries/s\n`);
+      process.stdout.write(`${''.padEnd(32)} CPU (of one core): ${cpu}\n`);
       return rate;
     };
     let healthyCountBase = 0;

@@ -17,7 +17,8 @@ export class RedisService implements OnApplicationShutdown {
   private readonly reconnectListeners = new Set<() => void>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.client = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+    // Auto-pipelining sends the commands of concurrent jobs (circuit checks, say) in one write.
+    this.client = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false, enableAutoPipelining: true });
     this.client.on('error', (err) => this.logger.warn(`redis: ${err.message}`));
   }
 

@@ -151,17 +151,19 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * A delivery held back by an open circuit waits until `until` (no attempt spent); null when
-   * it is not waiting to be sent (sending elsewhere, finished, gone).
+   * Deliveries held back by an open circuit wait until their `until` (no attempt spent), many
+   * in one statement; returns those that were waiting to be sent (not sending elsewhere,
+   * finished or gone), with their new due time.
    */
-  async postponeUnclaimed(scope: TenantScope, id: number, until: Date): Promise<{ attempts: number; next_attempt_at: Date } | null> {
+  async postponeMany(items: { scope: TenantScope; id: number; until: Date }[]): Promise<{ id: number; attempts: number; next_attempt_at: Date }[]> {
     const [rows] = await this.ds.query(
-      `UPDATE webhook_deliveries SET next_attempt_at = greatest(next_attempt_at, $3)
-        WHERE project_id = $1 AND id = $2 AND status IN ('pending', 'retrying')
-       RETURNING attempts, next_attempt_at`,
-      [scope.projectId, id, until],
+      `UPDATE webhook_deliveries d SET next_attempt_at = greatest(d.next_attempt_at, v.until)
+         FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS v(id, project_id, until)
+        WHERE d.id = v.id AND d.project_id = v.project_id AND d.status IN ('pending', 'retrying')
+       RETURNING d.id, d.attempts, d.next_attempt_at`,
+      [items.map((i) => i.id), items.map((i) => i.scope.projectId), items.map((i) => i.until)],
     );
-    return rows[0] ?? null;
+    return rows;
   }
 
   /** Deliveries of a webhook waiting for a later turn become due now (after a circuit reset). */

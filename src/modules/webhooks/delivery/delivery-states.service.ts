@@ -7,16 +7,19 @@ import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../
 const MAX_BATCH = 500;
 
 type Claim = { scope: TenantScope; id: number; leaseMs: number };
+type Waiting = { id: number; attempts: number; next_attempt_at: Date };
 
 /**
- * The two writes every attempt makes (claim before, outcome after), coalesced across the
- * worker's concurrent sends: under load each becomes one statement and one commit for many
- * deliveries instead of one each, which is most of what a delivery costs the database.
+ * The two writes every attempt makes (claim before, outcome after), and the one a delivery
+ * held back by an open circuit makes, coalesced across the worker's concurrent jobs: under
+ * load each becomes one statement and one commit for many deliveries instead of one each,
+ * which is most of what a delivery costs the database.
  */
 @Injectable()
 export class DeliveryStates {
   private readonly claims: Coalescer<Claim, ClaimedDelivery | null>;
   private readonly finishes: Coalescer<{ scope: TenantScope; id: number; result: AttemptResult }>;
+  private readonly postpones: Coalescer<{ scope: TenantScope; id: number; until: Date }, Waiting | null>;
 
   constructor(repo: WebhookDeliveriesRepository) {
     this.claims = new Coalescer({
@@ -33,6 +36,19 @@ export class DeliveryStates {
       maxWeight: MAX_BATCH,
     });
     this.finishes = new Coalescer({ flush: (items) => repo.finishMany(items), maxWeight: MAX_BATCH });
+    this.postpones = new Coalescer({
+      flush: async (items) => {
+        const rows = await repo.postponeMany(items);
+        const byId = new Map(rows.map((r) => [Number(r.id), r]));
+        return items.map((i) => byId.get(i.id) ?? null);
+      },
+      maxWeight: MAX_BATCH,
+    });
+  }
+
+  /** A delivery held back by an open circuit waits (see WebhookDeliveriesRepository.postponeMany). */
+  postpone(scope: TenantScope, id: number, until: Date): Promise<Waiting | null> {
+    return this.postpones.submit({ scope, id, until });
   }
 
   claim(scope: TenantScope, id: number, leaseMs: number): Promise<ClaimedDelivery | null> {

@@ -20,7 +20,7 @@ import { WebhookSender } from './webhook-sender';
  */
 const MAX_IN_FLIGHT_PER_WEBHOOK = 16;
 /** A webhook none of whose sends finished for this long, with all its slots taken, is slow. */
-const SLOW_SEND_MS = 1000;
+const SLOW_SEND_MS = 500;
 /** Spreads deliveries released together (by an open circuit's probe time) over this window. */
 const RELEASE_SPREAD_MS = 1000;
 
@@ -33,12 +33,24 @@ class Slots {
   get idle(): boolean {
     return this.busy === 0 && this.waiters.length === 0;
   }
-  acquire(): Promise<void> {
+  /** Resolves true with a slot, or false when none came within `waitMs`. */
+  acquire(waitMs: number): Promise<boolean> {
     if (this.busy < this.size) {
       this.busy++;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(false);
+      }, waitMs);
+      this.waiters.push(waiter);
+    });
   }
   release(): void {
     this.lastRelease = Date.now();
@@ -72,7 +84,7 @@ export class WebhookDeliveryRunner {
     if (admission.kind === 'wait') {
       // The circuit is open: wait for its probe time without spending an attempt.
       const until = new Date(admission.until.getTime() + Math.random() * RELEASE_SPREAD_MS);
-      const waiting = await this.deliveries.postponeUnclaimed(scope, deliveryId, until);
+      const waiting = await this.states.postpone(scope, deliveryId, until);
       if (waiting) await this.schedule(scope, deliveryId, webhookId, deliveryJobId(deliveryId, waiting.attempts, waiting.next_attempt_at), 0, waiting.next_attempt_at);
       return;
     }
@@ -86,13 +98,19 @@ export class WebhookDeliveryRunner {
       await this.schedule(scope, deliveryId, webhookId, `busy:${Date.now()}`, stepAside);
       return;
     }
-    await slots.acquire();
+    if (!(await slots.acquire(SLOW_SEND_MS))) {
+      // No turn came: its sends are hanging; step aside rather than hold a worker slot.
+      if (admission.kind === 'probe') await this.circuits.releaseProbe(webhookId);
+      const stepAside = this.config.webhooks.timeoutMs * (0.5 + Math.random() / 2);
+      await this.schedule(scope, deliveryId, webhookId, `busy:${Date.now()}`, stepAside);
+      return;
+    }
     try {
       if (full && admission.kind === 'send') {
         // The circuit may have opened while this delivery waited for its turn.
         const again = await this.circuits.admit(webhookId);
         if (again.kind === 'wait') {
-          const waiting = await this.deliveries.postponeUnclaimed(scope, deliveryId, again.until);
+          const waiting = await this.states.postpone(scope, deliveryId, again.until);
           if (waiting) await this.schedule(scope, deliveryId, webhookId, deliveryJobId(deliveryId, waiting.attempts, waiting.next_attempt_at), 0, waiting.next_attempt_at);
           return;
         }

@@ -47,7 +47,7 @@ export class WebhookSender implements OnApplicationShutdown {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const { connectTimeoutMs, timeoutMs, allowPrivateTargets } = config.webhooks;
     const lookup = guardedLookup(allowPrivateTargets);
-    const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, lookup };
+    const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, lookup };
     this.httpAgent = withConnectTimeout(new http.Agent(agentOptions), connectTimeoutMs);
     this.httpsAgent = withConnectTimeout(new https.Agent(agentOptions), connectTimeoutMs);
     this.client = axios.create({

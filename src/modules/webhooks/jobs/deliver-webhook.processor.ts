@@ -5,7 +5,7 @@ import { WebhookDeliveryRunner } from '../delivery/webhook-delivery-runner.servi
 import { DeliverWebhookPayload, deliverWebhookJob } from './deliver-webhook.job';
 
 /** Sends are I/O bound: many at once, with a per-webhook cap inside the runner. */
-const CONCURRENCY = 64;
+const CONCURRENCY = 128;
 
 @Processor(QUEUES.webhookDelivery)
 export class DeliverWebhookProcessor {

@@ -4,6 +4,7 @@ import { AuthGuard } from './core/auth/auth.guard';
 import { AllExceptionsFilter } from './core/errors/all-exceptions.filter';
 import { PageInterceptor } from './core/http/pagination';
 import { AppValidationPipe } from './core/http/validation';
+import { MetricsController } from './core/metrics/metrics.controller';
 import { RateLimitGuard } from './core/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './core/rate-limit/rate-limit.module';
 import { AlertsModule } from './modules/alerts/alerts.module';
@@ -19,6 +20,7 @@ import { WebhooksModule } from './modules/webhooks/webhooks.module';
 /** The HTTP side: controllers of every feature, and the request pipeline around them. */
 @Module({
   imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule, RulesModule, AlertsModule, WebhooksModule],
+  controllers: [MetricsController],
   providers: [
     // Guards run in this order: authenticate (and scope), then count against the rate limit.
     { provide: APP_GUARD, useClass: AuthGuard },

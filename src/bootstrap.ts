@@ -1,48 +1,117 @@
 import { INestApplication, INestApplicationContext, Logger } from '@nestjs/common';
-import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createServer, Server } from 'node:http';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { configureHttpApp } from './core/http/http-app';
+import { mountQueueDashboard } from './core/http/queue-dashboard';
+import { ShutdownSignal } from './core/lifecycle/shutdown-signal';
+import { PinoLogger } from './core/logging/pino-logger';
+import { Metrics } from './core/metrics/metrics.service';
+import { JobQueue } from './core/queue/job-queue.service';
 
-const LEVELS = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-} as const;
+const log = new Logger('Watchpost');
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-function logger(config: AppConfig): ConsoleLogger {
-  return new ConsoleLogger({ json: true, logLevels: [...LEVELS[config.logLevel]] });
-}
-
-/** Builds the HTTP app (roles api and all) without listening; tests use it directly. */
+/** Builds the HTTP app (roles api and all) without listening. */
 export async function createHttpApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
-    logger: logger(config),
+    logger: new PinoLogger(config.logLevel),
     abortOnError: false,
   });
   configureHttpApp(app, config);
+  mountQueueDashboard(app, config);
   return app;
 }
 
 export async function startHttp(config: AppConfig): Promise<INestApplication> {
   const app = await createHttpApp(config);
   await app.listen(config.port, '0.0.0.0');
-  new Logger('Watchpost').log(`${config.role} listening on http://127.0.0.1:${config.port} (docs at /docs)`);
+  log.log(`${config.role} listening on http://127.0.0.1:${config.port} (docs at /docs, queues at /admin/queues)`);
+  onTermination(async (signal) => {
+    log.log(`${signal}: draining (no new requests; finishing those in flight)`);
+    app.get(ShutdownSignal).begin();
+    await closeHttpServer(app.getHttpServer() as Server, config.shutdownGraceMs);
+    if (config.role === 'all') await finishJobs(app, config.shutdownGraceMs);
+    await app.close();
+  });
   return app;
 }
 
 export async function startWorker(config: AppConfig): Promise<INestApplicationContext> {
   const ctx = await NestFactory.createApplicationContext(AppModule.forRoot({ ...config, role: 'worker' }), {
-    logger: logger(config),
+    logger: new PinoLogger(config.logLevel),
     abortOnError: false,
   });
-  ctx.enableShutdownHooks();
-  new Logger('Watchpost').log('worker started');
+  const metricsServer = config.metricsPort ? serveMetrics(ctx.get(Metrics), config.metricsPort) : null;
+  log.log(`worker started${metricsServer ? ` (metrics on http://127.0.0.1:${config.metricsPort}/metrics)` : ''}`);
+  onTermination(async (signal) => {
+    log.log(`${signal}: finishing the jobs in flight; taking no new ones`);
+    ctx.get(ShutdownSignal).begin();
+    await finishJobs(ctx, config.shutdownGraceMs);
+    metricsServer?.close();
+    await ctx.close();
+  });
   return ctx;
+}
+
+/**
+ * SIGTERM or SIGINT runs `shutdown` once, then exits; a second signal exits at once. Nothing
+ * acknowledged is at risk either way: a 202 means Redis holds the batch, and a job whose
+ * worker stops before finishing it goes back to the queue when its lock lapses.
+ */
+function onTermination(shutdown: (signal: string) => Promise<void>): void {
+  let started = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (started) process.exit(1);
+    started = true;
+    shutdown(signal).then(
+      () => process.exit(0),
+      (err) => {
+        log.error(`shutdown failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+/** Stops accepting connections and waits for the requests in flight, up to `graceMs`. */
+async function closeHttpServer(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections go as soon as they are idle, so a waiting client is not kept open.
+  const idle = setInterval(() => server.closeIdleConnections(), 100);
+  server.closeIdleConnections();
+  const inTime = await Promise.race([closed.then(() => true), sleep(graceMs).then(() => false)]);
+  clearInterval(idle);
+  if (!inTime) {
+    log.warn(`requests still running after ${graceMs} ms; closing their connections`);
+    server.closeAllConnections();
+  }
+}
+
+/** Bull's close stops taking jobs and waits for the active ones, up to `graceMs`. */
+async function finishJobs(app: INestApplicationContext, graceMs: number): Promise<void> {
+  const closing = Promise.all(app.get(JobQueue).all().map((q) => q.close()));
+  const inTime = await Promise.race([closing.then(() => true), sleep(graceMs).then(() => false)]);
+  if (!inTime) log.warn(`jobs still running after ${graceMs} ms; they return to the queue when their locks lapse`);
+}
+
+/** A worker has no HTTP server of its own; this serves its metrics for Prometheus. */
+function serveMetrics(metrics: Metrics, port: number): Server {
+  const server = createServer((req, res) => {
+    if (req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.render().then(
+      ({ contentType, body }) => res.writeHead(200, { 'Content-Type': contentType }).end(body),
+      (err) => res.writeHead(500).end(String(err)),
+    );
+  });
+  server.listen(port, '0.0.0.0');
+  return server;
 }

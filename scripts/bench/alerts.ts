@@ -8,13 +8,158 @@ import { benchEnv, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, seedTenan
  * breach it measures the time from the POST /telemetry answer to the alert.triggered event
  * arriving on the SSE stream (served by the api process; the alert is made by the worker),
  * and the worker's CPU per reading.
+ *
+ * The parts are exported for `npm run bench` (all.ts), which times the webhook instead:
+ * `alertTags` (the devices' tags), `seedRules`, `Arrivals` and `runAlertLoad`.
  */
-const DEVICES = Number(process.env.DEVICES ?? 1000);
-const RATE = Number(process.env.RATE ?? 2000);
-const BATCH = Number(process.env.BATCH ?? 100);
-const SECONDS = Number(process.env.SECONDS ?? 30);
-const BREACH_MS = Number(process.env.BREACH_MS ?? 250);
 const TICK_MS = 100;
+
+export interface AlertTenant {
+  projectId: number;
+  auth: Record<string, string>;
+  devices: { id: number; external_id: string }[];
+}
+
+/** Tags the rules' TAG scopes select on: odd/even and one of ten zones. */
+export const alertTags = (i: number): string[] => [i % 2 ? 'odd' : 'even', `zone-${i % 10}`];
+
+/**
+ * 20 rules: the breach rule 'overheat' (ALL, temperature > 90, 3 of 5, no cooldown) plus 19 of
+ * every scope that evaluate but never fire at normal values. Returns the overheat rule's id.
+ */
+export async function seedRules(url: string, tenant: AlertTenant): Promise<number> {
+  const rulesUrl = `/projects/${tenant.projectId}/rules`;
+  const overheat = await api(url, 'POST', rulesUrl, { name: 'overheat', metric: 'temperature', operator: '>', threshold: 90, window_n: 5, required_k: 3, cooldown_seconds: 0, severity: 'critical' }, tenant.auth);
+  for (let i = 0; i < 19; i++) {
+    const scope = i % 3 === 0 ? { scope: 'ALL' } : i % 3 === 1 ? { scope: 'TAG', tag: `zone-${i % 10}` } : { scope: 'EXPLICIT' };
+    const rule = await api(url, 'POST', rulesUrl, { name: `r${i}`, metric: i % 2 ? 'humidity' : 'temperature', operator: i % 2 ? '<' : '>', threshold: i % 2 ? 5 : 200 + i, window_n: 5 + i * 10, required_k: 3, cooldown_seconds: 60, ...scope }, tenant.auth);
+    if (scope.scope === 'EXPLICIT') await api(url, 'POST', `/rules/${rule.id}/devices`, { device_ids: tenant.devices.filter((_, j) => j % 7 === i % 7).map((d) => d.id) }, tenant.auth);
+  }
+  return Number(overheat.id);
+}
+
+/** Breach POST answered at t0 → its alert.triggered seen (on whatever channel) at t1. */
+export class Arrivals {
+  readonly pending = new Map<number, number>();
+  readonly latencies: number[] = [];
+
+  expect(deviceId: number, t0: number): void {
+    this.pending.set(deviceId, t0);
+  }
+
+  /** An alert.triggered of the breach rule for `deviceId`; false if no breach of it is pending. */
+  arrived(deviceId: number, t1 = performance.now()): boolean {
+    const t0 = this.pending.get(deviceId);
+    if (t0 === undefined) return false;
+    this.latencies.push(t1 - t0);
+    this.pending.delete(deviceId);
+    return true;
+  }
+}
+
+export interface AlertLoadOptions {
+  apiUrl: string;
+  tenant: AlertTenant;
+  arrivals: Arrivals;
+  rate: number;
+  batch: number;
+  seconds: number;
+  breachMs: number;
+  /** How long to wait for the last breaches' alerts after the load ends. */
+  drainMs?: number;
+  /** Called every tick (about every 100 ms). */
+  onTick?: (s: { elapsedMs: number; sent: number; breaches: number; seen: number }) => void;
+}
+
+export interface AlertLoadResult {
+  /** Readings sent, and over how many seconds of sending. */
+  sent: number;
+  elapsed: number;
+  breaches: number;
+}
+
+/**
+ * Steady `rate` readings/s in batches of `batch` on random devices; every `breachMs` a random
+ * device gets a full window of high readings (and 1.5 s later normal ones, which resolve the
+ * alert so the device can breach again). Returns once the load is over and every breach's
+ * alert arrived, or `drainMs` passed.
+ */
+export async function runAlertLoad(o: AlertLoadOptions): Promise<AlertLoadResult> {
+  const { tenant, arrivals, rate: RATE, batch: BATCH, seconds: SECONDS, breachMs: BREACH_MS } = o;
+  const DEVICES = tenant.devices.length;
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const target = new URL(o.apiUrl);
+  let clock = Date.now() - SECONDS * 1000 - 60_000;
+  const post = (device: string, values: number[]) =>
+    new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ device_external_id: device, events: values.map((v) => ({ ts: new Date((clock += 1)).toISOString(), data: { temperature: v, humidity: 50 } })) });
+      const req = request(
+        { agent, host: target.hostname, port: target.port, path: '/telemetry', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...tenant.auth } },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 202 ? resolve(performance.now()) : reject(new Error(`POST ${res.statusCode}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  const started = Date.now();
+  let sent = 0;
+  let breaches = 0;
+  let nextBreach = started + BREACH_MS;
+  const inflight = new Set<Promise<unknown>>();
+  const breaching = new Set<string>();
+  const tick = () => o.onTick?.({ elapsedMs: Date.now() - started, sent, breaches, seen: arrivals.latencies.length });
+  try {
+    while (Date.now() - started < SECONDS * 1000) {
+      const tickAt = Date.now();
+      // Catch up with the schedule (RATE readings/s since the start), so timer drift costs no load.
+      const due = Math.floor(((tickAt - started) / 1000) * RATE) + (RATE * TICK_MS) / 1000;
+      while (sent + BATCH <= due) {
+        let d = tenant.devices[Math.floor(Math.random() * DEVICES)];
+        // A breaching device keeps its window; its share of the load goes to another device.
+        while (breaching.has(d.external_id)) d = tenant.devices[Math.floor(Math.random() * DEVICES)];
+        const p = post(d.external_id, Array.from({ length: BATCH }, () => 20 + Math.random() * 40)).finally(() => inflight.delete(p));
+        inflight.add(p);
+        sent += BATCH;
+      }
+      if (tickAt >= nextBreach) {
+        nextBreach += BREACH_MS;
+        const d = tenant.devices[Math.floor(Math.random() * DEVICES)];
+        if (!breaching.has(d.external_id) && !arrivals.pending.has(d.id)) {
+          breaching.add(d.external_id);
+          breaches++;
+          const p = post(d.external_id, [95, 96, 97, 98, 99])
+            .then((t0) => arrivals.expect(d.id, t0))
+            .then(() => new Promise((r) => setTimeout(r, 1500)))
+            // Normal readings clear the window so the device can breach again later.
+            .then(() => post(d.external_id, [20, 20, 20, 20, 20]))
+            .finally(() => {
+              breaching.delete(d.external_id);
+              inflight.delete(p);
+            });
+          inflight.add(p);
+        }
+      }
+      const wait = TICK_MS - (Date.now() - tickAt);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      tick();
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    await Promise.all(inflight);
+    const deadline = Date.now() + (o.drainMs ?? 10_000);
+    while (arrivals.pending.size && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      tick();
+    }
+    return { sent, elapsed, breaches };
+  } finally {
+    // A failed POST must not leave the others' rejections unhandled.
+    await Promise.allSettled(inflight);
+    agent.destroy();
+  }
+}
 
 function cpuSeconds(pid: number | undefined): number {
   const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
@@ -23,6 +168,11 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 async function main(): Promise<void> {
+  const DEVICES = Number(process.env.DEVICES ?? 1000);
+  const RATE = Number(process.env.RATE ?? 2000);
+  const BATCH = Number(process.env.BATCH ?? 100);
+  const SECONDS = Number(process.env.SECONDS ?? 30);
+  const BREACH_MS = Number(process.env.BREACH_MS ?? 250);
   const env = benchEnv();
   const procs: Proc[] = [];
   try {
@@ -30,19 +180,11 @@ async function main(): Promise<void> {
     const worker = await startProcess('worker', 'worker', env);
     procs.push(apiProc, worker);
     const url = apiProc.url!;
-    const tenant = await seedTenant(url, DEVICES, (i) => [i % 2 ? 'odd' : 'even', `zone-${i % 10}`]);
-    const rulesUrl = `/projects/${tenant.projectId}/rules`;
-    // 20 rules: the breach rule (ALL) plus 19 that evaluate but never fire at normal values.
-    await api(url, 'POST', rulesUrl, { name: 'overheat', metric: 'temperature', operator: '>', threshold: 90, window_n: 5, required_k: 3, cooldown_seconds: 0, severity: 'critical' }, tenant.auth);
-    for (let i = 0; i < 19; i++) {
-      const scope = i % 3 === 0 ? { scope: 'ALL' } : i % 3 === 1 ? { scope: 'TAG', tag: `zone-${i % 10}` } : { scope: 'EXPLICIT' };
-      const rule = await api(url, 'POST', rulesUrl, { name: `r${i}`, metric: i % 2 ? 'humidity' : 'temperature', operator: i % 2 ? '<' : '>', threshold: i % 2 ? 5 : 200 + i, window_n: 5 + i * 10, required_k: 3, cooldown_seconds: 60, ...scope }, tenant.auth);
-      if (scope.scope === 'EXPLICIT') await api(url, 'POST', `/rules/${rule.id}/devices`, { device_ids: tenant.devices.filter((_, j) => j % 7 === i % 7).map((d) => d.id) }, tenant.auth);
-    }
+    const tenant = await seedTenant(url, DEVICES, alertTags);
+    await seedRules(url, tenant);
 
     // The SSE stream: breach POST answered at t0 → alert.triggered for that device at t1.
-    const pending = new Map<number, number>();
-    const latencies: number[] = [];
+    const arrivals = new Arrivals();
     const stream = await fetch(`${url}/alerts/stream`, { headers: tenant.auth });
     const reader = stream.body!.getReader();
     let buffer = '';
@@ -57,79 +199,29 @@ async function main(): Promise<void> {
           buffer = buffer.slice(cut + 2);
           if (!block.startsWith('event: alert.triggered')) continue;
           const alert = JSON.parse(block.slice(block.indexOf('data: ') + 6));
-          const t0 = pending.get(alert.device_id);
-          if (t0 !== undefined && alert.details.rule.name === 'overheat') {
-            latencies.push(performance.now() - t0);
-            pending.delete(alert.device_id);
-          }
+          if (alert.details.rule.name === 'overheat') arrivals.arrived(alert.device_id);
         }
       }
     })();
 
-    const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-    const target = new URL(url);
-    let clock = Date.now() - SECONDS * 1000 - 60_000;
-    const post = (device: string, values: number[]) =>
-      new Promise<number>((resolve, reject) => {
-        const body = JSON.stringify({ device_external_id: device, events: values.map((v) => ({ ts: new Date((clock += 1)).toISOString(), data: { temperature: v, humidity: 50 } })) });
-        const req = request(
-          { agent, host: target.hostname, port: target.port, path: '/telemetry', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...tenant.auth } },
-          (res) => {
-            res.resume();
-            res.on('end', () => (res.statusCode === 202 ? resolve(performance.now()) : reject(new Error(`POST ${res.statusCode}`))));
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
-
     const cpu0 = cpuSeconds(worker.child.pid);
-    const started = Date.now();
-    let sent = 0;
-    let breaches = 0;
-    let nextBreach = started + BREACH_MS;
-    const inflight = new Set<Promise<unknown>>();
-    const breaching = new Set<string>();
-    while (Date.now() - started < SECONDS * 1000) {
-      const tick = Date.now();
-      // Catch up with the schedule (RATE readings/s since the start), so timer drift costs no load.
-      const due = Math.floor(((tick - started) / 1000) * RATE) + RATE * TICK_MS / 1000;
-      while (sent + BATCH <= due) {
-        let d = tenant.devices[Math.floor(Math.random() * DEVICES)];
-        // A breaching device keeps its window; its share of the load goes to another device.
-        while (breaching.has(d.external_id)) d = tenant.devices[Math.floor(Math.random() * DEVICES)];
-        const p = post(d.external_id, Array.from({ length: BATCH }, () => 20 + Math.random() * 40)).finally(() => inflight.delete(p));
-        inflight.add(p);
-        sent += BATCH;
-      }
-      if (tick >= nextBreach) {
-        nextBreach += BREACH_MS;
-        const d = tenant.devices[Math.floor(Math.random() * DEVICES)];
-        if (!breaching.has(d.external_id) && !pending.has(d.id)) {
-          breaching.add(d.external_id);
-          breaches++;
-          const p = post(d.external_id, [95, 96, 97, 98, 99])
-            .then((t0) => pending.set(d.id, t0))
-            .then(() => new Promise((r) => setTimeout(r, 1500)))
-            // Normal readings clear the window so the device can breach again later.
-            .then(() => post(d.external_id, [20, 20, 20, 20, 20]))
-            .finally(() => {
-              breaching.delete(d.external_id);
-              inflight.delete(p);
-            });
-          inflight.add(p);
+    let shown = 0;
+    const { sent, elapsed, breaches } = await runAlertLoad({
+      apiUrl: url,
+      tenant,
+      arrivals,
+      rate: RATE,
+      batch: BATCH,
+      seconds: SECONDS,
+      breachMs: BREACH_MS,
+      onTick: (s) => {
+        const second = Math.floor(s.elapsedMs / 1000);
+        if (second !== shown && s.elapsedMs < SECONDS * 1000 + 1000) {
+          shown = second;
+          process.stdout.write(`  ${second} s, ${fmt(s.sent)} readings, ${s.seen}/${s.breaches} alerts\r`);
         }
-      }
-      const wait = TICK_MS - (Date.now() - tick);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      if (Math.floor((Date.now() - started) / 1000) !== Math.floor((tick - started) / 1000)) {
-        process.stdout.write(`  ${Math.floor((Date.now() - started) / 1000)} s, ${fmt(sent)} readings, ${latencies.length}/${breaches} alerts\r`);
-      }
-    }
-    const elapsed = (Date.now() - started) / 1000;
-    await Promise.all(inflight);
-    const deadline = Date.now() + 10_000;
-    while (pending.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      },
+    });
     const cpu = cpuSeconds(worker.child.pid) - cpu0;
     const redis = new Redis(env.redisUrl);
     const gens = await redis.keys(`${env.redisPrefix}:eval-gen:*`);
@@ -139,9 +231,9 @@ async function main(): Promise<void> {
     const stored = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n);
     await db.end();
     await reader.cancel();
-    agent.destroy();
 
-    latencies.sort((a, b) => a - b);
+    const latencies = [...arrivals.latencies].sort((a, b) => a - b);
+    const pending = arrivals.pending;
     process.stdout.write(
       [
         '',
@@ -160,7 +252,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err.stack ?? err}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}

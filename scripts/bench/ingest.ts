@@ -6,18 +6,51 @@ import { benchEnv, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, startProc
  * through POST /telemetry, timed until every reading is durable in Postgres; then the same
  * rows inserted directly, one multi-row statement per batch, into a scratch table with the
  * same columns and unique key. Prints both rates and their ratio.
+ *
+ * The measurement itself is `runIngest`, which `npm run bench` (all.ts) uses too.
  */
-const READINGS = Number(process.env.READINGS ?? 1_000_000);
-const BATCH = Number(process.env.BATCH ?? 1000);
-const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
-const DEVICES = Number(process.env.DEVICES ?? 100);
-const SPLIT = process.env.SPLIT !== '0';
 
-function batchBody(externalId: string, b: number): string {
-  const base = Date.UTC(2026, 10, 24) + b * BATCH * 10;
-  const events = new Array(BATCH);
-  for (let i = 0; i < BATCH; i++) {
-    events[i] = { ts: new Date(base + i * 10).toISOString(), event_id: `b${b}-${i}`, data: { temperature: 20 + ((b * 7 + i) % 70), humidity: 40 + (i % 30) } };
+export interface IngestTenant {
+  projectId: number;
+  key: string;
+  devices: { id: number; external_id: string }[];
+}
+
+export interface IngestOptions {
+  apiUrl: string;
+  databaseUrl: string;
+  tenant: IngestTenant;
+  readings: number;
+  batch: number;
+  concurrency: number;
+  /** Event time (ms) of reading `i` of batch `b`; batch `b` belongs to device `b % devices`. */
+  ts: (b: number, i: number) => number;
+  /** Called while batches are accepted, while waiting for durability, and during the direct insert. */
+  progress?: (stage: 'accepted' | 'stored' | 'direct', readings: number) => void;
+  /** Called after the platform part, before the direct insert (e.g. to read peak memory). */
+  afterPlatform?: () => void;
+}
+
+export interface IngestResult {
+  readings: number;
+  batches: number;
+  /** Start of the first POST to the last reading durable in Postgres. */
+  platformMs: number;
+  /** Start of the first POST to the last 202. */
+  acceptedMs: number;
+  directMs: number;
+  platformRate: number;
+  directRate: number;
+  ratio: number;
+}
+
+/** ingest.ts's layout: 10 ms between readings, batch after batch, from 24 Nov 2026. */
+export const sequentialTs = (batch: number) => (b: number, i: number) => Date.UTC(2026, 10, 24) + b * batch * 10 + i * 10;
+
+function batchBody(externalId: string, b: number, batch: number, ts: IngestOptions['ts']): string {
+  const events = new Array(batch);
+  for (let i = 0; i < batch; i++) {
+    events[i] = { ts: new Date(ts(b, i)).toISOString(), event_id: `b${b}-${i}`, data: { temperature: 20 + ((b * 7 + i) % 70), humidity: 40 + (i % 30) } };
   }
   return JSON.stringify({ device_external_id: externalId, events });
 }
@@ -36,7 +69,97 @@ function post(agent: Agent, url: URL, key: string, body: string): Promise<number
   });
 }
 
+/** Builds the batch bodies (before any timing starts). */
+export function prepareBodies(o: Pick<IngestOptions, 'tenant' | 'readings' | 'batch' | 'ts'>): string[] {
+  const batches = Math.ceil(o.readings / o.batch);
+  const n = o.tenant.devices.length;
+  return Array.from({ length: batches }, (_, b) => batchBody(o.tenant.devices[b % n].external_id, b, o.batch, o.ts));
+}
+
+/**
+ * Platform: HTTP → queue → worker → Postgres, until the last reading is durable; then direct:
+ * the same rows, one multi-row INSERT per batch, same concurrency, into a scratch table (dropped
+ * afterwards) with the same columns and unique key.
+ */
+export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Promise<IngestResult> {
+  const { batch, concurrency, readings, tenant } = o;
+  const batches = bodies.length;
+  const devices = tenant.devices.length;
+  const db = await pg(o.databaseUrl);
+  try {
+    const before = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n);
+    const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    const url = new URL(o.apiUrl);
+    const started = Date.now();
+    let next = 0;
+    let accepted = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < batches) {
+          const status = await post(agent, url, tenant.key, bodies[next++]);
+          if (status !== 202) throw new Error(`POST /telemetry answered ${status}`);
+          accepted += batch;
+          o.progress?.('accepted', accepted);
+        }
+      }),
+    );
+    const acceptedAt = Date.now();
+    let stored = 0;
+    while (stored < readings) {
+      stored = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n) - before;
+      o.progress?.('stored', stored);
+      if (stored < readings) await new Promise((r) => setTimeout(r, 100));
+    }
+    const platformMs = Date.now() - started;
+    agent.destroy();
+    o.afterPlatform?.();
+
+    await db.query(`CREATE TABLE bench_scratch (LIKE readings INCLUDING DEFAULTS)`);
+    await db.query(`CREATE UNIQUE INDEX ON bench_scratch (device_id, ts, event_id)`);
+    const conns = await Promise.all(Array.from({ length: concurrency }, () => pg(o.databaseUrl)));
+    const directStart = Date.now();
+    next = 0;
+    let inserted = 0;
+    await Promise.all(
+      conns.map(async (c) => {
+        while (next < batches) {
+          const b = next++;
+          const body = JSON.parse(bodies[b]);
+          const device = tenant.devices[b % devices].id;
+          const values: unknown[] = [];
+          const rows: string[] = [];
+          body.events.forEach((e: { ts: string; event_id: string; data: unknown }, i: number) => {
+            const off = i * 5;
+            rows.push(`($${off + 1}, $${off + 2}, $${off + 3}, $${off + 4}, now(), $${off + 5})`);
+            values.push(tenant.projectId, device, e.event_id, e.ts, JSON.stringify(e.data));
+          });
+          await c.query(
+            `INSERT INTO bench_scratch (project_id, device_id, event_id, ts, received_at, payload) VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`,
+            values,
+          );
+          inserted += body.events.length;
+          o.progress?.('direct', inserted);
+        }
+      }),
+    );
+    const directMs = Date.now() - directStart;
+    await Promise.all(conns.map((c) => c.end()));
+    await db.query('DROP TABLE bench_scratch');
+
+    const platformRate = readings / (platformMs / 1000);
+    const directRate = readings / (directMs / 1000);
+    return { readings, batches, platformMs, acceptedMs: acceptedAt - started, directMs, platformRate, directRate, ratio: platformRate / directRate };
+  } finally {
+    await db.end();
+  }
+}
+
 async function main(): Promise<void> {
+  const READINGS = Number(process.env.READINGS ?? 1_000_000);
+  const BATCH = Number(process.env.BATCH ?? 1000);
+  const CONCURRENCY = Number(process.env.CONCURRENCY ?? 8);
+  const DEVICES = Number(process.env.DEVICES ?? 100);
+  const SPLIT = process.env.SPLIT !== '0';
   const env = benchEnv();
   const procs: Proc[] = [];
   try {
@@ -46,74 +169,30 @@ async function main(): Promise<void> {
     const tenant = await seedTenant(api.url!, DEVICES);
     const batches = Math.ceil(READINGS / BATCH);
     process.stdout.write(`preparing ${fmt(batches)} batches of ${BATCH}…\n`);
-    const bodies = Array.from({ length: batches }, (_, b) => batchBody(tenant.devices[b % DEVICES].external_id, b));
-    const db = await pg(env.databaseUrl);
+    const options: IngestOptions = {
+      apiUrl: api.url!,
+      databaseUrl: env.databaseUrl,
+      tenant,
+      readings: READINGS,
+      batch: BATCH,
+      concurrency: CONCURRENCY,
+      ts: sequentialTs(BATCH),
+      progress: (stage, n) => {
+        if (stage === 'accepted' && n % (BATCH * 100) === 0) process.stdout.write(`  accepted ${fmt(n)}\r`);
+      },
+    };
+    const bodies = prepareBodies(options);
+    let mem = '';
+    options.afterPlatform = () => (mem = procs.map((p) => `${p.name} ${peakRssMb(p.child.pid)} MB`).join(', '));
+    const r = await runIngest(options, bodies);
 
-    // Platform: HTTP → queue → worker → Postgres, until the last reading is durable.
-    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const url = new URL(api.url!);
-    const started = Date.now();
-    let next = 0;
-    let accepted = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < batches) {
-          const status = await post(agent, url, tenant.key, bodies[next++]);
-          if (status !== 202) throw new Error(`POST /telemetry answered ${status}`);
-          accepted += BATCH;
-          if (accepted % (BATCH * 100) === 0) process.stdout.write(`  accepted ${fmt(accepted)}\r`);
-        }
-      }),
-    );
-    const acceptedAt = Date.now();
-    let stored = 0;
-    while (stored < READINGS) {
-      stored = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n);
-      if (stored < READINGS) await new Promise((r) => setTimeout(r, 100));
-    }
-    const platformMs = Date.now() - started;
-    const mem = procs.map((p) => `${p.name} ${peakRssMb(p.child.pid)} MB`).join(', ');
-    agent.destroy();
-
-    // Direct: the same rows, one multi-row INSERT per batch, same concurrency.
-    await db.query(`CREATE TABLE bench_scratch (LIKE readings INCLUDING DEFAULTS)`);
-    await db.query(`CREATE UNIQUE INDEX ON bench_scratch (device_id, ts, event_id)`);
-    const conns = await Promise.all(Array.from({ length: CONCURRENCY }, () => pg(env.databaseUrl)));
-    const directStart = Date.now();
-    next = 0;
-    await Promise.all(
-      conns.map(async (c) => {
-        while (next < batches) {
-          const b = next++;
-          const body = JSON.parse(bodies[b]);
-          const device = tenant.devices[b % DEVICES].id;
-          const values: unknown[] = [];
-          const rows: string[] = [];
-          body.events.forEach((e: { ts: string; event_id: string; data: unknown }, i: number) => {
-            const o = i * 5;
-            rows.push(`($${o + 1}, $${o + 2}, $${o + 3}, $${o + 4}, now(), $${o + 5})`);
-            values.push(tenant.projectId, device, e.event_id, e.ts, JSON.stringify(e.data));
-          });
-          await c.query(
-            `INSERT INTO bench_scratch (project_id, device_id, event_id, ts, received_at, payload) VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`,
-            values,
-          );
-        }
-      }),
-    );
-    const directMs = Date.now() - directStart;
-    await Promise.all(conns.map((c) => c.end()));
-    await db.end();
-
-    const platformRate = READINGS / (platformMs / 1000);
-    const directRate = READINGS / (directMs / 1000);
     process.stdout.write(
       [
         '',
         `readings               ${fmt(READINGS)} in batches of ${BATCH}, ${CONCURRENCY} clients, ${DEVICES} devices, ${SPLIT ? 'api + worker processes' : 'one process (ROLE=all)'}`,
-        `platform (durable)     ${fmt(platformRate)} readings/s  (${fmt(platformMs / 1000, 1)} s; all accepted after ${fmt((acceptedAt - started) / 1000, 1)} s)`,
-        `direct multi-row       ${fmt(directRate)} readings/s  (${fmt(directMs / 1000, 1)} s)`,
-        `ratio                  ${fmt(platformRate / directRate, 2)}`,
+        `platform (durable)     ${fmt(r.platformRate)} readings/s  (${fmt(r.platformMs / 1000, 1)} s; all accepted after ${fmt(r.acceptedMs / 1000, 1)} s)`,
+        `direct multi-row       ${fmt(r.directRate)} readings/s  (${fmt(r.directMs / 1000, 1)} s)`,
+        `ratio                  ${fmt(r.ratio, 2)}`,
         `peak RSS               ${mem}`,
         '',
       ].join('\n'),
@@ -124,7 +203,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err.stack ?? err}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}

@@ -14,6 +14,10 @@ export interface AppConfig {
   adminToken: string;
   migrateOnStart: boolean;
   logLevel: Env['LOG_LEVEL'];
+  /** Where a worker-only process serves /metrics (0: nowhere); api processes serve it on PORT. */
+  metricsPort: number;
+  /** How long a graceful shutdown waits for requests and jobs in flight before cutting them off. */
+  shutdownGraceMs: number;
   maxBodyBytes: number;
   dbPoolSize: number;
   /** Days of readings kept; 0 keeps everything. */
@@ -48,6 +52,8 @@ export function buildConfig(env: Env): AppConfig {
     adminToken: env.ADMIN_TOKEN,
     migrateOnStart: env.MIGRATE_ON_START,
     logLevel: env.LOG_LEVEL,
+    metricsPort: env.METRICS_PORT,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     maxBodyBytes: env.MAX_BODY_BYTES,
     dbPoolSize: env.DB_POOL_SIZE,
     retentionDays: env.RETENTION_DAYS,

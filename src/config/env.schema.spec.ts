@@ -43,6 +43,8 @@ describe('parseEnv', () => {
       CIRCUIT_FAILURE_THRESHOLD: 5,
       CIRCUIT_RESET_TIMEOUT_MS: 60_000,
       WEBHOOK_SWEEP_INTERVAL_MS: 15_000,
+      METRICS_PORT: 0,
+      SHUTDOWN_GRACE_MS: 25_000,
     });
   });
 

@@ -31,7 +31,6 @@ export function configureHttpApp(app: INestApplication, config: AppConfig): void
   app.use(requestIdMiddleware);
   app.use(express.json({ limit: config.maxBodyBytes, type: ['application/json', 'application/*+json'] }));
   app.use(bodyErrorHandler);
-  app.enableShutdownHooks();
 
   const doc = SwaggerModule.createDocument(
     app,

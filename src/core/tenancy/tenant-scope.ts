@@ -1,3 +1,4 @@
+import { addToLogContext } from '../logging/log-context';
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { NotFoundError } from '../errors/app-error';
@@ -29,6 +30,7 @@ type ScopedRequest = Request & { tenant?: TenantScope };
 export function bindTenant(req: Request, key: VerifiedKey): TenantScope {
   const scope: TenantScope = Object.freeze({ orgId: key.orgId, projectId: key.projectId });
   (req as ScopedRequest).tenant = scope;
+  addToLogContext({ project_id: scope.projectId });
   const pathProject = req.params?.projectId;
   // Another project's id is indistinguishable from a missing one.
   if (pathProject !== undefined && String(scope.projectId) !== pathProject) {

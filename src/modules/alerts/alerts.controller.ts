@@ -5,6 +5,7 @@ import { pageRequest, PageQuery } from '../../core/http/pagination';
 import { IdPipe } from '../../core/http/validation';
 import { Tenant } from '../../core/tenancy/tenant-scope';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import { ShutdownSignal } from '../../core/lifecycle/shutdown-signal';
 import { DevicesService } from '../devices/devices.service';
 import { AlertEventsService } from './alert-events.service';
 import { AlertsService } from './alerts.service';
@@ -20,6 +21,7 @@ export class AlertsController {
     private readonly alerts: AlertsService,
     private readonly events: AlertEventsService,
     private readonly devices: DevicesService,
+    private readonly shutdown: ShutdownSignal,
   ) {}
 
   @Get('projects/:projectId/alerts')
@@ -53,8 +55,11 @@ export class AlertsController {
       end,
     );
     const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    // A graceful shutdown ends the stream (clients reconnect to another process).
+    const stopDraining = this.shutdown.onDrain(end);
     req.on('close', () => {
       clearInterval(heartbeat);
+      stopDraining();
       void unsubscribe();
     });
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { inTransaction } from '../../core/database/transaction';
+import { Metrics } from '../../core/metrics/metrics.service';
 import { ConflictError, NotFoundError } from '../../core/errors/app-error';
 import { Page, PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
@@ -26,6 +27,7 @@ export class AlertsService {
     private readonly devices: DevicesService,
     private readonly webhooks: WebhookDeliveriesService,
     private readonly ds: DataSource,
+    private readonly metrics: Metrics,
   ) {}
 
   async list(scope: TenantScope, filter: AlertFilter, page: PageRequest): Promise<Page<AlertResponse>> {
@@ -56,7 +58,7 @@ export class AlertsService {
   async resolve(scope: TenantScope, alertId: number): Promise<AlertResponse> {
     const change = await inTransaction(this.ds, (tx) => this.resolveInTx(tx, scope, alertId));
     if (!change) return this.get(scope, alertId);
-    await this.afterCommit([change]);
+    await this.afterCommit([change], 'operator');
     return change.event.alert;
   }
 
@@ -86,8 +88,12 @@ export class AlertsService {
    * Neither can lose a notification: deliveries not queued here are swept up, and streams are
    * best effort by design.
    */
-  async afterCommit(changes: AlertChange[]): Promise<void> {
+  async afterCommit(changes: AlertChange[], by: 'evaluation' | 'operator'): Promise<void> {
     if (!changes.length) return;
+    for (const c of changes) {
+      if (c.event.type === 'alert.triggered') this.metrics.alertsOpened.inc();
+      else if (c.event.type === 'alert.resolved') this.metrics.alertsResolved.inc({ by });
+    }
     await Promise.all([
       this.webhooks.dispatch(changes.map((c) => c.deliveries)),
       this.events.publish(changes.map((c) => c.event)),

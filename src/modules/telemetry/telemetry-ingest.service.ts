@@ -1,3 +1,4 @@
+import { Metrics } from '../../core/metrics/metrics.service';
 import { Injectable, Logger } from '@nestjs/common';
 import { BusinessRuleError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../core/errors/app-error';
 import { JobQueue } from '../../core/queue/job-queue.service';
@@ -39,9 +40,19 @@ export class TelemetryIngestService {
     private readonly writer: ReadingWriter,
     private readonly readings: ReadingsRepository,
     private readonly evaluations: EvaluationScheduler,
+    private readonly metrics: Metrics,
   ) {}
 
   async accept(scope: TenantScope, body: unknown, wait: boolean): Promise<IngestAccepted | IngestStored> {
+    const done = this.metrics.ingestSeconds.startTimer({ stage: 'accept' });
+    try {
+      return await this.acceptTimed(scope, body, wait);
+    } finally {
+      done();
+    }
+  }
+
+  private async acceptTimed(scope: TenantScope, body: unknown, wait: boolean): Promise<IngestAccepted | IngestStored> {
     const { deviceExternalId, events } = parseEnvelope(body);
     if (events.length === 0) throw new BusinessRuleError('TELEMETRY.EMPTY_BATCH', 'events cannot be empty');
     if (events.length > MAX_EVENTS) {
@@ -51,6 +62,7 @@ export class TelemetryIngestService {
     if (!device) throw new NotFoundError('DEVICE.NOT_FOUND', 'device not found');
 
     const { readings, rejected } = parseEvents(events);
+    this.metrics.readingsRejected.inc(rejected.length);
     if (!readings.length) {
       throw new ValidationError(
         rejected.map((r) => ({ field: r.field, message: r.error })),
@@ -68,6 +80,7 @@ export class TelemetryIngestService {
 
     if (wait) {
       const storedKeys = await this.storeNow(payload);
+      this.metrics.readingsAccepted.inc(readings.length);
       const seen = new Set<string>();
       const results = payload.readings.map((r) => {
         const key = readingKey(payload.deviceId, r.ts, r.event_id);
@@ -89,6 +102,7 @@ export class TelemetryIngestService {
         throw new ServiceUnavailableError('TELEMETRY.UNAVAILABLE', 'telemetry cannot be accepted right now; retry later');
       });
     }
+    this.metrics.readingsAccepted.inc(readings.length);
     return { queued: readings.length, device_id: payload.deviceId, rejected: rejectedOut(rejected) };
   }
 
@@ -98,7 +112,9 @@ export class TelemetryIngestService {
    * is safe to repeat, so a job retried after a crash at any point converges.
    */
   async store(payload: IngestReadingsPayload, opts: { tolerateSchedulingFailure?: boolean } = {}): Promise<void> {
+    const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
     await this.writer.write(this.rowsOf(payload));
+    done();
     await this.scheduleEvaluation(payload, opts.tolerateSchedulingFailure ?? false);
   }
 
@@ -109,6 +125,7 @@ export class TelemetryIngestService {
    */
   private async storeNow(payload: IngestReadingsPayload): Promise<Set<string>> {
     const inserted = await this.readings.insertMany(this.rowsOf(payload), 'keys');
+    this.metrics.readingsStored.inc(inserted.length);
     await this.scheduleEvaluation(payload, false);
     return new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
   }

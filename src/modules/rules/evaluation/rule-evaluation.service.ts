@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Metrics } from '../../../core/metrics/metrics.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { decide } from '../../alerts/alert-state';
 import { AlertChange, AlertsService } from '../../alerts/alerts.service';
@@ -35,9 +36,11 @@ export class RuleEvaluationService {
     private readonly rules: RulesRepository,
     private readonly telemetry: TelemetryQueryService,
     private readonly alerts: AlertsService,
+    private readonly metrics: Metrics,
   ) {}
 
   async evaluateDevice(scope: TenantScope, deviceId: number): Promise<AlertChange[]> {
+    const done = this.metrics.evaluationSeconds.startTimer();
     const changes = await this.ds.transaction(async (tx) => {
       const now = await this.rules.lockDevice(tx, deviceId);
       const rules = await this.rules.applicableRules(tx, scope, deviceId);
@@ -81,8 +84,9 @@ export class RuleEvaluationService {
       }
       return out;
     });
+    done();
     // The deliveries are committed (the outbox): failing to queue or publish now loses nothing.
-    await this.alerts.afterCommit(changes).catch((err) => this.logger.warn(`after-commit work failed: ${err.message}`));
+    await this.alerts.afterCommit(changes, 'evaluation').catch((err) => this.logger.warn(`after-commit work failed: ${err.message}`));
     return changes;
   }
 }

@@ -1,5 +1,6 @@
 import { Process, Processor } from '@nestjs/bull';
 import type { Job } from 'bull';
+import { withJobContext } from '../../../core/logging/log-context';
 import { QUEUES } from '../../../core/queue/queues';
 import { RuleEvaluationService } from '../evaluation/rule-evaluation.service';
 import { EvaluationScheduler } from '../scheduling/evaluation-scheduler.service';
@@ -16,11 +17,13 @@ export class EvaluateDeviceProcessor {
   ) {}
 
   @Process({ name: evaluateDeviceJob.name, concurrency: CONCURRENCY })
-  async handle(job: Job<EvaluateDevicePayload>): Promise<{ changes: number }> {
-    const { orgId, projectId, deviceId } = job.data;
-    // From here on, readings that land get an evaluation of their own (see EvaluationScheduler).
-    await this.scheduler.beginEvaluation(deviceId);
-    const events = await this.evaluation.evaluateDevice({ orgId, projectId }, deviceId);
-    return { changes: events.length };
+  handle(job: Job<EvaluateDevicePayload>): Promise<{ changes: number }> {
+    return withJobContext(job, async () => {
+      const { orgId, projectId, deviceId } = job.data;
+      // From here on, readings that land get an evaluation of their own (see EvaluationScheduler).
+      await this.scheduler.beginEvaluation(deviceId);
+      const changes = await this.evaluation.evaluateDevice({ orgId, projectId }, deviceId);
+      return { changes: changes.length };
+    });
   }
 }

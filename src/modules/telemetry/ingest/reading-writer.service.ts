@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Coalescer } from '../../../core/database/coalescer';
+import { Metrics } from '../../../core/metrics/metrics.service';
 import { ReadingRow, ReadingsRepository } from '../readings.repository';
 
 /** Flushes above this many rows are split, to keep one statement's parameters reasonable. */
@@ -18,9 +19,9 @@ export const readingKey = (deviceId: number, ts: string, eventId: string): strin
 export class ReadingWriter {
   private readonly coalescer: Coalescer<readonly ReadingRow[]>;
 
-  constructor(repo: ReadingsRepository) {
+  constructor(repo: ReadingsRepository, metrics: Metrics) {
     this.coalescer = new Coalescer({
-      flush: async (batches) => void (await repo.insertMany(batches.flat(), 'count')),
+      flush: async (batches) => void metrics.readingsStored.inc(await repo.insertMany(batches.flat(), 'count')),
       maxWeight: MAX_ROWS_PER_FLUSH,
       weigh: (rows) => rows.length,
     });

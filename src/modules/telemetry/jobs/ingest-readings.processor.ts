@@ -1,5 +1,6 @@
 import { Process, Processor } from '@nestjs/bull';
 import type { Job } from 'bull';
+import { withJobContext } from '../../../core/logging/log-context';
 import { QUEUES } from '../../../core/queue/queues';
 import { TelemetryIngestService } from '../telemetry-ingest.service';
 import { IngestReadingsPayload, ingestReadingsJob } from './ingest-readings.job';
@@ -12,7 +13,7 @@ export class IngestReadingsProcessor {
   constructor(private readonly ingest: TelemetryIngestService) {}
 
   @Process({ name: ingestReadingsJob.name, concurrency: CONCURRENCY })
-  async handle(job: Job<IngestReadingsPayload>): Promise<void> {
-    await this.ingest.store(job.data);
+  handle(job: Job<IngestReadingsPayload>): Promise<void> {
+    return withJobContext(job, () => this.ingest.store(job.data));
   }
 }

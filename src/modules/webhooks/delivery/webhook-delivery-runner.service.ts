@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
+import { Metrics } from '../../../core/metrics/metrics.service';
 import { JobQueue } from '../../../core/queue/job-queue.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { WebhookCircuits } from '../circuit/webhook-circuits.service';
@@ -74,6 +75,7 @@ export class WebhookDeliveryRunner {
     private readonly circuits: WebhookCircuits,
     private readonly sender: WebhookSender,
     private readonly queue: JobQueue,
+    private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.leaseMs = config.webhooks.connectTimeoutMs + config.webhooks.timeoutMs + 30_000;
@@ -85,6 +87,7 @@ export class WebhookDeliveryRunner {
       // The circuit is open: wait for its probe time without spending an attempt.
       const until = new Date(admission.until.getTime() + Math.random() * RELEASE_SPREAD_MS);
       const waiting = await this.states.postpone(scope, deliveryId, until);
+      this.metrics.deliveries.inc({ outcome: 'waiting' });
       if (waiting) await this.schedule(scope, deliveryId, webhookId, deliveryJobId(deliveryId, waiting.attempts, waiting.next_attempt_at), 0, waiting.next_attempt_at);
       return;
     }
@@ -185,6 +188,11 @@ export class WebhookDeliveryRunner {
       nextAttemptAt: next,
       entry: { attempt, at: new Date().toISOString(), status_code: statusCode, error, duration_ms: Math.round(durationMs) },
     });
+    this.metrics.deliveries.inc({ outcome: result });
+    if (result !== 'success') {
+      const then = next ? `; next attempt at ${next.toISOString()}` : '';
+      this.logger.warn(`delivery ${d.id} to webhook ${d.webhook_id}: attempt ${attempt} ${result}: ${error}${then}`);
+    }
     if (outcome.kind === 'gone') {
       await this.webhooks.update(scope, Number(d.webhook_id), { enabled: false, disabledReason: 'the endpoint answered 410 Gone' });
       this.logger.warn(`webhook ${d.webhook_id} disabled: its endpoint answered 410`);

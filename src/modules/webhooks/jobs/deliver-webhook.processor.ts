@@ -1,5 +1,6 @@
 import { Process, Processor } from '@nestjs/bull';
 import type { Job } from 'bull';
+import { withJobContext } from '../../../core/logging/log-context';
 import { QUEUES } from '../../../core/queue/queues';
 import { WebhookDeliveryRunner } from '../delivery/webhook-delivery-runner.service';
 import { DeliverWebhookPayload, deliverWebhookJob } from './deliver-webhook.job';
@@ -12,8 +13,8 @@ export class DeliverWebhookProcessor {
   constructor(private readonly runner: WebhookDeliveryRunner) {}
 
   @Process({ name: deliverWebhookJob.name, concurrency: CONCURRENCY })
-  async handle(job: Job<DeliverWebhookPayload>): Promise<void> {
+  handle(job: Job<DeliverWebhookPayload>): Promise<void> {
     const { orgId, projectId, deliveryId, webhookId } = job.data;
-    await this.runner.attempt({ orgId, projectId }, deliveryId, webhookId);
+    return withJobContext(job, () => this.runner.attempt({ orgId, projectId }, deliveryId, webhookId));
   }
 }

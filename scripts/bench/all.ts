@@ -1,0 +1,563 @@
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Agent, createServer, IncomingMessage, request, Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
+import { IngestResult, prepareBodies, runIngest } from './ingest';
+import { api, benchEnv, BenchEnv, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, seedTenant, startProcess } from './platform';
+import { Progress } from './progress';
+
+/**
+ * `npm run bench`: the one benchmark. Runs the platform as users do (one api process and
+ * WORKERS worker processes on Postgres and Redis), seeds a tenant with DEVICES devices, 20
+ * rules of every scope and a webhook to a local sink, and measures in one run:
+ *
+ *  1. ingestion: READINGS readings through POST /telemetry (batches of 1,000 from 8 clients),
+ *     timed until all are durable in Postgres, and its ratio to a direct multi-row insert of
+ *     the same rows into a scratch table (ingest.ts's runIngest);
+ *  2. POST /telemetry answer → alert.triggered webhook at the sink, p50/p99, under a steady
+ *     RATE readings/s (batches of 100) with a breach every 250 ms for ALERT_SECONDS (alerts.ts's
+ *     runAlertLoad, timed at the sink instead of the SSE stream);
+ *  3. query latency over the stored readings: aggregate, stats (project and one device) and a
+ *     device's recent readings, QUERY_REQUESTS sequential requests each after a warm-up;
+ *  4. peak resident memory (VmHWM) of every platform process.
+ *
+ * Prints a table (metric, value, target, pass/fail) and writes bench/results/latest.json.
+ * A missed target is a result, not an error: the exit code is non-zero only when the run fails.
+ *
+ * Settings (environment): READINGS (1,000,000), WORKERS (1), DEVICES (1,000), RATE (2,000),
+ * ALERT_SECONDS (30), QUERY_REQUESTS (200), BENCH_DATABASE_URL, BENCH_REDIS_URL.
+ */
+
+const int = (name: string, fallback: number, min = 1): number => {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, not ${raw}`);
+  return n;
+};
+
+const INGEST_BATCH = 1000;
+const INGEST_CLIENTS = 8;
+const READINGS = Math.ceil(int('READINGS', 1_000_000) / INGEST_BATCH) * INGEST_BATCH;
+const WORKERS = int('WORKERS', 1);
+const DEVICES = int('DEVICES', 1000);
+const RULES = 20;
+const RATE = int('RATE', 2000);
+const ALERT_BATCH = 100;
+const ALERT_SECONDS = int('ALERT_SECONDS', 30);
+const BREACH_MS = 250;
+const QUERY_REQUESTS = int('QUERY_REQUESTS', 200);
+const QUERY_WARMUP = 5;
+/** Phase 1's readings cover this span, ending SPAN_END_MS before the run starts. */
+const SPAN_MS = 24 * 3_600_000;
+const SPAN_END_MS = 10 * 60_000;
+const HOUR = 3_600_000;
+
+const TARGETS = {
+  ratio: 0.8,
+  readingsPerSecond: 25_000,
+  webhookP99Ms: 250,
+  queryP95Ms: 50,
+  processMb: 300,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+/** A small seeded PRNG, so every run asks the same queries. */
+function mulberry32(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** CPU seconds (user + system) of a process, from /proc; 0 once it is gone. */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of every process whose command name starts with `name` (the whole machine's). */
+function cpuOfName(name: string): number {
+  let sum = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(name)) sum += cpuOf(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+type CpuSnapshot = Record<string, number>;
+
+function cpuSnapshot(procs: Proc[]): CpuSnapshot {
+  return {
+    ...Object.fromEntries(procs.map((p) => [p.name, cpuOf(p.child.pid)])),
+    bench: cpuOf(process.pid),
+    postgres: cpuOfName('postgres'),
+    redis: cpuOfName('redis-server'),
+  };
+}
+
+/** Share of one core each group used between two snapshots, in percent. */
+function cpuShare(a: CpuSnapshot, b: CpuSnapshot, seconds: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k] - (a[k] ?? 0)) / seconds) * 100)]));
+}
+
+/** The commit measured, and whether src/ (or anything else) had uncommitted changes. */
+function gitState(): { commit: string | null; uncommitted_changes: string[] } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src', 'migrations', 'package.json'], { cwd: ROOT, encoding: 'utf8' });
+    return { commit, uncommitted_changes: status.split('\n').filter(Boolean).map((l) => l.slice(3)) };
+  } catch {
+    return { commit: null, uncommitted_changes: [] };
+  }
+}
+
+const memory = (procs: Proc[]) => Object.fromEntries(procs.map((p) => [p.name, peakRssMb(p.child.pid)]));
+
+async function removeRedisKeys(env: BenchEnv): Promise<void> {
+  const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.redisPrefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** The local webhook receiver: answers 200 and notes when each alert.triggered arrives. */
+class Sink {
+  url = '';
+  received = 0;
+  byEvent: Record<string, number> = {};
+  onTriggered: (body: { device_id: number; rule_id: number; alert_id: number }, at: number) => void = () => {};
+  private server: Server;
+
+  async start(): Promise<this> {
+    this.server = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const at = performance.now();
+        res.writeHead(200).end();
+        this.received++;
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString());
+          this.byEvent[body.event] = (this.byEvent[body.event] ?? 0) + 1;
+          if (body.event === 'alert.triggered') this.onTriggered(body, at);
+        } catch {
+          this.byEvent['(unparsable)'] = (this.byEvent['(unparsable)'] ?? 0) + 1;
+        }
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/hook`;
+    return this;
+  }
+
+  stop(): void {
+    this.server?.closeAllConnections();
+    this.server?.close();
+  }
+}
+
+/** One GET, timed from the request to the last byte of a 200 answer. */
+function timedGet(agent: Agent, base: URL, p: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = request({ agent, host: base.hostname, port: base.port, path: p, method: 'GET', headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const ms = performance.now() - t0;
+        if (res.statusCode === 200) resolve(ms);
+        else reject(new Error(`GET ${p}: ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 300)}`));
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface LatencySummary {
+  requests: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+function summarize(samples: number[]): LatencySummary {
+  const s = [...samples].sort((a, b) => a - b);
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return {
+    requests: s.length,
+    p50: r(percentile(s, 0.5)),
+    p95: r(percentile(s, 0.95)),
+    p99: r(percentile(s, 0.99)),
+    max: r(s[s.length - 1] ?? NaN),
+    mean: r(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+
+interface Row {
+  metric: string;
+  value: string;
+  target: string;
+  pass: boolean | null;
+}
+
+function table(rows: Row[]): string {
+  const header = ['metric', 'value', 'target', 'result'];
+  const cells = rows.map((r) => [r.metric, r.value, r.target, r.pass === null ? '' : r.pass ? 'pass' : 'FAIL']);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const env = benchEnv();
+  const procs: Proc[] = [];
+  const sink = await new Sink().start();
+  let cleaned: Promise<void> | null = null;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      for (const p of [...procs].reverse()) await p.stop();
+      sink.stop();
+      await dropDatabase(env).catch((err) => process.stderr.write(`could not drop the bench database: ${err.message}\n`));
+      await removeRedisKeys(env).catch((err) => process.stderr.write(`could not remove Redis keys ${env.redisPrefix}:*: ${err.message}\n`));
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stdout.write('\ninterrupted: cleaning up…\n');
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  const runStart = Date.now();
+  const date = new Date(runStart).toISOString();
+  const cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  const machine = {
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    cores: os.cpus().length,
+    cpu_model: cpuModel,
+    total_memory_mb: Math.round(os.totalmem() / 1048576),
+    node: process.version,
+    load_average_at_start: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+  const git = gitState();
+  const config = {
+    readings: READINGS,
+    devices: DEVICES,
+    rules: RULES,
+    workers: WORKERS,
+    rate: RATE,
+    ingest_batch: INGEST_BATCH,
+    ingest_clients: INGEST_CLIENTS,
+    alert_batch: ALERT_BATCH,
+    alert_seconds: ALERT_SECONDS,
+    breach_every_ms: BREACH_MS,
+    query_requests: QUERY_REQUESTS,
+    query_warmup: QUERY_WARMUP,
+    readings_span_hours: SPAN_MS / HOUR,
+    before_queries: 'VACUUM (ANALYZE) readings',
+  };
+
+  try {
+    log(`watchpost bench — ${machine.cores} cores (${cpuModel}), ${fmt(machine.total_memory_mb)} MB, node ${process.version}, load ${machine.load_average_at_start.join(' ')}`);
+    log(`${fmt(READINGS)} readings, ${fmt(DEVICES)} devices, ${RULES} rules, 1 api + ${WORKERS} worker process${WORKERS > 1 ? 'es' : ''}, database ${new URL(env.databaseUrl).pathname.slice(1)}`);
+    const extra = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
+    const apiProc = await startProcess('api', 'api', env, extra);
+    procs.push(apiProc);
+    for (let i = 0; i < WORKERS; i++) procs.push(await startProcess(`worker${WORKERS > 1 ? i + 1 : ''}`, 'worker', env, extra));
+    const url = apiProc.url!;
+
+    // Seed: devices tagged for the TAG rules, 20 rules, one webhook to the sink.
+    const tenant = await seedTenant(url, DEVICES, alertTags);
+    const overheatId = await seedRules(url, tenant);
+    const rules = await api(url, 'GET', `/projects/${tenant.projectId}/rules?limit=100`, undefined, tenant.auth);
+    if (!Array.isArray(rules) || rules.length !== RULES) throw new Error(`expected ${RULES} rules, found ${JSON.stringify(rules).slice(0, 200)}`);
+    await api(url, 'POST', `/projects/${tenant.projectId}/webhooks`, { url: sink.url }, tenant.auth);
+    log(`seeded project ${tenant.projectId}: ${fmt(tenant.devices.length)} devices, ${RULES} rules (ALL, TAG, EXPLICIT), webhook → ${sink.url}`);
+
+    const cpu: Record<string, { seconds: number; percent_of_a_core: Record<string, number> }> = {};
+    const memoryByPhase: Record<string, Record<string, number | null>> = {};
+    const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const c0 = cpuSnapshot(procs);
+      const t0 = performance.now();
+      const out = await fn();
+      const seconds = (performance.now() - t0) / 1000;
+      cpu[name] = { seconds: Math.round(seconds * 10) / 10, percent_of_a_core: cpuShare(c0, cpuSnapshot(procs), seconds) };
+      memoryByPhase[name] = memory(procs);
+      return out;
+    };
+
+    // 1. Ingestion. Each device's readings are spread over the 24 h before the run (device d's
+    // j-th reading at start + (j·D + d)·step), so the queries later find a day of history.
+    const batches = READINGS / INGEST_BATCH;
+    const withData = Math.min(DEVICES, batches);
+    const spanEnd = runStart - SPAN_END_MS;
+    const spanStart = spanEnd - SPAN_MS;
+    const step = SPAN_MS / READINGS;
+    const ts = (b: number, i: number) => spanStart + Math.floor(((Math.floor(b / withData) * INGEST_BATCH + i) * withData + (b % withData)) * step);
+    const ingestOptions = { apiUrl: url, databaseUrl: env.databaseUrl, tenant, readings: READINGS, batch: INGEST_BATCH, concurrency: INGEST_CLIENTS, ts };
+    log(`preparing ${fmt(batches)} batches of ${fmt(INGEST_BATCH)}…`);
+    const bodies = prepareBodies(ingestOptions);
+    let bar = new Progress('ingest (accepted)', READINGS, 'readings');
+    let direct: Progress | null = null;
+    let c0 = cpuSnapshot(procs);
+    let t0 = performance.now();
+    const cpuSince = (name: string) => {
+      const seconds = (performance.now() - t0) / 1000;
+      cpu[name] = { seconds: Math.round(seconds * 10) / 10, percent_of_a_core: cpuShare(c0, cpuSnapshot(procs), seconds) };
+      memoryByPhase[name] = memory(procs);
+      c0 = cpuSnapshot(procs);
+      t0 = performance.now();
+    };
+    let ingest: IngestResult;
+    try {
+      ingest = await runIngest(
+        {
+          ...ingestOptions,
+          progress: (stage, n) => {
+            if (stage === 'accepted') bar.update(n);
+            else if (stage === 'stored') bar.update(n, { label: 'ingest (durable)' });
+            else direct?.update(n);
+          },
+          afterPlatform: () => {
+            cpuSince('ingest via HTTP');
+            bar.finish();
+            direct = bar = new Progress('direct insert', READINGS, 'readings');
+          },
+        },
+        bodies,
+      );
+      cpuSince('direct insert');
+      bar.finish();
+    } catch (err) {
+      bar.abort();
+      throw err;
+    }
+    bodies.length = 0;
+    log(
+      `ingest: ${fmt(ingest.platformRate)} readings/s durable (all accepted after ${fmt(ingest.acceptedMs / 1000, 1)} s, durable after ${fmt(ingest.platformMs / 1000, 1)} s); ` +
+        `direct ${fmt(ingest.directRate)} readings/s; ratio ${fmt(ingest.ratio, 2)}`,
+    );
+    const db = await pg(env.databaseUrl);
+    const storage = (
+      await db.query(
+        `SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint AS bytes FROM pg_partition_tree('readings')`,
+      )
+    ).rows[0];
+    const readingsMb = Math.round(Number(storage.bytes) / 1048576);
+
+    // 2. POST answer → webhook at the sink, under steady load with breaches.
+    const arrivals = new Arrivals();
+    let foreign = 0;
+    sink.onTriggered = (body, at) => {
+      if (Number(body.rule_id) === overheatId && !arrivals.arrived(Number(body.device_id), at)) foreign++;
+    };
+    const alertBar = new Progress('alerts → webhook', 0, 'readings');
+    let load: Awaited<ReturnType<typeof runAlertLoad>>;
+    try {
+      load = await phase('alerts', () =>
+        runAlertLoad({
+          apiUrl: url,
+          tenant,
+          arrivals,
+          rate: RATE,
+          batch: ALERT_BATCH,
+          seconds: ALERT_SECONDS,
+          breachMs: BREACH_MS,
+          drainMs: 10_000,
+          onTick: (s) =>
+            alertBar.update(s.sent, {
+              fraction: s.elapsedMs / (ALERT_SECONDS * 1000),
+              note: `webhooks ${s.seen}/${s.breaches}${s.elapsedMs > ALERT_SECONDS * 1000 ? ' (draining)' : ''}`,
+            }),
+        }),
+      );
+      alertBar.finish(`webhooks ${arrivals.latencies.length}/${load.breaches}`);
+    } catch (err) {
+      alertBar.abort();
+      throw err;
+    }
+    const webhook = summarize(arrivals.latencies);
+    const missing = arrivals.pending.size;
+    log(
+      `alerts: ${fmt(load.sent / load.elapsed)} readings/s for ${fmt(load.elapsed, 1)} s; ${arrivals.latencies.length} of ${load.breaches} breaches arrived as webhooks` +
+        `${missing ? ` (${missing} missing after 10 s)` : ''}; POST → webhook p50 ${fmt(webhook.p50)} ms, p99 ${fmt(webhook.p99)} ms, max ${fmt(webhook.max)} ms`,
+    );
+
+    // 3. Queries over the stored readings, in the steady state autovacuum brings a bulk load to.
+    const vacuumStart = performance.now();
+    await db.query('VACUUM (ANALYZE) readings');
+    const vacuumSeconds = (performance.now() - vacuumStart) / 1000;
+    const stored = Number((await db.query('SELECT count(*)::bigint AS n FROM readings')).rows[0].n);
+    await db.end();
+    log(`queries over ${fmt(stored)} stored readings (${fmt(readingsMb)} MB; VACUUM ANALYZE took ${fmt(vacuumSeconds, 1)} s), ${QUERY_REQUESTS} sequential requests each after ${QUERY_WARMUP} warm-up`);
+    const random = mulberry32(20261201);
+    const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+    const devicesWithData = tenant.devices.slice(0, withData);
+    /** A window of 1–24 h inside phase 1's span. */
+    const window = () => {
+      const len = HOUR + Math.floor(random() * (SPAN_MS - HOUR));
+      const from = spanStart + Math.floor(random() * (SPAN_MS - len));
+      return `from=${encodeURIComponent(new Date(from).toISOString())}&to=${encodeURIComponent(new Date(from + len).toISOString())}`;
+    };
+    const kinds: { key: string; label: string; path: () => string }[] = [
+      { key: 'aggregate', label: 'GET /telemetry/aggregate (1h buckets, 1–24 h)', path: () => `/telemetry/aggregate?metric=temperature&interval=1h&${window()}` },
+      { key: 'stats', label: 'GET /telemetry/stats (project, 1–24 h)', path: () => `/telemetry/stats?metric=temperature&${window()}` },
+      { key: 'stats_device', label: 'GET /telemetry/stats?device_id (1–24 h)', path: () => `/telemetry/stats?metric=temperature&device_id=${pick(devicesWithData).id}&${window()}` },
+      { key: 'recent', label: 'GET /telemetry/devices/{id}/telemetry?limit=100', path: () => `/telemetry/devices/${pick(devicesWithData).id}/telemetry?limit=100` },
+    ];
+    const queries: Record<string, LatencySummary> = {};
+    await phase('queries', async () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const base = new URL(url);
+      try {
+        for (const k of kinds) {
+          for (let i = 0; i < QUERY_WARMUP; i++) await timedGet(agent, base, k.path(), tenant.auth);
+          const qbar = new Progress(`query ${k.key}`, QUERY_REQUESTS, 'requests');
+          const samples: number[] = [];
+          try {
+            for (let i = 0; i < QUERY_REQUESTS; i++) {
+              samples.push(await timedGet(agent, base, k.path(), tenant.auth));
+              const s = summarize(samples);
+              qbar.update(samples.length, { note: `p50 ${fmt(s.p50, 1)} ms, p95 ${fmt(s.p95, 1)} ms` });
+            }
+          } catch (err) {
+            qbar.abort();
+            throw err;
+          }
+          queries[k.key] = summarize(samples);
+          qbar.finish();
+        }
+      } finally {
+        agent.destroy();
+      }
+    });
+
+    // 4. Peak resident memory of each process over the whole run.
+    const peak = memory(procs);
+    const bench = peakRssMb(process.pid);
+
+    // The table.
+    const rows: Row[] = [];
+    const row = (metric: string, value: string, target = '', pass: boolean | null = null) => rows.push({ metric, value, target, pass });
+    row(`ingest: durable readings/s (${fmt(READINGS)} via HTTP)`, `${fmt(ingest.platformRate)}/s`, `≥ ${fmt(TARGETS.readingsPerSecond)}/s`, ingest.platformRate >= TARGETS.readingsPerSecond);
+    row('ingest: direct multi-row insert (reference)', `${fmt(ingest.directRate)}/s`);
+    row('ingest: ratio HTTP durable / direct', fmt(ingest.ratio, 2), `≥ ${TARGETS.ratio}`, ingest.ratio >= TARGETS.ratio);
+    row(`alerts: load (${RATE}/s target, batches of ${ALERT_BATCH})`, `${fmt(load.sent / load.elapsed)}/s for ${fmt(load.elapsed)} s`);
+    row('alerts: breaches → webhooks arrived', `${arrivals.latencies.length} of ${load.breaches}${missing ? ` (${missing} missing)` : ''}`);
+    row('alerts: POST answer → webhook p50 / p99', `${fmt(webhook.p50)} / ${fmt(webhook.p99)} ms`, `p99 ≤ ${TARGETS.webhookP99Ms} ms`, missing === 0 && webhook.p99 <= TARGETS.webhookP99Ms);
+    for (const k of kinds) {
+      const q = queries[k.key];
+      row(`query: ${k.label} p50 / p95`, `${fmt(q.p50, 1)} / ${fmt(q.p95, 1)} ms`, `p95 ≤ ${TARGETS.queryP95Ms} ms`, q.p95 <= TARGETS.queryP95Ms);
+    }
+    for (const p of procs) {
+      const mb = peak[p.name];
+      row(`memory: peak RSS ${p.name}`, mb === null ? 'n/a' : `${fmt(mb)} MB`, `≤ ${TARGETS.processMb} MB`, mb !== null && mb <= TARGETS.processMb);
+    }
+    const passed = rows.filter((r) => r.pass === true).length;
+    const failed = rows.filter((r) => r.pass === false).length;
+
+    const cpuLine = (name: string, shares: Record<string, number>) =>
+      `  ${name.padEnd(22)} ${Object.entries(shares).map(([k, v]) => `${k} ${v}%`).join(', ')}`;
+    process.stdout.write(
+      [
+        '',
+        table(rows),
+        '',
+        `${passed} of ${passed + failed} targets met.`,
+        'CPU, % of one core (postgres and redis: all of the machine\'s processes of that name):',
+        ...Object.entries(cpu).map(([name, c]) => cpuLine(`${name} ${fmt(c.seconds, 0)} s`, c.percent_of_a_core)),
+        '',
+      ].join('\n'),
+    );
+
+    const result = {
+      date,
+      duration_seconds: Math.round((Date.now() - runStart) / 1000),
+      machine,
+      config,
+      git,
+      figures: {
+        ingest: {
+          readings: ingest.readings,
+          batches: ingest.batches,
+          platform_readings_per_second: Math.round(ingest.platformRate),
+          platform_seconds: ingest.platformMs / 1000,
+          all_accepted_after_seconds: ingest.acceptedMs / 1000,
+          direct_readings_per_second: Math.round(ingest.directRate),
+          direct_seconds: ingest.directMs / 1000,
+          ratio: Math.round(ingest.ratio * 1000) / 1000,
+          readings_table_mb: readingsMb,
+        },
+        alerts: {
+          readings_sent: load.sent,
+          seconds: Math.round(load.elapsed * 10) / 10,
+          readings_per_second: Math.round(load.sent / load.elapsed),
+          breaches: load.breaches,
+          webhooks_arrived: arrivals.latencies.length,
+          webhooks_missing: missing,
+          unmatched_overheat_webhooks: foreign,
+          sink_requests_by_event: sink.byEvent,
+          post_to_webhook_ms: webhook,
+        },
+        queries: {
+          stored_readings: stored,
+          vacuum_analyze_seconds: Math.round(vacuumSeconds * 10) / 10,
+          ...Object.fromEntries(kinds.map((k) => [k.key, { request: k.label, ...queries[k.key] }])),
+        },
+        peak_rss_mb: peak,
+        peak_rss_mb_after_phase: memoryByPhase,
+        bench_process_peak_rss_mb: bench,
+        cpu_percent_of_a_core: cpu,
+      },
+      targets: rows
+        .filter((r) => r.pass !== null)
+        .map((r) => ({ metric: r.metric, value: r.value, target: r.target, pass: r.pass })),
+      targets_met: passed,
+      targets_missed: failed,
+    };
+    const dir = path.join(ROOT, 'bench/results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'latest.json');
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    log(`written to ${path.relative(process.cwd(), file) || file}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`\nbench failed: ${err?.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { JobQueue } from '../queue/job-queue.service';
+import { RedisService } from '../redis/redis.service';
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
+const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
+
+/**
+ * The process's Prometheus metrics, in one registry. Counters and histograms count what this
+ * process did (scrape every api and worker process: a worker serves them on METRICS_PORT);
+ * queue depths and circuit states are read from Redis at scrape time, so any process reports
+ * the shared picture.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly readingsAccepted = this.counter('watchpost_readings_accepted_total', 'Readings accepted by POST /telemetry (queued or stored).');
+  readonly readingsRejected = this.counter('watchpost_readings_rejected_total', 'Events refused by POST /telemetry validation.');
+  readonly readingsStored = this.counter('watchpost_readings_stored_total', 'Readings written to Postgres by this process (duplicates excluded).');
+  readonly ingestSeconds = new Histogram({
+    name: 'watchpost_ingest_duration_seconds',
+    help: 'Ingestion latency: stage "accept" is POST /telemetry until answered, "store" a queued batch until durable.',
+    labelNames: ['stage'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly evaluationSeconds = new Histogram({
+    name: 'watchpost_evaluation_duration_seconds',
+    help: 'One device evaluation (every applicable rule, one transaction).',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly alertsOpened = this.counter('watchpost_alerts_opened_total', 'Alerts opened.');
+  readonly alertsResolved = new Counter({
+    name: 'watchpost_alerts_resolved_total',
+    help: 'Alerts resolved, by evaluation or by an operator.',
+    labelNames: ['by'],
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'watchpost_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome (success, retrying, failed), and deliveries held by an open circuit (waiting).',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
+  constructor(queues: JobQueue, redis: RedisService) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'watchpost_' });
+    new Gauge({
+      name: 'watchpost_queue_jobs',
+      help: 'Jobs per queue and state (failed: kept after their last attempt).',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+      async collect() {
+        for (const q of queues.all()) {
+          const counts = (await q.getJobCounts()) as unknown as Record<string, number>;
+          for (const state of JOB_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'watchpost_webhook_circuit_state',
+      help: 'Circuit breaker state per webhook that has one (1 for its current state); webhooks not listed are closed with no failures.',
+      labelNames: ['webhook_id', 'state'],
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const keys: string[] = [];
+        let cursor = '0';
+        do {
+          const [next, found] = await redis.client.scan(cursor, 'MATCH', redis.key('circuit', '*'), 'COUNT', 1000);
+          cursor = next;
+          keys.push(...found);
+        } while (cursor !== '0' && keys.length < 10_000);
+        const states = await Promise.all(keys.map((k) => redis.client.hget(k, 'state')));
+        keys.forEach((key, i) => {
+          const webhookId = key.slice(key.lastIndexOf(':') + 1);
+          for (const state of CIRCUIT_STATES) this.set({ webhook_id: webhookId, state }, (states[i] ?? 'closed') === state ? 1 : 0);
+        });
+      },
+    });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private counter(name: string, help: string): Counter {
+    return new Counter({ name, help, registers: [this.registry] });
+  }
+}

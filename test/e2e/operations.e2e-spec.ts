@@ -98,7 +98,7 @@ describe('operations: metrics, queue dashboard and logs', () => {
     const anonymous = await fetch(`${app.url}/admin/queues`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toContain('Basic');
-    expect((await anonymous.json()).error.code).toBe('AUTH.ADMIN_TOKEN_INVALID');
+    expect(((await anonymous.json()) as any).error.code).toBe('AUTH.ADMIN_TOKEN_INVALID');
     expect((await fetch(`${app.url}/admin/queues`, { headers: { 'X-Admin-Token': 'wrong' } })).status).toBe(401);
     expect((await fetch(`${app.url}/admin/queues`, { headers: { 'X-API-Key': t.key } })).status).toBe(401);
 
@@ -108,7 +108,7 @@ describe('operations: metrics, queue dashboard and logs', () => {
     const basic = `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}`).toString('base64')}`;
     const queues = await fetch(`${app.url}/admin/queues/api/queues`, { headers: { Authorization: basic } });
     expect(queues.status).toBe(200);
-    expect((await queues.json()).queues.map((q: { name: string }) => q.name).sort()).toEqual(['maintenance', 'rule-evaluation', 'telemetry-ingest', 'webhook-delivery']);
+    expect(((await queues.json()) as any).queues.map((q: { name: string }) => q.name).sort()).toEqual(['maintenance', 'rule-evaluation', 'telemetry-ingest', 'webhook-delivery']);
   });
 
   it('logs are JSON lines with request, project and job ids, and no secret appears in any of them', async () => {

@@ -44,6 +44,9 @@ export interface IngestResult {
   ratio: number;
 }
 
+/** How long the durable count may stand still before the run is given up. */
+const STALL_MS = 120_000;
+
 /** ingest.ts's layout: 10 ms between readings, batch after batch, from 24 Nov 2026. */
 export const sequentialTs = (batch: number) => (b: number, i: number) => Date.UTC(2026, 10, 24) + b * batch * 10 + i * 10;
 
@@ -86,6 +89,8 @@ export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Pr
   const batches = bodies.length;
   const devices = tenant.devices.length;
   const db = await pg(o.databaseUrl);
+  // A connection lost between queries fails the next query; its 'error' event must not crash the process.
+  db.on('error', () => {});
   try {
     const before = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n);
     const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -105,9 +110,13 @@ export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Pr
     );
     const acceptedAt = Date.now();
     let stored = 0;
+    let movedAt = Date.now();
     while (stored < readings) {
-      stored = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n) - before;
+      const now = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n) - before;
+      if (now > stored) movedAt = Date.now();
+      stored = now;
       o.progress?.('stored', stored);
+      if (Date.now() - movedAt > STALL_MS) throw new Error(`only ${stored} of ${readings} readings durable, none more for ${STALL_MS / 1000} s: is a worker running?`);
       if (stored < readings) await new Promise((r) => setTimeout(r, 100));
     }
     const platformMs = Date.now() - started;
@@ -117,6 +126,7 @@ export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Pr
     await db.query(`CREATE TABLE bench_scratch (LIKE readings INCLUDING DEFAULTS)`);
     await db.query(`CREATE UNIQUE INDEX ON bench_scratch (device_id, ts, event_id)`);
     const conns = await Promise.all(Array.from({ length: concurrency }, () => pg(o.databaseUrl)));
+    for (const c of conns) c.on('error', () => {});
     const directStart = Date.now();
     next = 0;
     let inserted = 0;

@@ -12,9 +12,11 @@ export class Progress {
   private readonly started = performance.now();
   private readonly tty: boolean;
   private lastDraw = 0;
+  private lastPlain = '';
   private count = 0;
   private note = '';
   private fraction: number | undefined;
+  private rateEnd: number | undefined;
   private done = false;
 
   /**
@@ -28,7 +30,8 @@ export class Progress {
     private readonly out: NodeJS.WriteStream = process.stdout,
   ) {
     this.tty = Boolean(out.isTTY) && process.env.TERM !== 'dumb';
-    this.draw(true);
+    if (this.tty) this.draw(true);
+    else this.lastDraw = this.started;
   }
 
   /** `fraction` overrides count/total for the percent (a phase that runs for a set time). */
@@ -40,10 +43,15 @@ export class Progress {
     this.draw(false);
   }
 
+  /** The rate stays count / time until now (e.g. while a phase only waits for the last results). */
+  stopRateClock(): void {
+    this.rateEnd ??= performance.now();
+  }
+
   finish(note?: string): void {
     if (this.done) return;
     if (note !== undefined) this.note = note;
-    if (this.total <= 0) this.fraction = 1;
+    this.fraction = 1;
     this.done = true;
     this.draw(true);
     if (this.tty) this.out.write('\n');
@@ -58,11 +66,12 @@ export class Progress {
 
   private line(): string {
     const seconds = (performance.now() - this.started) / 1000;
+    const rateSeconds = ((this.rateEnd ?? performance.now()) - this.started) / 1000;
     const f = Math.max(0, Math.min(1, this.fraction ?? (this.total > 0 ? this.count / this.total : 0)));
     const filled = Math.round(f * BAR);
     const bar = this.tty ? `[${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ` : '';
     const count = this.total > 0 ? `${fmt(this.count)}/${fmt(this.total)}` : fmt(this.count);
-    const rate = seconds > 0 ? `${fmt(this.count / seconds)} ${this.unit}/s` : '';
+    const rate = rateSeconds > 0 ? `${fmt(this.count / rateSeconds)} ${this.unit}/s` : '';
     return `${this.label.padEnd(18)} ${bar}${fmt(f * 100).padStart(3)}%  ${count} ${this.unit}  ${rate}  ${fmt(seconds, 1)} s${this.note ? `  ${this.note}` : ''}`;
   }
 
@@ -76,6 +85,10 @@ export class Progress {
     } else {
       if (!force && now - this.lastDraw < PLAIN_EVERY_MS) return;
       this.lastDraw = now;
+      // The closing line does not repeat a periodic one that already said the same.
+      const state = `${this.label}|${this.count}|${Math.round((this.fraction ?? 0) * 100)}|${this.note}`;
+      if (state === this.lastPlain) return;
+      this.lastPlain = state;
       this.out.write(`${this.line()}\n`);
     }
   }

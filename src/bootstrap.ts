@@ -12,7 +12,9 @@ import { Metrics } from './core/metrics/metrics.service';
 import { JobQueue } from './core/queue/job-queue.service';
 
 const log = new Logger('Watchpost');
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+/** Whether `work` settled within `graceMs` (it keeps running if not). */
+const withinGrace = (work: Promise<unknown>, graceMs: number): Promise<boolean> =>
+  Promise.race([work.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
 
 /** Builds the HTTP app (roles api and all) without listening. */
 export async function createHttpApp(config: AppConfig): Promise<INestApplication> {
@@ -85,7 +87,7 @@ async function closeHttpServer(server: Server, graceMs: number): Promise<void> {
   // Keep-alive connections go as soon as they are idle, so a waiting client is not kept open.
   const idle = setInterval(() => server.closeIdleConnections(), 100);
   server.closeIdleConnections();
-  const inTime = await Promise.race([closed.then(() => true), sleep(graceMs).then(() => false)]);
+  const inTime = await withinGrace(closed, graceMs);
   clearInterval(idle);
   if (!inTime) {
     log.warn(`requests still running after ${graceMs} ms; closing their connections`);
@@ -96,8 +98,7 @@ async function closeHttpServer(server: Server, graceMs: number): Promise<void> {
 /** Bull's close stops taking jobs and waits for the active ones, up to `graceMs`. */
 async function finishJobs(app: INestApplicationContext, graceMs: number): Promise<void> {
   const closing = Promise.all(app.get(JobQueue).all().map((q) => q.close()));
-  const inTime = await Promise.race([closing.then(() => true), sleep(graceMs).then(() => false)]);
-  if (!inTime) log.warn(`jobs still running after ${graceMs} ms; they return to the queue when their locks lapse`);
+  if (!(await withinGrace(closing, graceMs))) log.warn(`jobs still running after ${graceMs} ms; they return to the queue when their locks lapse`);
 }
 
 /** A worker has no HTTP server of its own; this serves its metrics for Prometheus. */

@@ -6,7 +6,7 @@ import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { AlertNotification, toDeliveryPayload } from './delivery/webhook-body';
 import { DeliveryDetailResponse, DeliveryResponse, DeliveryStatus } from './dto/webhook.dto';
-import { deliverWebhookJob, deliveryJobId } from './jobs/deliver-webhook.job';
+import { queueAttempt } from './jobs/deliver-webhook.job';
 import { DeliveryRow, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
@@ -60,13 +60,7 @@ export class WebhookDeliveriesService {
    */
   async dispatch(recorded: RecordedDeliveries[]): Promise<void> {
     const jobs = recorded.flatMap(({ scope, deliveries }) =>
-      deliveries.map((d) =>
-        this.queue.enqueue(
-          deliverWebhookJob,
-          { orgId: scope.orgId, projectId: scope.projectId, deliveryId: d.id, webhookId: d.webhook_id },
-          { jobId: deliveryJobId(d.id, 0, 0) },
-        ),
-      ),
+      deliveries.map((d) => queueAttempt(this.queue, scope, { deliveryId: d.id, webhookId: d.webhook_id, attempts: 0, due: 0 })),
     );
     const results = await Promise.allSettled(jobs);
     const failed = results.filter((r) => r.status === 'rejected').length;
@@ -77,13 +71,7 @@ export class WebhookDeliveriesService {
   async releaseWaiting(scope: TenantScope, webhookId: number): Promise<number> {
     const rows = await this.repo.releaseWaiting(scope, webhookId);
     await Promise.all(
-      rows.map((d) =>
-        this.queue.enqueue(
-          deliverWebhookJob,
-          { orgId: scope.orgId, projectId: scope.projectId, deliveryId: Number(d.id), webhookId },
-          { jobId: deliveryJobId(Number(d.id), d.attempts, d.next_attempt_at) },
-        ),
-      ),
+      rows.map((d) => queueAttempt(this.queue, scope, { deliveryId: Number(d.id), webhookId, attempts: d.attempts, due: d.next_attempt_at })),
     );
     return rows.length;
   }
@@ -106,11 +94,12 @@ export class WebhookDeliveriesService {
       if (!current) throw deliveryNotFound();
       throw new ConflictError('WEBHOOK_DELIVERY.IN_PROGRESS', `delivery is ${current.status}; only a failed or successful delivery can be sent again`);
     }
-    await this.queue.enqueue(
-      deliverWebhookJob,
-      { orgId: scope.orgId, projectId: scope.projectId, deliveryId: Number(row.id), webhookId: Number(row.webhook_id) },
-      { jobId: deliveryJobId(Number(row.id), row.attempts, row.next_attempt_at ?? 0) },
-    );
+    await queueAttempt(this.queue, scope, {
+      deliveryId: Number(row.id),
+      webhookId: Number(row.webhook_id),
+      attempts: row.attempts,
+      due: row.next_attempt_at ?? 0,
+    });
     return toDeliveryResponse(row);
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
 import { JobQueue } from '../../../core/queue/job-queue.service';
-import { deliverWebhookJob, deliveryJobId } from '../jobs/deliver-webhook.job';
+import { queueAttempt } from '../jobs/deliver-webhook.job';
 import { WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
 
 const BATCH = 500;
@@ -46,10 +46,10 @@ export class DeliverySweeper implements OnApplicationBootstrap, OnApplicationShu
     const stranded = await this.deliveries.findStranded(this.config.webhooks.sweepIntervalMs, BATCH);
     await Promise.all(
       stranded.map((d) =>
-        this.queue.enqueue(
-          deliverWebhookJob,
-          { orgId: Number(d.org_id), projectId: Number(d.project_id), deliveryId: Number(d.id), webhookId: Number(d.webhook_id) },
-          { jobId: deliveryJobId(Number(d.id), d.attempts, d.next_attempt_at) },
+        queueAttempt(
+          this.queue,
+          { orgId: Number(d.org_id), projectId: Number(d.project_id) },
+          { deliveryId: Number(d.id), webhookId: Number(d.webhook_id), attempts: d.attempts, due: d.next_attempt_at },
         ),
       ),
     );

@@ -3,8 +3,9 @@ import { APP_CONFIG, AppConfig } from '../../../config/app-config';
 import { Metrics } from '../../../core/metrics/metrics.service';
 import { JobQueue } from '../../../core/queue/job-queue.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
+import type { Admission } from '../circuit/circuit-store';
 import { WebhookCircuits } from '../circuit/webhook-circuits.service';
-import { deliverWebhookJob, deliveryJobId } from '../jobs/deliver-webhook.job';
+import { queueAttempt } from '../jobs/deliver-webhook.job';
 import { signingHeaders } from '../signing';
 import { assertSafeWebhookUrl, UnsafeUrlError } from '../url-guard';
 import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
@@ -83,48 +84,42 @@ export class WebhookDeliveryRunner {
 
   async attempt(scope: TenantScope, deliveryId: number, webhookId: number): Promise<void> {
     const admission = await this.circuits.admit(webhookId);
-    if (admission.kind === 'wait') {
-      // The circuit is open: wait for its probe time without spending an attempt.
-      const until = new Date(admission.until.getTime() + Math.random() * RELEASE_SPREAD_MS);
-      const waiting = await this.states.postpone(scope, deliveryId, until);
-      this.metrics.deliveries.inc({ outcome: 'waiting' });
-      if (waiting) await this.schedule(scope, deliveryId, webhookId, deliveryJobId(deliveryId, waiting.attempts, waiting.next_attempt_at), 0, waiting.next_attempt_at);
-      return;
-    }
+    if (admission.kind === 'wait') return this.park(scope, deliveryId, webhookId, admission.until);
     // A webhook over its share of sends that is failing, or slow (none of its sends finished
     // lately), steps aside without spending an attempt; a healthy one waits here for a turn.
     const slots = this.slots(webhookId);
     const full = slots.busy >= MAX_IN_FLIGHT_PER_WEBHOOK;
     if (full && admission.kind === 'send' && (admission.failures > 0 || Date.now() - slots.lastRelease > SLOW_SEND_MS)) {
-      // Back when the sends in flight have had their time to finish, not sooner (no churn).
-      const stepAside = this.config.webhooks.timeoutMs * (0.5 + Math.random() / 2);
-      await this.schedule(scope, deliveryId, webhookId, `busy:${Date.now()}`, stepAside);
-      return;
+      return this.stepAside(scope, deliveryId, webhookId);
     }
     if (!(await slots.acquire(SLOW_SEND_MS))) {
       // No turn came: its sends are hanging; step aside rather than hold a worker slot.
       if (admission.kind === 'probe') await this.circuits.releaseProbe(webhookId);
-      const stepAside = this.config.webhooks.timeoutMs * (0.5 + Math.random() / 2);
-      await this.schedule(scope, deliveryId, webhookId, `busy:${Date.now()}`, stepAside);
-      return;
+      return this.stepAside(scope, deliveryId, webhookId);
     }
     try {
-      if (full && admission.kind === 'send') {
-        // The circuit may have opened while this delivery waited for its turn.
-        const again = await this.circuits.admit(webhookId);
-        if (again.kind === 'wait') {
-          const waiting = await this.states.postpone(scope, deliveryId, again.until);
-          if (waiting) await this.schedule(scope, deliveryId, webhookId, deliveryJobId(deliveryId, waiting.attempts, waiting.next_attempt_at), 0, waiting.next_attempt_at);
-          return;
-        }
-        await this.attemptAdmitted(scope, deliveryId, webhookId, again.kind === 'probe');
-        return;
-      }
-      await this.attemptAdmitted(scope, deliveryId, webhookId, admission.kind === 'probe', admission.kind === 'send' && admission.failures === 0);
+      // The circuit may have opened while this delivery waited for its turn.
+      const current = full && admission.kind === 'send' ? await this.circuits.admit(webhookId) : admission;
+      if (current.kind === 'wait') await this.park(scope, deliveryId, webhookId, current.until);
+      else await this.attemptAdmitted(scope, deliveryId, webhookId, current);
     } finally {
       slots.release();
       if (slots.idle) this.inFlight.delete(webhookId);
     }
+  }
+
+  /** Held back by an open circuit: waits for its probe time without spending an attempt. */
+  private async park(scope: TenantScope, deliveryId: number, webhookId: number, probeAt: Date): Promise<void> {
+    const until = new Date(probeAt.getTime() + Math.random() * RELEASE_SPREAD_MS);
+    const waiting = await this.states.postpone(scope, deliveryId, until);
+    this.metrics.deliveries.inc({ outcome: 'waiting' });
+    if (waiting) await queueAttempt(this.queue, scope, { deliveryId, webhookId, attempts: waiting.attempts, due: waiting.next_attempt_at });
+  }
+
+  /** Back when the sends in flight have had their time to finish, not sooner (no churn). */
+  private async stepAside(scope: TenantScope, deliveryId: number, webhookId: number): Promise<void> {
+    const due = Date.now() + this.config.webhooks.timeoutMs * (0.5 + Math.random() / 2);
+    await queueAttempt(this.queue, scope, { deliveryId, webhookId, attempts: 'busy', due });
   }
 
   private slots(webhookId: number): Slots {
@@ -136,7 +131,10 @@ export class WebhookDeliveryRunner {
     return s;
   }
 
-  private async attemptAdmitted(scope: TenantScope, deliveryId: number, webhookId: number, probe: boolean, wasClean = false): Promise<void> {
+  private async attemptAdmitted(scope: TenantScope, deliveryId: number, webhookId: number, admission: Admission): Promise<void> {
+    const probe = admission.kind === 'probe';
+    // Admitted on a closed circuit with no failures counted: a success changes nothing there.
+    const wasClean = admission.kind === 'send' && admission.failures === 0;
     const delivery = await this.states.claim(scope, deliveryId, this.leaseMs);
     if (!delivery || !delivery.enabled) {
       if (probe) await this.circuits.releaseProbe(webhookId);
@@ -197,15 +195,6 @@ export class WebhookDeliveryRunner {
       await this.webhooks.update(scope, Number(d.webhook_id), { enabled: false, disabledReason: 'the endpoint answered 410 Gone' });
       this.logger.warn(`webhook ${d.webhook_id} disabled: its endpoint answered 410`);
     }
-    if (next) await this.schedule(scope, Number(d.id), Number(d.webhook_id), deliveryJobId(Number(d.id), attempt, next), 0, next);
-  }
-
-  private async schedule(scope: TenantScope, deliveryId: number, webhookId: number, jobId: string, delayMs: number, at?: Date): Promise<void> {
-    const delay = at ? Math.max(0, at.getTime() - Date.now()) : delayMs;
-    await this.queue.enqueue(
-      deliverWebhookJob,
-      { orgId: scope.orgId, projectId: scope.projectId, deliveryId, webhookId },
-      { jobId: jobId.startsWith('dlv:') ? jobId : `dlv:${deliveryId}:${jobId}`, delay },
-    );
+    if (next) await queueAttempt(this.queue, scope, { deliveryId: Number(d.id), webhookId: Number(d.webhook_id), attempts: attempt, due: next });
   }
 }

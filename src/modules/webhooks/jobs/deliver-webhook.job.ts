@@ -1,4 +1,6 @@
+import type { JobQueue } from '../../../core/queue/job-queue.service';
 import { defineJob, QUEUES } from '../../../core/queue/queues';
+import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 
 export interface DeliverWebhookPayload {
   orgId: number;
@@ -25,5 +27,19 @@ export const deliverWebhookJob = defineJob<DeliverWebhookPayload>({
   },
 });
 
-export const deliveryJobId = (deliveryId: number, attempts: number, due: Date | number): string =>
-  `dlv:${deliveryId}:${attempts}:${typeof due === 'number' ? due : due.getTime()}`;
+/**
+ * Queues one attempt of a delivery, to run at `due` (0 or a past time: now). `attempts` is the
+ * number made so far, or a tag for a turn that is not an attempt's (a step aside).
+ */
+export function queueAttempt(
+  queue: JobQueue,
+  scope: TenantScope,
+  a: { deliveryId: number; webhookId: number; attempts: number | string; due: Date | number },
+): Promise<unknown> {
+  const due = typeof a.due === 'number' ? a.due : a.due.getTime();
+  return queue.enqueue(
+    deliverWebhookJob,
+    { orgId: scope.orgId, projectId: scope.projectId, deliveryId: a.deliveryId, webhookId: a.webhookId },
+    { jobId: `dlv:${a.deliveryId}:${a.attempts}:${due}`, delay: Math.max(0, due - Date.now()) },
+  );
+}

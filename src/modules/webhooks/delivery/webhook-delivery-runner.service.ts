@@ -16,24 +16,30 @@ import { DeliveryStates } from './delivery-states.service';
 import { WebhookSender } from './webhook-sender';
 
 /**
- * Sends in flight per webhook in this process. A failing endpoint (timeouts take seconds)
- * could otherwise take every worker slot before its circuit opens and stall the others; its
- * deliveries over the cap step aside for a moment without spending an attempt.
+ * Sends in flight per webhook in this process: a webhook starts at the floor and earns one
+ * more slot with each success, up to the ceiling; any failure drops it back to the floor
+ * (slow start, as TCP does). A healthy endpoint gets the concurrency its latency needs, while a
+ * failing or hanging one (timeouts take seconds) holds few worker slots before its circuit
+ * opens; its deliveries over the limit step aside for a moment without spending an attempt.
  */
-const MAX_IN_FLIGHT_PER_WEBHOOK = 16;
+const MIN_IN_FLIGHT_PER_WEBHOOK = 16;
+const MAX_IN_FLIGHT_PER_WEBHOOK = 48;
 /** A webhook none of whose sends finished for this long, with all its slots taken, is slow. */
 const SLOW_SEND_MS = 500;
 /** Spreads deliveries released together (by an open circuit's probe time) over this window. */
 const RELEASE_SPREAD_MS = 1000;
 
-/** A counting semaphore: at most `size` holders, the rest wait in order. */
-class Slots {
+/** A counting semaphore whose size follows the webhook's health; the rest wait in order. */
+export class Slots {
   busy = 0;
+  size = MIN_IN_FLIGHT_PER_WEBHOOK;
   lastRelease = Date.now();
   private readonly waiters: (() => void)[] = [];
-  constructor(private readonly size: number) {}
   get idle(): boolean {
     return this.busy === 0 && this.waiters.length === 0;
+  }
+  get full(): boolean {
+    return this.busy >= this.size;
   }
   /** Resolves true with a slot, or false when none came within `waitMs`. */
   acquire(waitMs: number): Promise<boolean> {
@@ -54,11 +60,16 @@ class Slots {
       this.waiters.push(waiter);
     });
   }
-  release(): void {
+  /** Hands the slot on; `ok` says whether the send it held succeeded (null: nothing was sent). */
+  release(ok: boolean | null): void {
     this.lastRelease = Date.now();
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.busy--;
+    if (ok === true) this.size = Math.min(MAX_IN_FLIGHT_PER_WEBHOOK, this.size + 1);
+    else if (ok === false) this.size = MIN_IN_FLIGHT_PER_WEBHOOK;
+    this.busy--;
+    while (this.busy < this.size && this.waiters.length) {
+      this.busy++;
+      this.waiters.shift()!();
+    }
   }
 }
 
@@ -88,7 +99,7 @@ export class WebhookDeliveryRunner {
     // A webhook over its share of sends that is failing, or slow (none of its sends finished
     // lately), steps aside without spending an attempt; a healthy one waits here for a turn.
     const slots = this.slots(webhookId);
-    const full = slots.busy >= MAX_IN_FLIGHT_PER_WEBHOOK;
+    const full = slots.full;
     if (full && admission.kind === 'send' && (admission.failures > 0 || Date.now() - slots.lastRelease > SLOW_SEND_MS)) {
       return this.stepAside(scope, deliveryId, webhookId);
     }
@@ -97,13 +108,14 @@ export class WebhookDeliveryRunner {
       if (admission.kind === 'probe') await this.circuits.releaseProbe(webhookId);
       return this.stepAside(scope, deliveryId, webhookId);
     }
+    let answered: boolean | null = null;
     try {
       // The circuit may have opened while this delivery waited for its turn.
       const current = full && admission.kind === 'send' ? await this.circuits.admit(webhookId) : admission;
       if (current.kind === 'wait') await this.park(scope, deliveryId, webhookId, current.until);
-      else await this.attemptAdmitted(scope, deliveryId, webhookId, current);
+      else answered = await this.attemptAdmitted(scope, deliveryId, webhookId, current);
     } finally {
-      slots.release();
+      slots.release(answered);
       if (slots.idle) this.inFlight.delete(webhookId);
     }
   }
@@ -125,13 +137,14 @@ export class WebhookDeliveryRunner {
   private slots(webhookId: number): Slots {
     let s = this.inFlight.get(webhookId);
     if (!s) {
-      s = new Slots(MAX_IN_FLIGHT_PER_WEBHOOK);
+      s = new Slots();
       this.inFlight.set(webhookId, s);
     }
     return s;
   }
 
-  private async attemptAdmitted(scope: TenantScope, deliveryId: number, webhookId: number, admission: Admission): Promise<void> {
+  /** Whether the endpoint answered in a way that is not a reason to retry; null when nothing was sent. */
+  private async attemptAdmitted(scope: TenantScope, deliveryId: number, webhookId: number, admission: Admission): Promise<boolean | null> {
     const probe = admission.kind === 'probe';
     // Admitted on a closed circuit with no failures counted: a success changes nothing there.
     const wasClean = admission.kind === 'send' && admission.failures === 0;
@@ -139,7 +152,7 @@ export class WebhookDeliveryRunner {
     if (!delivery || !delivery.enabled) {
       if (probe) await this.circuits.releaseProbe(webhookId);
       if (delivery) await this.deliveries.abandon(scope, deliveryId, 'webhook is disabled');
-      return;
+      return null;
     }
     try {
       await assertSafeWebhookUrl(delivery.url, { allowPrivate: this.config.webhooks.allowPrivateTargets });
@@ -147,7 +160,7 @@ export class WebhookDeliveryRunner {
       if (!(err instanceof UnsafeUrlError)) throw err;
       if (probe) await this.circuits.releaseProbe(webhookId);
       await this.record(scope, delivery, { kind: 'fail', statusCode: null, error: `refused: ${err.reason}` }, 0);
-      return;
+      return null;
     }
     const body = renderBody(delivery.payload);
     const headers = signingHeaders({ deliveryId: Number(delivery.id), secret: delivery.secret, body });
@@ -166,6 +179,7 @@ export class WebhookDeliveryRunner {
       throw err;
     }
     await this.record(scope, delivery, outcome, performance.now() - started);
+    return outcome.kind !== 'retry';
   }
 
   private async record(scope: TenantScope, d: ClaimedDelivery, outcome: AttemptOutcome, durationMs: number): Promise<void> {

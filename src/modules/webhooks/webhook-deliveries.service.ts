@@ -6,7 +6,7 @@ import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { AlertNotification, toDeliveryPayload } from './delivery/webhook-body';
 import { DeliveryDetailResponse, DeliveryResponse, DeliveryStatus } from './dto/webhook.dto';
-import { queueAttempt } from './jobs/deliver-webhook.job';
+import { byWebhook, queueAttempt } from './jobs/deliver-webhook.job';
 import { DeliveryRow, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
@@ -59,8 +59,17 @@ export class WebhookDeliveriesService {
    * are committed and the sweeper queues what was not), so it only logs.
    */
   async dispatch(recorded: RecordedDeliveries[]): Promise<void> {
-    const jobs = recorded.flatMap(({ scope, deliveries }) =>
-      deliveries.map((d) => queueAttempt(this.queue, scope, { deliveryId: d.id, webhookId: d.webhook_id, attempts: 0, due: 0 })),
+    // One job per webhook and project for everything this commit wrote.
+    const byProject = new Map<number, RecordedDeliveries>();
+    for (const r of recorded) {
+      const seen = byProject.get(r.scope.projectId);
+      if (seen) seen.deliveries.push(...r.deliveries);
+      else byProject.set(r.scope.projectId, { scope: r.scope, deliveries: [...r.deliveries] });
+    }
+    const jobs = [...byProject.values()].flatMap(({ scope, deliveries }) =>
+      [...byWebhook(deliveries)].map(([webhookId, ds]) =>
+        queueAttempt(this.queue, scope, { deliveryIds: ds.map((d) => d.id), webhookId, attempts: 0, due: 0 }),
+      ),
     );
     const results = await Promise.allSettled(jobs);
     const failed = results.filter((r) => r.status === 'rejected').length;
@@ -70,9 +79,10 @@ export class WebhookDeliveriesService {
   /** After an operator closed a webhook's circuit: what waited on it goes now. */
   async releaseWaiting(scope: TenantScope, webhookId: number): Promise<number> {
     const rows = await this.repo.releaseWaiting(scope, webhookId);
-    await Promise.all(
-      rows.map((d) => queueAttempt(this.queue, scope, { deliveryId: Number(d.id), webhookId, attempts: d.attempts, due: d.next_attempt_at })),
-    );
+    if (rows.length) {
+      const attempts = Math.max(...rows.map((d) => d.attempts));
+      await queueAttempt(this.queue, scope, { deliveryIds: rows.map((d) => Number(d.id)), webhookId, attempts, due: rows[0].next_attempt_at });
+    }
     return rows.length;
   }
 
@@ -95,7 +105,7 @@ export class WebhookDeliveriesService {
       throw new ConflictError('WEBHOOK_DELIVERY.IN_PROGRESS', `delivery is ${current.status}; only a failed or successful delivery can be sent again`);
     }
     await queueAttempt(this.queue, scope, {
-      deliveryId: Number(row.id),
+      deliveryIds: [Number(row.id)],
       webhookId: Number(row.webhook_id),
       attempts: row.attempts,
       due: row.next_attempt_at ?? 0,

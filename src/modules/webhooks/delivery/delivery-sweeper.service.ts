@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
 import { JobQueue } from '../../../core/queue/job-queue.service';
-import { queueAttempt } from '../jobs/deliver-webhook.job';
+import { byWebhook, queueAttempt } from '../jobs/deliver-webhook.job';
 import { WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
 
 const BATCH = 500;
@@ -44,12 +44,13 @@ export class DeliverySweeper implements OnApplicationBootstrap, OnApplicationShu
   /** Returns how many deliveries were queued again. */
   async sweep(): Promise<number> {
     const stranded = await this.deliveries.findStranded(this.config.webhooks.sweepIntervalMs, BATCH);
+    // Each one was due a while ago: one job per webhook sends them all now.
     await Promise.all(
-      stranded.map((d) =>
+      [...byWebhook(stranded)].map(([webhookId, ds]) =>
         queueAttempt(
           this.queue,
-          { orgId: Number(d.org_id), projectId: Number(d.project_id) },
-          { deliveryId: Number(d.id), webhookId: Number(d.webhook_id), attempts: d.attempts, due: d.next_attempt_at },
+          { orgId: Number(ds[0].org_id), projectId: Number(ds[0].project_id) },
+          { deliveryIds: ds.map((d) => Number(d.id)), webhookId, attempts: Math.max(...ds.map((d) => d.attempts)), due: ds[0].next_attempt_at },
         ),
       ),
     );

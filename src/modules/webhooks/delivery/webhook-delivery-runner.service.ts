@@ -24,56 +24,96 @@ import { WebhookSender } from './webhook-sender';
  */
 const MIN_IN_FLIGHT_PER_WEBHOOK = 16;
 const MAX_IN_FLIGHT_PER_WEBHOOK = 48;
+/**
+ * Jobs of one webhook in progress in this process (half the worker's job slots). Past this,
+ * a new job of that webhook steps aside until about when those will be done, so one busy
+ * webhook cannot hold every job slot while other webhooks' jobs wait in the queue.
+ */
+const MAX_JOBS_PER_WEBHOOK = 64;
 /** A webhook none of whose sends finished for this long, with all its slots taken, is slow. */
 const SLOW_SEND_MS = 500;
 /** Spreads deliveries released together (by an open circuit's probe time) over this window. */
 const RELEASE_SPREAD_MS = 1000;
+const RATE_WINDOW_MS = 200;
 
-/** A counting semaphore whose size follows the webhook's health; the rest wait in order. */
+/**
+ * A counting semaphore whose size follows the webhook's health. Waiters are served in order
+ * for as long as sends keep finishing; when none has finished for SLOW_SEND_MS (the endpoint
+ * hangs), they are all turned away.
+ */
 export class Slots {
   busy = 0;
   size = MIN_IN_FLIGHT_PER_WEBHOOK;
   lastRelease = Date.now();
-  private readonly waiters: (() => void)[] = [];
+  /** Jobs of this webhook in progress here. */
+  jobs = 0;
+  /** Smoothed sends finished per second, measured over windows of RATE_WINDOW_MS. */
+  private rate = 200;
+  private served = 0;
+  private windowStart = Date.now();
+  private readonly waiters: ((ok: boolean) => void)[] = [];
+  private watchdog: NodeJS.Timeout | null = null;
   get idle(): boolean {
-    return this.busy === 0 && this.waiters.length === 0;
+    return this.busy === 0 && this.waiters.length === 0 && this.jobs === 0;
+  }
+  /** Enough of this webhook's work is here already to keep its slots busy for a while. */
+  get crowded(): boolean {
+    return this.jobs >= MAX_JOBS_PER_WEBHOOK;
   }
   get full(): boolean {
     return this.busy >= this.size;
   }
-  /** Resolves true with a slot, or false when none came within `waitMs`. */
-  acquire(waitMs: number): Promise<boolean> {
+  get waiting(): number {
+    return this.waiters.length;
+  }
+  get stalled(): boolean {
+    return this.full && Date.now() - this.lastRelease > SLOW_SEND_MS;
+  }
+  /** About when what waits now will have had its turn. */
+  get drainMs(): number {
+    return ((this.waiters.length + this.busy) / this.rate) * 1000;
+  }
+  /** Resolves true with a slot, or false when the sends ahead stopped finishing. */
+  acquire(): Promise<boolean> {
     if (this.busy < this.size) {
       this.busy++;
       return Promise.resolve(true);
     }
-    return new Promise((resolve) => {
-      const waiter = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        resolve(false);
-      }, waitMs);
-      this.waiters.push(waiter);
-    });
+    if (!this.watchdog) {
+      this.watchdog = setInterval(() => {
+        if (Date.now() - this.lastRelease <= SLOW_SEND_MS && this.waiters.length) return;
+        clearInterval(this.watchdog!);
+        this.watchdog = null;
+        for (const w of this.waiters.splice(0)) w(false);
+      }, SLOW_SEND_MS / 2);
+      this.watchdog.unref();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
   /** Hands the slot on; `ok` says whether the send it held succeeded (null: nothing was sent). */
   release(ok: boolean | null): void {
-    this.lastRelease = Date.now();
+    const now = Date.now();
+    this.lastRelease = now;
+    this.served++;
+    if (now - this.windowStart >= RATE_WINDOW_MS) {
+      this.rate = 0.5 * this.rate + (0.5 * this.served * 1000) / (now - this.windowStart);
+      this.served = 0;
+      this.windowStart = now;
+    }
     if (ok === true) this.size = Math.min(MAX_IN_FLIGHT_PER_WEBHOOK, this.size + 1);
     else if (ok === false) this.size = MIN_IN_FLIGHT_PER_WEBHOOK;
     this.busy--;
     while (this.busy < this.size && this.waiters.length) {
       this.busy++;
-      this.waiters.shift()!();
+      this.waiters.shift()!(true);
     }
   }
 }
 
-/** One attempt at one delivery: admission by the shared circuit, claim, send, record, schedule. */
+/** What became of one delivery's turn: done (sent, or nothing to send), or back later. */
+type Turn = { id: number; kind: 'done' } | { id: number; kind: 'aside' } | { id: number; kind: 'wait'; until: Date };
+
+/** One attempt at each of a webhook's deliveries: admission by the shared circuit, claim, send, record, schedule. */
 @Injectable()
 export class WebhookDeliveryRunner {
   private readonly logger = new Logger('WebhookDelivery');
@@ -93,45 +133,89 @@ export class WebhookDeliveryRunner {
     this.leaseMs = config.webhooks.connectTimeoutMs + config.webhooks.timeoutMs + 30_000;
   }
 
-  async attempt(scope: TenantScope, deliveryId: number, webhookId: number): Promise<void> {
-    const admission = await this.circuits.admit(webhookId);
-    if (admission.kind === 'wait') return this.park(scope, deliveryId, webhookId, admission.until);
-    // A webhook over its share of sends that is failing, or slow (none of its sends finished
-    // lately), steps aside without spending an attempt; a healthy one waits here for a turn.
-    const slots = this.slots(webhookId);
-    const full = slots.full;
-    if (full && admission.kind === 'send' && (admission.failures > 0 || Date.now() - slots.lastRelease > SLOW_SEND_MS)) {
-      return this.stepAside(scope, deliveryId, webhookId);
+  async attempt(scope: TenantScope, webhookId: number, deliveryIds: number[]): Promise<void> {
+    let ids = deliveryIds;
+    let admission = await this.circuits.admit(webhookId);
+    // A half-open circuit admits one probe: one delivery tries, the others go by its result.
+    while (admission.kind === 'probe' && ids.length) {
+      const [probe, ...rest] = ids;
+      await this.settle(scope, webhookId, [await this.turn(scope, probe, webhookId, admission)]);
+      ids = rest;
+      if (ids.length) admission = await this.circuits.admit(webhookId);
     }
-    if (!(await slots.acquire(SLOW_SEND_MS))) {
-      // No turn came: its sends are hanging; step aside rather than hold a worker slot.
+    if (!ids.length) return;
+    if (admission.kind === 'wait') return this.park(scope, ids, webhookId, admission.until);
+    // A webhook that is failing or hanging with all its slots taken, or that has enough
+    // deliveries waiting here already, steps aside without spending an attempt.
+    const slots = this.slots(webhookId);
+    if (slots.full && ((admission.kind === 'send' && admission.failures > 0) || slots.stalled)) return this.stepAside(scope, ids, webhookId, this.config.webhooks.timeoutMs);
+    if (slots.crowded) return this.stepAside(scope, ids, webhookId, Math.min(slots.drainMs, this.config.webhooks.timeoutMs), 0.3);
+    slots.jobs++;
+    let turns: PromiseSettledResult<Turn>[];
+    try {
+      turns = await Promise.allSettled(ids.map((id) => this.turn(scope, id, webhookId, admission)));
+    } finally {
+      slots.jobs--;
+      if (slots.idle) this.inFlight.delete(webhookId);
+    }
+    await this.settle(scope, webhookId, turns.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : [])));
+    const failed = turns.find((t): t is PromiseRejectedResult => t.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** One delivery's turn at a slot of its webhook, then its attempt. */
+  private async turn(scope: TenantScope, id: number, webhookId: number, admission: Admission): Promise<Turn> {
+    const slots = this.slots(webhookId);
+    const waited = slots.full;
+    if (!(await slots.acquire())) {
+      // The sends ahead stopped finishing: it is hanging; step aside rather than hold a job.
       if (admission.kind === 'probe') await this.circuits.releaseProbe(webhookId);
-      return this.stepAside(scope, deliveryId, webhookId);
+      if (slots.idle) this.inFlight.delete(webhookId);
+      return { id, kind: 'aside' };
     }
     let answered: boolean | null = null;
     try {
       // The circuit may have opened while this delivery waited for its turn.
-      const current = full && admission.kind === 'send' ? await this.circuits.admit(webhookId) : admission;
-      if (current.kind === 'wait') await this.park(scope, deliveryId, webhookId, current.until);
-      else answered = await this.attemptAdmitted(scope, deliveryId, webhookId, current);
+      const current = waited && admission.kind === 'send' ? await this.circuits.admit(webhookId) : admission;
+      if (current.kind === 'wait') return { id, kind: 'wait', until: current.until };
+      answered = await this.attemptAdmitted(scope, id, webhookId, current);
+      return { id, kind: 'done' };
     } finally {
       slots.release(answered);
       if (slots.idle) this.inFlight.delete(webhookId);
     }
   }
 
-  /** Held back by an open circuit: waits for its probe time without spending an attempt. */
-  private async park(scope: TenantScope, deliveryId: number, webhookId: number, probeAt: Date): Promise<void> {
-    const until = new Date(probeAt.getTime() + Math.random() * RELEASE_SPREAD_MS);
-    const waiting = await this.states.postpone(scope, deliveryId, until);
-    this.metrics.deliveries.inc({ outcome: 'waiting' });
-    if (waiting) await queueAttempt(this.queue, scope, { deliveryId, webhookId, attempts: waiting.attempts, due: waiting.next_attempt_at });
+  /** Queues again, together, the deliveries whose turn did not come. */
+  private async settle(scope: TenantScope, webhookId: number, turns: Turn[]): Promise<void> {
+    const waits = turns.filter((t): t is Extract<Turn, { kind: 'wait' }> => t.kind === 'wait');
+    const aside = turns.filter((t) => t.kind === 'aside').map((t) => t.id);
+    if (waits.length) await this.park(scope, waits.map((t) => t.id), webhookId, waits[0].until);
+    if (aside.length) await this.stepAside(scope, aside, webhookId, this.config.webhooks.timeoutMs);
   }
 
-  /** Back when the sends in flight have had their time to finish, not sooner (no churn). */
-  private async stepAside(scope: TenantScope, deliveryId: number, webhookId: number): Promise<void> {
-    const due = Date.now() + this.config.webhooks.timeoutMs * (0.5 + Math.random() / 2);
-    await queueAttempt(this.queue, scope, { deliveryId, webhookId, attempts: 'busy', due });
+  /** Held back by an open circuit: they wait for its probe time without spending an attempt. */
+  private async park(scope: TenantScope, ids: number[], webhookId: number, probeAt: Date): Promise<void> {
+    const until = new Date(probeAt.getTime() + Math.random() * RELEASE_SPREAD_MS);
+    const rows = await Promise.all(ids.map((id) => this.states.postpone(scope, id, until)));
+    this.metrics.deliveries.inc({ outcome: 'waiting' }, ids.length);
+    const waiting = rows.filter((r) => r !== null);
+    if (!waiting.length) return;
+    await queueAttempt(this.queue, scope, {
+      deliveryIds: waiting.map((r) => Number(r.id)),
+      webhookId,
+      attempts: Math.max(...waiting.map((r) => r.attempts)),
+      due: Math.max(...waiting.map((r) => new Date(r.next_attempt_at).getTime())),
+    });
+  }
+
+  /**
+   * Back when their turn can come, in `afterMs` times `from` to `from` + 0.4 (spread, and
+   * early rather than late); no attempt spent.
+   */
+  private async stepAside(scope: TenantScope, ids: number[], webhookId: number, afterMs: number, from = 0.6): Promise<void> {
+    const due = Date.now() + afterMs * (from + Math.random() * 0.4);
+    await queueAttempt(this.queue, scope, { deliveryIds: ids, webhookId, attempts: 'busy', due });
   }
 
   private slots(webhookId: number): Slots {
@@ -209,6 +293,6 @@ export class WebhookDeliveryRunner {
       await this.webhooks.update(scope, Number(d.webhook_id), { enabled: false, disabledReason: 'the endpoint answered 410 Gone' });
       this.logger.warn(`webhook ${d.webhook_id} disabled: its endpoint answered 410`);
     }
-    if (next) await queueAttempt(this.queue, scope, { deliveryId: Number(d.id), webhookId: Number(d.webhook_id), attempts: attempt, due: next });
+    if (next) await queueAttempt(this.queue, scope, { deliveryIds: [Number(d.id)], webhookId: Number(d.webhook_id), attempts: attempt, due: next });
   }
 }

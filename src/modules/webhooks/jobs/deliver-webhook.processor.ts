@@ -5,7 +5,7 @@ import { QUEUES } from '../../../core/queue/queues';
 import { WebhookDeliveryRunner } from '../delivery/webhook-delivery-runner.service';
 import { DeliverWebhookPayload, deliverWebhookJob } from './deliver-webhook.job';
 
-/** Sends are I/O bound: many at once, with a per-webhook cap inside the runner. */
+/** Jobs at once (each up to MAX_DELIVERIES_PER_JOB sends, capped per webhook inside the runner). */
 const CONCURRENCY = 128;
 
 @Processor(QUEUES.webhookDelivery)
@@ -14,7 +14,7 @@ export class DeliverWebhookProcessor {
 
   @Process({ name: deliverWebhookJob.name, concurrency: CONCURRENCY })
   handle(job: Job<DeliverWebhookPayload>): Promise<void> {
-    const { orgId, projectId, deliveryId, webhookId } = job.data;
-    return withJobContext(job, () => this.runner.attempt({ orgId, projectId }, deliveryId, webhookId));
+    const { orgId, projectId, webhookId, deliveryIds } = job.data;
+    return withJobContext(job, () => this.runner.attempt({ orgId, projectId }, webhookId, deliveryIds));
   }
 }

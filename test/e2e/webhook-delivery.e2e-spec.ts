@@ -226,4 +226,24 @@ describe('webhook delivery', () => {
     expect((await stranger.http.get(`/webhooks/${d.webhook_id}/circuit-status`)).status).toBe(404);
     expect((await stranger.http.get(`/projects/${t.projectId}/webhook-deliveries`)).status).toBe(404);
   });
+
+  it('a reading that fires many rules at once delivers every alert exactly once, failures retried alone', async () => {
+    const { t, device, path } = await subscriber({ status: 500 }, { status: 503 }, { status: 200 });
+    for (let i = 1; i < 40; i++) {
+      expect((await t.http.post(`/projects/${t.projectId}/rules`, { ...RULE, name: `hot-${i}`, threshold: 80 - i })).status).toBe(201);
+    }
+    expect((await reading(t, device.external_id, 95)).status).toBe(202);
+    const all = await eventually(() => deliveries(t, '?limit=100'), (ds) => ds.length === 40 && ds.every((d) => d.status === 'success'));
+    const alerts = (await t.http.get(`/projects/${t.projectId}/alerts?limit=100`)).body as any[];
+    expect(new Set(all.map((d) => d.alert_id))).toEqual(new Set(alerts.map((a) => a.id)));
+    // 40 first attempts, two of which failed and were sent again with their own webhook-id.
+    const got = sink.at(path);
+    expect(got).toHaveLength(42);
+    const alertByMessage = new Map<string, Set<number>>();
+    for (const r of got) alertByMessage.set(r.headers['webhook-id'] as string, (alertByMessage.get(r.headers['webhook-id'] as string) ?? new Set()).add(r.json.alert_id));
+    expect(alertByMessage.size).toBe(40);
+    expect([...alertByMessage.values()].every((ids) => ids.size === 1)).toBe(true);
+    expect(all.filter((d) => d.attempts === 2)).toHaveLength(2);
+    expect(all.filter((d) => d.attempts === 1)).toHaveLength(38);
+  });
 });

@@ -1,6 +1,6 @@
 import { Agent, request } from 'node:http';
 import Redis from 'ioredis';
-import { benchEnv, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, seedTenant, startProcess, api } from './platform';
+import { benchEnv, cpuOf, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, seedTenant, startProcess, api } from './platform';
 
 /**
  * `npm run bench:alerts`: DEVICES devices and 20 rules (ALL, TAG and EXPLICIT) under a steady
@@ -161,12 +161,6 @@ export async function runAlertLoad(o: AlertLoadOptions): Promise<AlertLoadResult
   }
 }
 
-function cpuSeconds(pid: number | undefined): number {
-  const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function main(): Promise<void> {
   const DEVICES = Number(process.env.DEVICES ?? 1000);
   const RATE = Number(process.env.RATE ?? 2000);
@@ -204,7 +198,7 @@ async function main(): Promise<void> {
       }
     })();
 
-    const cpu0 = cpuSeconds(worker.child.pid);
+    const cpu0 = cpuOf(worker.child.pid);
     let shown = 0;
     const { sent, elapsed, breaches } = await runAlertLoad({
       apiUrl: url,
@@ -222,7 +216,7 @@ async function main(): Promise<void> {
         }
       },
     });
-    const cpu = cpuSeconds(worker.child.pid) - cpu0;
+    const cpu = cpuOf(worker.child.pid) - cpu0;
     const redis = new Redis(env.redisUrl);
     const gens = await redis.keys(`${env.redisPrefix}:eval-gen:*`);
     const evaluations = gens.length ? (await redis.mget(...gens)).reduce((a, v) => a + Number(v ?? 0), 0) : 0;

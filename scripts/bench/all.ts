@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, IncomingMessage, request, Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
 import { IngestResult, prepareBodies, runIngest } from './ingest';
-import { api, benchEnv, BenchEnv, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, seedTenant, startProcess } from './platform';
+import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
 import { Progress } from './progress';
 
 /**
@@ -83,50 +83,6 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-/**
- * CPU seconds (user + system) of a process, from /proc; 0 once it is gone. With `reaped`, also
- * its exited children's (Postgres backends of closed connections end up in the postmaster's).
- */
-function cpuOf(pid: number | undefined, reaped = false): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds of every process whose command name starts with `name` (the whole machine's). */
-function cpuOfName(name: string): number {
-  let sum = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(name)) sum += cpuOf(Number(d), true);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return sum;
-}
-
-type CpuSnapshot = Record<string, number>;
-
-function cpuSnapshot(procs: Proc[]): CpuSnapshot {
-  return {
-    ...Object.fromEntries(procs.map((p) => [p.name, cpuOf(p.child.pid)])),
-    bench: cpuOf(process.pid),
-    postgres: cpuOfName('postgres'),
-    redis: cpuOfName('redis-server'),
-  };
-}
-
-/** Share of one core each group used between two snapshots, in percent. */
-function cpuShare(a: CpuSnapshot, b: CpuSnapshot, seconds: number): Record<string, number> {
-  return Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k] - (a[k] ?? 0)) / seconds) * 100)]));
-}
-
 /** The commit measured, and whether src/ (or anything else) had uncommitted changes. */
 function gitState(): { commit: string | null; uncommitted_changes: string[] } {
   try {
@@ -140,18 +96,8 @@ function gitState(): { commit: string | null; uncommitted_changes: string[] } {
 
 const memory = (procs: Proc[]) => Object.fromEntries(procs.map((p) => [p.name, peakRssMb(p.child.pid)]));
 
-/** Resident memory of a process now (VmRSS, MB): with the peak, tells a burst from growth. */
-function rssNowMb(pid: number | undefined): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : null;
-  } catch {
-    return null;
-  }
-}
-
 const memoryNow = (procs: Proc[]) =>
-  Object.fromEntries(procs.map((p) => [p.name, { peak: peakRssMb(p.child.pid), now: rssNowMb(p.child.pid) }]));
+  Object.fromEntries(procs.map((p) => [p.name, { peak: peakRssMb(p.child.pid), now: rssMb(p.child.pid, 'now') }]));
 
 async function removeRedisKeys(env: BenchEnv): Promise<void> {
   const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });

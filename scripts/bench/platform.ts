@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -88,15 +89,62 @@ export async function startProcess(name: string, role: 'api' | 'worker' | 'all',
   throw new Error(`${name} did not become ready`);
 }
 
-/** Peak resident memory of a process so far, from /proc (kB → MB). */
-export function peakRssMb(pid: number | undefined): number | null {
+/** Resident memory of a process from /proc (kB → MB): its peak so far (VmHWM) or now (VmRSS). */
+export function rssMb(pid: number | undefined, which: 'peak' | 'now' = 'peak'): number | null {
   try {
-    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
-    const m = /VmHWM:\s+(\d+) kB/.exec(status);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = (which === 'peak' ? /VmHWM:\s+(\d+) kB/ : /VmRSS:\s+(\d+) kB/).exec(status);
     return m ? Math.round(Number(m[1]) / 1024) : null;
   } catch {
     return null;
   }
+}
+
+export const peakRssMb = (pid: number | undefined): number | null => rssMb(pid, 'peak');
+
+/**
+ * CPU seconds (user + system) of a process, from /proc; 0 once it is gone. With `reaped`, also
+ * its exited children's (Postgres backends of closed connections end up in the postmaster's).
+ */
+export function cpuOf(pid: number | undefined, reaped = false): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of every process whose command name starts with `name` (the whole machine's). */
+function cpuOfName(name: string): number {
+  let sum = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').startsWith(name)) sum += cpuOf(Number(d), true);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+export type CpuSnapshot = Record<string, number>;
+
+/** CPU seconds so far of each platform process, this bench process (and sinks it runs), Postgres and Redis. */
+export function cpuSnapshot(procs: Proc[]): CpuSnapshot {
+  return {
+    ...Object.fromEntries(procs.map((p) => [p.name, cpuOf(p.child.pid)])),
+    bench: cpuOf(process.pid),
+    postgres: cpuOfName('postgres'),
+    redis: cpuOfName('redis-server'),
+  };
+}
+
+/** Share of one core each group used between two snapshots, in percent. */
+export function cpuShare(a: CpuSnapshot, b: CpuSnapshot, seconds: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k] - (a[k] ?? 0)) / seconds) * 100)]));
 }
 
 export async function pg(url: string): Promise<Client> {

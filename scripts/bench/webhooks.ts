@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { once } from 'node:events';
 import Queue from 'bull';
-import { api, benchEnv, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
+import { api, benchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
 
 /**
  * `npm run bench:webhooks`: delivery throughput to a healthy local sink, alone and then next
@@ -14,33 +14,6 @@ const DEVICES = Number(process.env.DEVICES ?? 200);
 const RULES = Number(process.env.RULES ?? 50);
 /** Worker processes; deliveries are CPU-bound in the worker, so a second one uses the other core. */
 const WORKERS = Number(process.env.WORKERS ?? 2);
-
-/** CPU seconds used so far by each process group of the run (from /proc). */
-function cpuByGroup(pids: Record<string, number | undefined>): Record<string, number> {
-  const fs = require('node:fs') as typeof import('node:fs');
-  const ticks = (pid: number) => {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      return 0;
-    }
-  };
-  const byName = (name: string) =>
-    fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).reduce((sum, d) => {
-      try {
-        return fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim().startsWith(name) ? sum + ticks(Number(d)) : sum;
-      } catch {
-        return sum;
-      }
-    }, 0);
-  return {
-    ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid ? ticks(pid) : 0])),
-    postgres: byName('postgres'),
-    redis: byName('redis-server'),
-  };
-}
 
 class Sink {
   count = 0;
@@ -112,8 +85,7 @@ async function main(): Promise<void> {
       while ((await healthyCount()) - healthyBefore < expected) await new Promise((r) => setTimeout(r, 200));
       const total = Number((await db.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n) - before;
       healthy.reset();
-      const pids = { ...Object.fromEntries(procs.map((p) => [p.name, p.child.pid])), 'bench+sinks': process.pid };
-      const cpu0 = cpuByGroup(pids);
+      const cpu0 = cpuSnapshot(procs);
       const t0 = performance.now();
       await queue.resume(false);
       while (healthy.count < expected) {
@@ -122,8 +94,7 @@ async function main(): Promise<void> {
       }
       const seconds = (healthy.last - t0) / 1000;
       const rate = expected / seconds;
-      const cpu1 = cpuByGroup(pids);
-      const cpu = Object.entries(cpu1).map(([k, v]) => `${k} ${fmt(((v - cpu0[k]) / seconds) * 100)}%`).join(', ');
+      const cpu = Object.entries(cpuShare(cpu0, cpuSnapshot(procs), seconds)).map(([k, v]) => `${k} ${fmt(v)}%`).join(', ');
       process.stdout.write(`${name.padEnd(32)} ${fmt(expected)} healthy deliveries (${fmt(total)} in all) in ${fmt(seconds, 2)} s → ${fmt(rate)} deliveries/s\n`);
       process.stdout.write(`${''.padEnd(32)} CPU (of one core): ${cpu}\n`);
       return rate;

@@ -59,21 +59,14 @@ export class WebhookDeliveriesService {
    * are committed and the sweeper queues what was not), so it only logs.
    */
   async dispatch(recorded: RecordedDeliveries[]): Promise<void> {
-    // One job per webhook and project for everything this commit wrote.
-    const byProject = new Map<number, RecordedDeliveries>();
-    for (const r of recorded) {
-      const seen = byProject.get(r.scope.projectId);
-      if (seen) seen.deliveries.push(...r.deliveries);
-      else byProject.set(r.scope.projectId, { scope: r.scope, deliveries: [...r.deliveries] });
-    }
-    const jobs = [...byProject.values()].flatMap(({ scope, deliveries }) =>
-      [...byWebhook(deliveries)].map(([webhookId, ds]) =>
-        queueAttempt(this.queue, scope, { deliveryIds: ds.map((d) => d.id), webhookId, attempts: 0, due: 0 }),
-      ),
+    // One job per webhook for everything this commit wrote (a webhook belongs to one project).
+    const rows = recorded.flatMap(({ scope, deliveries }) => deliveries.map((d) => ({ ...d, scope })));
+    const jobs = [...byWebhook(rows)].map(([webhookId, ds]) =>
+      queueAttempt(this.queue, ds[0].scope, { deliveryIds: ds.map((d) => d.id), webhookId, attempts: 0, due: 0 }),
     );
     const results = await Promise.allSettled(jobs);
     const failed = results.filter((r) => r.status === 'rejected').length;
-    if (failed) this.logger.warn(`${failed} deliveries not queued now; the sweeper will queue them`);
+    if (failed) this.logger.warn(`${failed} delivery jobs not queued now; the sweeper will queue their deliveries`);
   }
 
   /** After an operator closed a webhook's circuit: what waited on it goes now. */

@@ -5,8 +5,8 @@
  * failing or hanging one (timeouts take seconds) holds few worker slots before its circuit
  * opens; its deliveries over the limit step aside for a moment without spending an attempt.
  */
-export const MIN_IN_FLIGHT_PER_WEBHOOK = 16;
-export const MAX_IN_FLIGHT_PER_WEBHOOK = 48;
+const MIN_IN_FLIGHT_PER_WEBHOOK = 16;
+const MAX_IN_FLIGHT_PER_WEBHOOK = 48;
 /**
  * Jobs of one webhook in progress in this process (half the worker's job slots). Past this,
  * a new job of that webhook steps aside until about when those will be done, so one busy
@@ -14,7 +14,7 @@ export const MAX_IN_FLIGHT_PER_WEBHOOK = 48;
  */
 const MAX_JOBS_PER_WEBHOOK = 64;
 /** A webhook none of whose sends finished for this long, with all its slots taken, is slow. */
-export const SLOW_SEND_MS = 500;
+const SLOW_SEND_MS = 500;
 const RATE_WINDOW_MS = 200;
 
 /**
@@ -26,7 +26,7 @@ export class Slots {
   busy = 0;
   size = MIN_IN_FLIGHT_PER_WEBHOOK;
   lastRelease = Date.now();
-  /** Jobs of this webhook in progress here. */
+  /** Jobs of this webhook in progress here (counting one that is deciding whether to stay). */
   jobs = 0;
   /** Smoothed sends finished per second, measured over windows of RATE_WINDOW_MS. */
   private rate = 200;
@@ -39,7 +39,7 @@ export class Slots {
   }
   /** Enough of this webhook's work is here already to keep its slots busy for a while. */
   get crowded(): boolean {
-    return this.jobs >= MAX_JOBS_PER_WEBHOOK;
+    return this.jobs > MAX_JOBS_PER_WEBHOOK;
   }
   get full(): boolean {
     return this.busy >= this.size;

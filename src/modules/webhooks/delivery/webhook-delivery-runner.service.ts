@@ -43,12 +43,23 @@ export class WebhookDeliveryRunner {
   }
 
   async attempt(scope: TenantScope, webhookId: number, deliveryIds: number[]): Promise<void> {
+    const slots = this.slots(webhookId);
+    slots.jobs++;
+    try {
+      await this.attemptWith(slots, scope, webhookId, deliveryIds);
+    } finally {
+      slots.jobs--;
+      if (slots.idle) this.inFlight.delete(webhookId);
+    }
+  }
+
+  private async attemptWith(slots: Slots, scope: TenantScope, webhookId: number, deliveryIds: number[]): Promise<void> {
     let ids = deliveryIds;
     let admission = await this.circuits.admit(webhookId);
     // A half-open circuit admits one probe: one delivery tries, the others go by its result.
     while (admission.kind === 'probe' && ids.length) {
       const [probe, ...rest] = ids;
-      await this.settle(scope, webhookId, [await this.turn(scope, probe, webhookId, admission)]);
+      await this.settle(scope, webhookId, [await this.turn(slots, scope, probe, webhookId, admission)]);
       ids = rest;
       if (ids.length) admission = await this.circuits.admit(webhookId);
     }
@@ -56,30 +67,20 @@ export class WebhookDeliveryRunner {
     if (admission.kind === 'wait') return this.park(scope, ids, webhookId, admission.until);
     // A webhook that is failing or hanging with all its slots taken, or that has enough
     // deliveries waiting here already, steps aside without spending an attempt.
-    const slots = this.slots(webhookId);
     if (slots.full && ((admission.kind === 'send' && admission.failures > 0) || slots.stalled)) return this.stepAside(scope, ids, webhookId, this.config.webhooks.timeoutMs);
     if (slots.crowded) return this.stepAside(scope, ids, webhookId, Math.min(slots.drainMs, this.config.webhooks.timeoutMs), 0.3);
-    slots.jobs++;
-    let turns: PromiseSettledResult<Turn>[];
-    try {
-      turns = await Promise.allSettled(ids.map((id) => this.turn(scope, id, webhookId, admission)));
-    } finally {
-      slots.jobs--;
-      if (slots.idle) this.inFlight.delete(webhookId);
-    }
+    const turns = await Promise.allSettled(ids.map((id) => this.turn(slots, scope, id, webhookId, admission)));
     await this.settle(scope, webhookId, turns.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : [])));
     const failed = turns.find((t): t is PromiseRejectedResult => t.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
   /** One delivery's turn at a slot of its webhook, then its attempt. */
-  private async turn(scope: TenantScope, id: number, webhookId: number, admission: Admission): Promise<Turn> {
-    const slots = this.slots(webhookId);
+  private async turn(slots: Slots, scope: TenantScope, id: number, webhookId: number, admission: Admission): Promise<Turn> {
     const waited = slots.full;
     if (!(await slots.acquire())) {
       // The sends ahead stopped finishing: it is hanging; step aside rather than hold a job.
       if (admission.kind === 'probe') await this.circuits.releaseProbe(webhookId);
-      if (slots.idle) this.inFlight.delete(webhookId);
       return { id, kind: 'aside' };
     }
     let answered: boolean | null = null;
@@ -91,7 +92,6 @@ export class WebhookDeliveryRunner {
       return { id, kind: 'done' };
     } finally {
       slots.release(answered);
-      if (slots.idle) this.inFlight.delete(webhookId);
     }
   }
 

@@ -18,6 +18,8 @@ export interface AppConfig {
   metricsPort: number;
   /** How long a graceful shutdown waits for requests and jobs in flight before cutting them off. */
   shutdownGraceMs: number;
+  /** V8's heap growing factor in % over the live data (0 = V8's own heuristic); see tuneHeap. */
+  heapGrowingPercent: number;
   maxBodyBytes: number;
   dbPoolSize: number;
   /** Days of readings kept; 0 keeps everything. */
@@ -54,6 +56,7 @@ export function buildConfig(env: Env): AppConfig {
     logLevel: env.LOG_LEVEL,
     metricsPort: env.METRICS_PORT,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    heapGrowingPercent: env.HEAP_GROWING_PERCENT,
     maxBodyBytes: env.MAX_BODY_BYTES,
     dbPoolSize: env.DB_POOL_SIZE,
     retentionDays: env.RETENTION_DAYS,

@@ -45,6 +45,7 @@ describe('parseEnv', () => {
       WEBHOOK_SWEEP_INTERVAL_MS: 15_000,
       METRICS_PORT: 0,
       SHUTDOWN_GRACE_MS: 25_000,
+      HEAP_GROWING_PERCENT: 100,
     });
   });
 

@@ -91,6 +91,7 @@ export const ENV_SCHEMA = {
   WEBHOOK_SWEEP_INTERVAL_MS: { default: '15000', parse: int(100) },
   METRICS_PORT: { default: '0', parse: int(0, 65535) },
   SHUTDOWN_GRACE_MS: { default: '25000', parse: int(0, 600000) },
+  HEAP_GROWING_PERCENT: { default: '100', parse: int(0, 1000) },
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SCHEMA;

@@ -4,14 +4,21 @@ import Queue from 'bull';
 import { api, benchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
 
 /**
- * `npm run bench:webhooks`: delivery throughput to a healthy local sink, alone and then next
- * to a dead endpoint (accepts connections, never answers: every send runs into the timeout).
- * WORKERS worker processes (default 2) and one api. Each phase builds a backlog of DEVICES × RULES alert events while the delivery queue is
- * paused, then resumes it and times the drain at the sink, so the figure is delivery alone,
- * not rule evaluation.
+ * `npm run bench:webhooks`: delivery throughput to a healthy local sink, alone and next to a
+ * dead endpoint (accepts connections, never answers: every send runs into the timeout).
+ * WORKERS worker processes (default 2) and one api. Each phase builds a backlog of
+ * DEVICES × RULES alert events while the delivery queue is paused, then resumes it and times
+ * the drain at the sink, so the figure is delivery alone, not rule evaluation.
+ *
+ * After a warm-up (one open and one resolve phase), ROUNDS rounds each time the healthy
+ * endpoint alone and then next to a newly created dead endpoint (deleted after its round), so
+ * every round starts with a closed circuit that must open during the drain: the default
+ * backlog (30,000) drains for longer than the 5 s send timeout. Medians are compared, since
+ * single runs on a small VM vary by ±10 %.
  */
-const DEVICES = Number(process.env.DEVICES ?? 200);
+const DEVICES = Number(process.env.DEVICES ?? 600);
 const RULES = Number(process.env.RULES ?? 50);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 /** Worker processes; deliveries are CPU-bound in the worker, so a second one uses the other core. */
 const WORKERS = Number(process.env.WORKERS ?? 2);
 
@@ -19,6 +26,8 @@ class Sink {
   count = 0;
   first = 0;
   last = 0;
+  /** Arrival times (performance.now()), for TIMELINE=1. */
+  arrivals: number[] = [];
   private server: Server;
   url = '';
   async start(answer: boolean): Promise<this> {
@@ -27,6 +36,7 @@ class Sink {
       req.on('end', () => {
         this.count++;
         this.last = performance.now();
+        if (process.env.TIMELINE) this.arrivals.push(this.last);
         if (!this.first) this.first = this.last;
         if (answer) res.writeHead(200).end();
         // A dead endpoint: the request hangs until the platform's timeout.
@@ -40,6 +50,7 @@ class Sink {
   }
   reset(): void {
     this.count = this.first = this.last = 0;
+    this.arrivals = [];
   }
   stop(): void {
     this.server.closeAllConnections();
@@ -97,19 +108,44 @@ async function main(): Promise<void> {
       const cpu = Object.entries(cpuShare(cpu0, cpuSnapshot(procs), seconds)).map(([k, v]) => `${k} ${fmt(v)}%`).join(', ');
       process.stdout.write(`${name.padEnd(32)} ${fmt(expected)} healthy deliveries (${fmt(total)} in all) in ${fmt(seconds, 2)} s → ${fmt(rate)} deliveries/s\n`);
       process.stdout.write(`${''.padEnd(32)} CPU (of one core): ${cpu}\n`);
+      if (process.env.TIMELINE) {
+        const per = new Map<number, number>();
+        for (const at of healthy.arrivals) per.set(Math.floor((at - t0) / 500), (per.get(Math.floor((at - t0) / 500)) ?? 0) + 1);
+        const dead0 = dead.arrivals.map((at) => fmt((at - t0) / 1000, 1));
+        process.stdout.write(`${''.padEnd(32)} healthy per 0.5 s: ${[...per.keys()].sort((a, b) => a - b).map((k) => per.get(k)).join(' ')}${dead0.length ? `; dead at ${dead0.join(' ')} s` : ''}\n`);
+      }
       return rate;
     };
     // Warm-up (compiled code, connections, per-webhook concurrency), reported but not compared.
-    await phase('warm-up: alerts open', 95);
-    await phase('warm-up: alerts resolve', 20);
-    const alone = await phase('healthy endpoint alone', 95);
-    const deadHook = await api(url, 'POST', `/projects/${tenant.projectId}/webhooks`, { url: dead.url }, tenant.auth);
-    const withDead = await phase('healthy next to a dead endpoint', 20);
-    const circuit = await api(url, 'GET', `/webhooks/${deadHook.id}/circuit-status`, undefined, tenant.auth);
+    // Phases alternate between opening (95) and resolving (20) every rule's alert of every device.
+    let hot = false;
+    const next = () => ((hot = !hot) ? 95 : 20);
+    await phase('warm-up', next());
+    await phase('warm-up', next());
+    const alone: number[] = [];
+    const withDead: number[] = [];
+    const deadLines: string[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      alone.push(await phase(`round ${round}: healthy alone`, next()));
+      dead.reset();
+      const deadHook = await api(url, 'POST', `/projects/${tenant.projectId}/webhooks`, { url: dead.url }, tenant.auth);
+      withDead.push(await phase(`round ${round}: next to a dead one`, next()));
+      const circuit = await api(url, 'GET', `/webhooks/${deadHook.id}/circuit-status`, undefined, tenant.auth);
+      const opened = circuit.circuit_breaker.state === 'open';
+      deadLines.push(
+        `round ${round}: ${fmt(dead.count)} requests reached the dead endpoint; its circuit ${circuit.circuit_breaker.state} after ${circuit.circuit_breaker.failures} failures` +
+          (opened ? '' : ' (it did not open during the drain: raise DEVICES so the drain outlasts the send timeout)'),
+      );
+      await api(url, 'DELETE', `/webhooks/${deadHook.id}`, undefined, tenant.auth);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const range = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
     process.stdout.write(
       [
-        `dead endpoint                    ${fmt(dead.count)} requests reached it; circuit ${circuit.circuit_breaker.state} after ${circuit.circuit_breaker.failures} failures`,
-        `healthy rate with the dead one   ${fmt((withDead / alone) * 100)} % of its rate alone`,
+        ...deadLines,
+        `healthy alone                    median ${fmt(median(alone))} deliveries/s (${range(alone)})`,
+        `healthy next to a dead endpoint  median ${fmt(median(withDead))} deliveries/s (${range(withDead)})`,
+        `healthy rate with the dead one   ${fmt((median(withDead) / median(alone)) * 100)} % of its rate alone (medians; per round ${alone.map((a, i) => `${fmt((withDead[i] / a) * 100)} %`).join(', ')})`,
         `peak RSS                         ${procs.map((p) => `${p.name} ${peakRssMb(p.child.pid)} MB`).join(', ')}`,
         '',
       ].join('\n'),

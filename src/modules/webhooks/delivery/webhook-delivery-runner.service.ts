@@ -5,7 +5,7 @@ import { JobQueue } from '../../../core/queue/job-queue.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import type { Admission } from '../circuit/circuit-store';
 import { WebhookCircuits } from '../circuit/webhook-circuits.service';
-import { queueAttempt } from '../jobs/deliver-webhook.job';
+import { MAX_DELIVERIES_PER_HELD_JOB, queueAttempt } from '../jobs/deliver-webhook.job';
 import { signingHeaders } from '../signing';
 import { assertSafeWebhookUrl, UnsafeUrlError } from '../url-guard';
 import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
@@ -13,11 +13,18 @@ import { WebhooksRepository } from '../webhooks.repository';
 import { AttemptOutcome, classifyError, classifyResponse, retryDelayMs } from './outcome';
 import { renderBody } from './webhook-body';
 import { DeliveryStates } from './delivery-states.service';
+import { HeldBack } from './held-back';
 import { Slots } from './slots';
 import { WebhookSender } from './webhook-sender';
 
 /** Spreads deliveries released together (by an open circuit's probe time) over this window. */
 const RELEASE_SPREAD_MS = 1000;
+
+/**
+ * Deliveries of one webhook held back (by its open circuit, or because it hangs) gather this
+ * long with those of its other jobs before going back to the queue together.
+ */
+const GATHER_MS = 200;
 
 /** What became of one delivery's turn: done (sent, or nothing to send), or back later. */
 type Turn = { id: number; kind: 'done' } | { id: number; kind: 'aside' } | { id: number; kind: 'wait'; until: Date };
@@ -27,6 +34,7 @@ type Turn = { id: number; kind: 'done' } | { id: number; kind: 'aside' } | { id:
 export class WebhookDeliveryRunner {
   private readonly logger = new Logger('WebhookDelivery');
   private readonly inFlight = new Map<number, Slots>();
+  private readonly held: HeldBack;
   private readonly leaseMs: number;
 
   constructor(
@@ -40,6 +48,9 @@ export class WebhookDeliveryRunner {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.leaseMs = config.webhooks.connectTimeoutMs + config.webhooks.timeoutMs + 30_000;
+    this.held = new HeldBack(GATHER_MS, (g) =>
+      queueAttempt(queue, g.scope, { deliveryIds: g.ids, webhookId: g.webhookId, attempts: g.attempts, due: g.due }, MAX_DELIVERIES_PER_HELD_JOB),
+    );
   }
 
   async attempt(scope: TenantScope, webhookId: number, deliveryIds: number[]): Promise<void> {
@@ -110,12 +121,9 @@ export class WebhookDeliveryRunner {
     this.metrics.deliveries.inc({ outcome: 'waiting' }, ids.length);
     const waiting = rows.filter((r) => r !== null);
     if (!waiting.length) return;
-    await queueAttempt(this.queue, scope, {
-      deliveryIds: waiting.map((r) => Number(r.id)),
-      webhookId,
-      attempts: Math.max(...waiting.map((r) => r.attempts)),
-      due: Math.max(...waiting.map((r) => new Date(r.next_attempt_at).getTime())),
-    });
+    // Due when the last of them is: a delivery is only claimed once its time has come.
+    const due = Math.max(...waiting.map((r) => new Date(r.next_attempt_at).getTime()));
+    await this.held.hold('wait', scope, webhookId, waiting.map((r) => Number(r.id)), Math.max(...waiting.map((r) => r.attempts)), due);
   }
 
   /**
@@ -123,8 +131,7 @@ export class WebhookDeliveryRunner {
    * early rather than late); no attempt spent.
    */
   private async stepAside(scope: TenantScope, ids: number[], webhookId: number, afterMs: number, from = 0.6): Promise<void> {
-    const due = Date.now() + afterMs * (from + Math.random() * 0.4);
-    await queueAttempt(this.queue, scope, { deliveryIds: ids, webhookId, attempts: 'busy', due });
+    await this.held.hold('aside', scope, webhookId, ids, 'busy', Date.now() + afterMs * (from + Math.random() * 0.4));
   }
 
   private slots(webhookId: number): Slots {

@@ -15,6 +15,13 @@ export interface DeliverWebhookPayload {
  * few statements and costs Bull one round trip, where a job per delivery cost each of those.
  */
 export const MAX_DELIVERIES_PER_JOB = 100;
+/**
+ * Deliveries per job when they were held back (an open circuit, a hanging endpoint): the
+ * runner gathers them from many jobs of their webhook, and while the endpoint stays down each
+ * such job is fetched, asks the circuit and is put back again, so fewer, larger jobs make a
+ * long outage cheap. A turn still sends only as many at once as the webhook's slots allow.
+ */
+export const MAX_DELIVERIES_PER_HELD_JOB = 1000;
 
 /**
  * One attempt at each of a webhook's deliveries (each one's next attempt is a new, delayed
@@ -36,18 +43,19 @@ export const deliverWebhookJob = defineJob<DeliverWebhookPayload>({
 
 /**
  * Queues one attempt of each of a webhook's deliveries, to run at `due` (0 or a past time:
- * now), in jobs of at most MAX_DELIVERIES_PER_JOB. `attempts` is the most made so far by any
+ * now), in jobs of at most `perJob`. `attempts` is the most made so far by any
  * of them, or a tag for a turn that is not an attempt's (a step aside).
  */
 export function queueAttempt(
   queue: JobQueue,
   scope: TenantScope,
   a: { deliveryIds: number[]; webhookId: number; attempts: number | string; due: Date | number },
+  perJob = MAX_DELIVERIES_PER_JOB,
 ): Promise<unknown> {
   const due = typeof a.due === 'number' ? a.due : a.due.getTime();
   const jobs: Promise<unknown>[] = [];
-  for (let i = 0; i < a.deliveryIds.length; i += MAX_DELIVERIES_PER_JOB) {
-    const deliveryIds = a.deliveryIds.slice(i, i + MAX_DELIVERIES_PER_JOB);
+  for (let i = 0; i < a.deliveryIds.length; i += perJob) {
+    const deliveryIds = a.deliveryIds.slice(i, i + perJob);
     const more = deliveryIds.length > 1 ? `+${deliveryIds.length - 1}` : '';
     jobs.push(
       queue.enqueue(

@@ -96,6 +96,7 @@ async function main(): Promise<void> {
       while ((await healthyCount()) - healthyBefore < expected) await new Promise((r) => setTimeout(r, 200));
       const total = Number((await db.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n) - before;
       healthy.reset();
+      dead.reset();
       const cpu0 = cpuSnapshot(procs);
       const t0 = performance.now();
       await queue.resume(false);
@@ -127,7 +128,6 @@ async function main(): Promise<void> {
     const deadLines: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       alone.push(await phase(`round ${round}: healthy alone`, next()));
-      dead.reset();
       const deadHook = await api(url, 'POST', `/projects/${tenant.projectId}/webhooks`, { url: dead.url }, tenant.auth);
       withDead.push(await phase(`round ${round}: next to a dead one`, next()));
       const circuit = await api(url, 'GET', `/webhooks/${deadHook.id}/circuit-status`, undefined, tenant.auth);
@@ -138,7 +138,10 @@ async function main(): Promise<void> {
       );
       await api(url, 'DELETE', `/webhooks/${deadHook.id}`, undefined, tenant.auth);
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
     const range = (xs: number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
     process.stdout.write(
       [

@@ -123,6 +123,39 @@ describe('webhook circuit breaker across processes', () => {
     expect(Date.now()).toBeLessThan(Date.parse(open.next_attempt_at));
   });
 
+  it("while its circuit is open, a webhook's waiting deliveries go back to the queue gathered in a few jobs", async () => {
+    const p = await project();
+    const devices = await Promise.all(Array.from({ length: 12 }, () => createDevice(p.t)));
+    for (let i = 0; i < 5; i++) await p.event();
+    const open = await eventually(p.circuit, (c) => c.state === 'open');
+    const hitsAtOpen = sink.at(p.deadPath).length;
+    // Twelve devices run hot at once: twelve alert changes, each queueing its own job per webhook.
+    const ts = new Date((clock += 1000)).toISOString();
+    await Promise.all(devices.map((d) => p.t.http.post('/telemetry', { device_external_id: d.external_id, events: [{ ts, data: { temperature: 95 } }] })));
+    await sink.waitFor(p.healthyPath, 5 + 12);
+    const fresh = (await eventually(() => deliveriesTo(p.t, p.dead.id), (ds) => ds.filter((d) => d.attempts === 0).length === 12))
+      .filter((d) => d.attempts === 0)
+      .map((d) => d.id);
+
+    // Each of those jobs finds the circuit open; what they hold back waits in a few jobs.
+    const redis = new Redis(process.env.REDIS_URL!);
+    const queue = `${process.env.REDIS_PREFIX}:webhook-delivery`;
+    const waitingJobs = async () => {
+      const ids = await redis.zrange(`${queue}:delayed`, 0, -1);
+      const data = await Promise.all(ids.map((id) => redis.hget(`${queue}:${id}`, 'data')));
+      return data.flatMap((d) => (d ? [JSON.parse(d) as { webhookId: number; deliveryIds: number[] }] : [])).filter((j) => j.deliveryIds.some((id) => fresh.includes(id)));
+    };
+    try {
+      const jobs = await eventually(waitingJobs, (js) => fresh.every((id) => js.some((j) => j.deliveryIds.includes(id))));
+      expect(Date.now()).toBeLessThan(Date.parse(open.next_attempt_at));
+      expect(jobs.every((j) => j.webhookId === p.dead.id)).toBe(true);
+      expect(jobs.length).toBeLessThanOrEqual(4); // one group per worker, or two if they straddle a 200 ms window
+    } finally {
+      redis.disconnect();
+    }
+    expect(sink.at(p.deadPath)).toHaveLength(hitsAtOpen);
+  });
+
   it('a delivery whose job was lost (crash between commit and enqueue) is sent by the sweeper', async () => {
     const p = await project();
     await p.event(); // an open alert, delivered to both endpoints

@@ -1,4 +1,4 @@
-import { canonicalJson, deriveEventId, parseEvents, parseTime } from './parse-events';
+import { canonicalJson, canonicalUtcIso, deriveEventId, parseEvents, parseTime } from './parse-events';
 
 const iso = (v: unknown): string => {
   const parsed = parseTime(v);
@@ -58,6 +58,47 @@ describe('parseTime', () => {
       expect(parseTime(v)).toEqual(expect.any(String));
     }
     expect(iso('2028-02-29T00:00:00Z')).toBe('2028-02-29T00:00:00.000Z');
+  });
+});
+
+describe('canonicalUtcIso (the hand-read fast path)', () => {
+  it('gives exactly what Date gives for every Z time with 0–3 fraction digits', () => {
+    let seed = 42;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const pad = (v: number, w: number) => String(v).padStart(w, '0');
+    for (let i = 0; i < 5000; i++) {
+      const y = 100 + rnd(9900);
+      const mo = 1 + rnd(12);
+      const d = 1 + rnd(31);
+      const frac = ['', '.' + pad(rnd(10), 1), '.' + pad(rnd(100), 2), '.' + pad(rnd(1000), 3)][rnd(4)];
+      const s = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(rnd(24), 2)}:${pad(rnd(60), 2)}:${pad(rnd(60), 2)}${frac}Z`;
+      const date = new Date(s);
+      const real = !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === s.slice(0, 10);
+      expect([s, canonicalUtcIso(s)]).toEqual([s, real ? date.toISOString() : null]);
+    }
+  });
+
+  it('leaves everything else to the general parser, which decides as before', () => {
+    for (const s of [
+      '2026-02-29T00:00:00Z', // not a leap year
+      '2024-02-30T00:00:00.000Z',
+      '2026-04-31T10:00:00Z',
+      '2026-12-01T24:00:00Z',
+      '2026-12-01T23:60:00Z',
+      '2026-12-01T23:59:60Z',
+      '2026-12-01t10:00:00z',
+      '2026-12-01T10:00:00.0000Z',
+      '2026-12-01T10:00:00+00:00',
+      '2026-12-01 10:00:00Z',
+      '0099-12-01T10:00:00Z',
+      '2026-1a-01T10:00:00Z',
+      ' 2026-12-01T10:00:00Z',
+    ]) {
+      expect([s, canonicalUtcIso(s)]).toEqual([s, null]);
+    }
+    expect(canonicalUtcIso('2024-02-29T23:59:59.5Z')).toBe('2024-02-29T23:59:59.500Z');
+    expect(parseTime('2026-12-01t10:00:00z')).toEqual(new Date('2026-12-01T10:00:00.000Z'));
+    expect(parseTime('2026-02-29T00:00:00Z')).toEqual(expect.any(String));
   });
 });
 

@@ -36,6 +36,8 @@ function isCalendarDate(ymd: string): boolean {
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** Where `YYYY-MM-DDTHH:MM:SS` has its digits. */
+const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
 const isDigit = (s: string, i: number) => {
   const c = s.charCodeAt(i);
   return c >= 48 && c <= 57;
@@ -56,7 +58,7 @@ export function canonicalUtcIso(s: string): string | null {
   const n = s.length;
   if ((n !== 20 && (n < 22 || n > 24)) || s.charCodeAt(n - 1) !== 90 /* Z */) return null;
   if (s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':' || (n > 20 && s[19] !== '.')) return null;
-  for (const i of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(s, i)) return null;
+  for (const i of CANONICAL_DIGITS) if (!isDigit(s, i)) return null;
   for (let i = 20; i < n - 1; i++) if (!isDigit(s, i)) return null;
   const year = num(s, 0, 4);
   const month = num(s, 5, 7);

@@ -6,7 +6,7 @@ import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { AlertNotification, toDeliveryPayload } from './delivery/webhook-body';
 import { DeliveryDetailResponse, DeliveryResponse, DeliveryStatus } from './dto/webhook.dto';
-import { byWebhook, queueAttempt } from './jobs/deliver-webhook.job';
+import { attemptOf, byWebhook, queueAttempt } from './jobs/deliver-webhook.job';
 import { DeliveryRow, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
@@ -72,10 +72,7 @@ export class WebhookDeliveriesService {
   /** After an operator closed a webhook's circuit: what waited on it goes now. */
   async releaseWaiting(scope: TenantScope, webhookId: number): Promise<number> {
     const rows = await this.repo.releaseWaiting(scope, webhookId);
-    if (rows.length) {
-      const attempts = Math.max(...rows.map((d) => d.attempts));
-      await queueAttempt(this.queue, scope, { deliveryIds: rows.map((d) => Number(d.id)), webhookId, attempts, due: rows[0].next_attempt_at });
-    }
+    if (rows.length) await queueAttempt(this.queue, scope, { webhookId, ...attemptOf(rows) });
     return rows.length;
   }
 

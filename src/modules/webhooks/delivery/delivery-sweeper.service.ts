@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
 import { JobQueue } from '../../../core/queue/job-queue.service';
-import { byWebhook, queueAttempt } from '../jobs/deliver-webhook.job';
+import { attemptOf, byWebhook, queueAttempt } from '../jobs/deliver-webhook.job';
 import { WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
 
 const BATCH = 500;
@@ -47,11 +47,7 @@ export class DeliverySweeper implements OnApplicationBootstrap, OnApplicationShu
     // Each one was due a while ago: one job per webhook sends them all now.
     await Promise.all(
       [...byWebhook(stranded)].map(([webhookId, ds]) =>
-        queueAttempt(
-          this.queue,
-          { orgId: Number(ds[0].org_id), projectId: Number(ds[0].project_id) },
-          { deliveryIds: ds.map((d) => Number(d.id)), webhookId, attempts: Math.max(...ds.map((d) => d.attempts)), due: ds[0].next_attempt_at },
-        ),
+        queueAttempt(this.queue, { orgId: Number(ds[0].org_id), projectId: Number(ds[0].project_id) }, { webhookId, ...attemptOf(ds) }),
       ),
     );
     return stranded.length;

@@ -5,7 +5,7 @@ import { JobQueue } from '../../../core/queue/job-queue.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import type { Admission } from '../circuit/circuit-store';
 import { WebhookCircuits } from '../circuit/webhook-circuits.service';
-import { MAX_DELIVERIES_PER_HELD_JOB, queueAttempt } from '../jobs/deliver-webhook.job';
+import { attemptOf, MAX_DELIVERIES_PER_HELD_JOB, queueAttempt } from '../jobs/deliver-webhook.job';
 import { signingHeaders } from '../signing';
 import { assertSafeWebhookUrl, UnsafeUrlError } from '../url-guard';
 import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
@@ -121,9 +121,8 @@ export class WebhookDeliveryRunner {
     this.metrics.deliveries.inc({ outcome: 'waiting' }, ids.length);
     const waiting = rows.filter((r) => r !== null);
     if (!waiting.length) return;
-    // Due when the last of them is: a delivery is only claimed once its time has come.
-    const due = Math.max(...waiting.map((r) => new Date(r.next_attempt_at).getTime()));
-    await this.held.hold('wait', scope, webhookId, waiting.map((r) => Number(r.id)), Math.max(...waiting.map((r) => r.attempts)), due);
+    const next = attemptOf(waiting);
+    await this.held.hold('wait', scope, webhookId, next.deliveryIds, next.attempts, next.due);
   }
 
   /**

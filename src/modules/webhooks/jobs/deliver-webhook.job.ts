@@ -68,6 +68,25 @@ export function queueAttempt(
   return Promise.all(jobs);
 }
 
+/** A delivery row as the queries that hand deliveries back for another turn return it. */
+export interface DueRow {
+  id: number | string;
+  attempts: number;
+  next_attempt_at: Date | string;
+}
+
+/**
+ * The next attempt of some deliveries of one webhook, for `queueAttempt`: the most attempts any
+ * of them made, due when the last of them is (a delivery is only claimed once its time came).
+ */
+export function attemptOf(rows: DueRow[]): { deliveryIds: number[]; attempts: number; due: number } {
+  return {
+    deliveryIds: rows.map((r) => Number(r.id)),
+    attempts: Math.max(...rows.map((r) => r.attempts)),
+    due: Math.max(...rows.map((r) => new Date(r.next_attempt_at).getTime())),
+  };
+}
+
 /** Groups rows by webhook, the unit of a delivery job. */
 export function byWebhook<D extends { webhook_id: number | string }>(rows: D[]): Map<number, D[]> {
   const groups = new Map<number, D[]>();

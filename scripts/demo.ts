@@ -14,10 +14,11 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
 import path from 'node:path';
 import { verifyLegacySignature, verifyStandardSignature } from '../src/modules/webhooks/signing';
+import { listenLocal, readBody, readSse, SseBlock } from './local-http';
 
 const ROOT = path.resolve(__dirname, '../..');
 const ENV_FILE = path.join(ROOT, '.env');
@@ -273,15 +274,6 @@ interface Receiver {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 async function startReceiver(getSecret: () => string): Promise<Receiver> {
   const arrivals: Arrival[] = [];
   const server = createServer((req, res) => {
@@ -321,12 +313,10 @@ async function startReceiver(getSecret: () => string): Promise<Receiver> {
       () => res.destroy(),
     );
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const base = await listenLocal(server);
   return {
     server,
-    url: `http://127.0.0.1:${port}/alerts`,
+    url: `${base}/alerts`,
     arrivals,
     async close() {
       if (!server.listening) return;
@@ -364,29 +354,16 @@ async function openStream(base: string, apiKey: string, describe: (type: string,
   }
   if (!res.ok || !res.body) throw new ApiError('GET', '/alerts/stream', res.status, await res.text());
   const events: StreamEvent[] = [];
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
+  const body = res.body;
   let connected!: () => void;
   const connectedOnce = new Promise<void>((r) => (connected = r));
 
-  const handleBlock = (block: string) => {
-    let type = 'message';
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith(':')) {
-        if (line.slice(1).trim() === 'connected') connected();
-        continue; // comments: connected, heartbeat
-      }
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'event') type = value;
-      else if (field === 'data') data.push(value);
-    }
-    if (!data.length) return;
+  const handleBlock = ({ type, data, comments }: SseBlock) => {
+    if (comments.includes('connected')) connected(); // other comments: heartbeats
+    if (data === null) return;
     let alert: Record<string, any> = {};
     try {
-      alert = JSON.parse(data.join('\n'));
+      alert = JSON.parse(data);
     } catch {
       /* shown as is */
     }
@@ -395,18 +372,8 @@ async function openStream(base: string, apiKey: string, describe: (type: string,
   };
 
   const pump = (async () => {
-    let buffer = '';
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          handleBlock(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-        }
-      }
+      await readSse(body, handleBlock);
       if (!controller.signal.aborted) say('SSE     the stream ended (the platform closed it)');
     } catch (err) {
       if (!controller.signal.aborted) say(`SSE     the stream broke: ${err?.message ?? err}`);

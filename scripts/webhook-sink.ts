@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { verifyLegacySignature, verifyStandardSignature } from '../src/modules/webhooks/signing';
+import { readBody } from './local-http';
 
 interface SinkOptions {
   port: number;
@@ -38,15 +39,6 @@ function readOptions(): SinkOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port ${values.port ?? process.env.WEBHOOK_SINK_PORT}`);
   if (!Number.isInteger(status) || status < 200 || status > 599) fail(`invalid status ${values.status}`);
   return { port, status, secret: values.secret || process.env.WEBHOOK_SINK_SECRET || undefined };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function verdict(secret: string | undefined, verify: (secret: string) => boolean): string {

@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import Redis from 'ioredis';
+import { readSse } from '../local-http';
 import { benchEnv, cpuOf, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, seedTenant, startProcess, api } from './platform';
 
 /**
@@ -179,24 +180,15 @@ async function main(): Promise<void> {
 
     // The SSE stream: breach POST answered at t0 → alert.triggered for that device at t1.
     const arrivals = new Arrivals();
-    const stream = await fetch(`${url}/alerts/stream`, { headers: tenant.auth });
-    const reader = stream.body!.getReader();
-    let buffer = '';
-    void (async () => {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffer += Buffer.from(value).toString();
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          if (!block.startsWith('event: alert.triggered')) continue;
-          const alert = JSON.parse(block.slice(block.indexOf('data: ') + 6));
-          if (alert.details.rule.name === 'overheat') arrivals.arrived(alert.device_id);
-        }
-      }
-    })();
+    const streaming = new AbortController();
+    const stream = await fetch(`${url}/alerts/stream`, { headers: tenant.auth, signal: streaming.signal });
+    readSse(stream.body!, ({ type, data }) => {
+      if (type !== 'alert.triggered' || data === null) return;
+      const alert = JSON.parse(data);
+      if (alert.details.rule.name === 'overheat') arrivals.arrived(alert.device_id);
+    }).catch(() => {
+      /* closed at the end */
+    });
 
     const cpu0 = cpuOf(worker.child.pid);
     let shown = 0;
@@ -224,7 +216,7 @@ async function main(): Promise<void> {
     const db = await pg(env.databaseUrl);
     const stored = Number((await db.query('SELECT count(*)::int AS n FROM readings')).rows[0].n);
     await db.end();
-    await reader.cancel();
+    streaming.abort();
 
     const latencies = [...arrivals.latencies].sort((a, b) => a - b);
     const pending = arrivals.pending;

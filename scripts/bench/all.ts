@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, IncomingMessage, request, Server } from 'node:http';
+import { Agent, createServer, request, Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
 import { IngestResult, prepareBodies, runIngest } from './ingest';
 import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
+import { listenLocal, readBody } from '../local-http';
 import { Progress } from './progress';
 
 /**
@@ -122,15 +122,13 @@ class Sink {
   private server: Server;
 
   async start(): Promise<this> {
-    this.server = createServer((req: IncomingMessage, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
+    this.server = createServer((req, res) => {
+      void readBody(req).then((text) => {
         const at = performance.now();
         res.writeHead(200).end();
         this.received++;
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString());
+          const body = JSON.parse(text);
           this.byEvent[body.event] = (this.byEvent[body.event] ?? 0) + 1;
           if (body.event === 'alert.triggered') this.onTriggered(body, at);
         } catch {
@@ -139,9 +137,7 @@ class Sink {
       });
     });
     this.server.keepAliveTimeout = 60_000;
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/hook`;
+    this.url = `${await listenLocal(this.server)}/hook`;
     return this;
   }
 

@@ -1,6 +1,6 @@
 import { createServer, Server } from 'node:http';
-import { once } from 'node:events';
 import Queue from 'bull';
+import { listenLocal } from '../local-http';
 import { api, benchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
 
 /**
@@ -43,9 +43,7 @@ class Sink {
       });
     });
     this.server.keepAliveTimeout = 60_000;
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}/hook`;
+    this.url = `${await listenLocal(this.server)}/hook`;
     return this;
   }
   reset(): void {

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { readSse } from '../../scripts/local-http';
 import { RunningApp, startApp } from '../support/app';
 import { waitForQueuesIdle } from '../support/queues';
 import { SpawnedApp, spawnApp } from '../support/spawned-app';
@@ -14,27 +15,11 @@ class SseClient {
     const res = await fetch(url, { headers, signal: this.controller.signal });
     this.status = res.status;
     if (res.status !== 200) return;
-    const reader = res.body!.getReader();
-    let buffer = '';
-    void (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          buffer += Buffer.from(value).toString();
-          let cut: number;
-          while ((cut = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, cut);
-            buffer = buffer.slice(cut + 2);
-            const event = /^event: (.+)$/m.exec(block)?.[1];
-            const data = /^data: (.+)$/m.exec(block)?.[1];
-            if (event && data) this.events.push({ event, data: JSON.parse(data) });
-          }
-        }
-      } catch {
-        /* aborted */
-      }
-    })();
+    readSse(res.body!, ({ type, data }) => {
+      if (data !== null) this.events.push({ event: type, data: JSON.parse(data) });
+    }).catch(() => {
+      /* aborted */
+    });
   }
 
   async waitFor(pred: (e: { event: string; data: any }) => boolean, timeoutMs = 15_000) {

@@ -1,7 +1,7 @@
-import { addToLogContext } from '../logging/log-context';
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { NotFoundError } from '../errors/app-error';
+import { addToLogContext } from '../logging/log-context';
 
 export type KeyScope = 'ingest' | 'read' | 'write';
 export const KEY_SCOPES: readonly KeyScope[] = ['ingest', 'read', 'write'];

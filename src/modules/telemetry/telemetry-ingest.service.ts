@@ -1,6 +1,6 @@
-import { Metrics } from '../../core/metrics/metrics.service';
 import { Injectable, Logger } from '@nestjs/common';
 import { BusinessRuleError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../core/errors/app-error';
+import { Metrics } from '../../core/metrics/metrics.service';
 import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';

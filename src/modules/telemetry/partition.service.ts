@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { RollupsRepository } from './analytics/rollups.repository';
 import { PartitionRepository } from './partition.repository';
 
 /** Days of partitions kept ready ahead of (and just behind) today. */
@@ -10,13 +11,16 @@ const DAYS_AHEAD = 7;
 export class PartitionService {
   constructor(
     private readonly repo: PartitionRepository,
+    private readonly rollups: RollupsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async maintain(now = new Date()): Promise<{ created: string[]; dropped: string[] }> {
     const created = await this.repo.ensureDays(-DAYS_BEHIND, DAYS_AHEAD);
     const days = this.config.retentionDays;
-    const dropped = days > 0 ? await this.repo.dropBefore(new Date(now.getTime() - days * 86_400_000)) : [];
+    const cutoff = days > 0 ? new Date(now.getTime() - days * 86_400_000) : null;
+    const dropped = cutoff ? await this.repo.dropBefore(cutoff) : [];
+    await this.rollups.forgetBefore(cutoff);
     return { created, dropped };
   }
 }

@@ -56,6 +56,28 @@ export interface Stats {
   unique_devices: number;
 }
 
+/**
+ * The (project, metric, hour) of every numeric value in `rows`, once each: the hours whose
+ * rollups these readings change (see migration 1764000000004). `ts` is ISO-8601 UTC.
+ */
+export function rollupMarks(rows: readonly ReadingRow[]): { p: number[]; m: string[]; h: string[] } {
+  const seen = new Set<string>();
+  const out = { p: [] as number[], m: [] as string[], h: [] as string[] };
+  for (const row of rows) {
+    const hour = row.ts[13] === ':' ? row.ts.slice(0, 13) : new Date(row.ts).toISOString().slice(0, 13);
+    for (const metric in row.data) {
+      if (typeof row.data[metric] !== 'number') continue;
+      const key = `${row.projectId}|${hour}|${metric}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.p.push(row.projectId);
+      out.m.push(metric);
+      out.h.push(`${hour}:00:00Z`);
+    }
+  }
+  return out;
+}
+
 const READING_COLUMNS = 'r.id, r.device_id, r.event_id, r.ts, r.received_at, r.payload';
 
 /**
@@ -75,7 +97,8 @@ export class ReadingsRepository {
    * costs an fsync (~9 ms), so the ingest path commits exactly once per flush. The devices
    * are locked in id order (so concurrent flushes cannot deadlock) and only rows of devices
    * that still exist are inserted; a concurrent device delete waits for this commit and its
-   * trigger then removes the rows. `keys` returns the new identities (for wait=true), `count`
+   * trigger then removes the rows. It also marks the hours whose rollups change, so a rollup
+   * never misses a committed reading. `keys` returns the new identities (for wait=true), `count`
    * only how many were new, which is cheaper.
    */
   async insertMany(rows: readonly ReadingRow[], mode: 'count'): Promise<number>;
@@ -91,6 +114,7 @@ export class ReadingsRepository {
       cols.r.push(row.receivedAt);
       cols.j.push(row.data);
     }
+    const marks = rollupMarks(rows);
     const result: { device_id: number; event_id: string; ts: string }[] | { n: number }[] = await this.ds.query(
       `WITH arrived AS (
          SELECT device_id, max(received_at) AS at FROM unnest($2::bigint[], $5::timestamptz[]) AS u(device_id, received_at)
@@ -101,6 +125,8 @@ export class ReadingsRepository {
        ), seen AS (
          UPDATE devices d SET last_seen_at = l.at FROM locked l
           WHERE d.id = l.id AND (l.last_seen_at IS NULL OR l.last_seen_at < l.at)
+       ), marked AS (
+         INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT * FROM unnest($7::bigint[], $8::text[], $9::timestamptz[])
        ), inserted AS (
          INSERT INTO readings (project_id, device_id, event_id, ts, received_at, payload)
          SELECT * FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::timestamptz[]),
@@ -112,7 +138,7 @@ export class ReadingsRepository {
        ${mode === 'keys' ? 'SELECT * FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
       // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
       // parameter would escape every element.
-      [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j)],
+      [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h],
     );
     return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }

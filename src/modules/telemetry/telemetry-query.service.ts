@@ -5,6 +5,8 @@ import { DEFAULT_LIMIT, Page } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
 import { parseInterval, WINDOW_SECONDS } from './analytics/intervals';
+import { HOUR_MS, planRollups, RollupPlan } from './analytics/rollup-plan';
+import { RollupsRepository } from './analytics/rollups.repository';
 import { ReadingResponse, toReadingResponse } from './dto/reading.response';
 import {
   AggregateQuery,
@@ -20,6 +22,8 @@ import { MetricFilter, ReadingRange, ReadingsRepository, Stats, StoredReading } 
 
 const DEFAULT_AGGREGATE_SPAN_MS = 86_400_000;
 const DEFAULT_INTERVAL = '1h';
+/** Queries spanning more hours than this (about 13 months) read the readings instead of rollups. */
+const MAX_ROLLUP_HOURS = 10_000;
 
 /** A query time: ISO-8601 (no offset = UTC) or Unix seconds, as for ingestion. */
 function queryTime(field: string, raw: string | undefined): Date | null {
@@ -57,6 +61,7 @@ export class TelemetryQueryService {
   constructor(
     private readonly repo: ReadingsRepository,
     private readonly devices: DevicesService,
+    private readonly rollups: RollupsRepository,
   ) {}
 
   async recent(scope: TenantScope, deviceId: number, q: RecentReadingsQuery): Promise<Page<ReadingResponse>> {
@@ -97,7 +102,11 @@ export class TelemetryQueryService {
     const interval = q.interval ?? DEFAULT_INTERVAL;
     const seconds = parseInterval(interval);
     const filter = await this.metricFilter(scope, q, DEFAULT_AGGREGATE_SPAN_MS);
-    const buckets = await this.repo.aggregate(scope, filter, seconds);
+    // Rollups hold whole minutes, and whole hours when the buckets do.
+    const plan = seconds % 60 === 0 ? this.rollupPlan(filter, seconds % 3600 === 0) : null;
+    const buckets = plan
+      ? await this.rollups.aggregate(scope.projectId, filter.metric, await this.fresh(scope, filter, plan), seconds)
+      : await this.repo.aggregate(scope, filter, seconds);
     return {
       metric: q.metric,
       interval,
@@ -115,8 +124,28 @@ export class TelemetryQueryService {
   async stats(scope: TenantScope, q: StatsQuery): Promise<Stats> {
     if (q.window && (q.from || q.to)) throw ValidationError.field('window', 'give either window or from/to, not both');
     const span = (q.window ? WINDOW_SECONDS[q.window] : WINDOW_SECONDS['1h']) * 1000;
-    const s = await this.repo.stats(scope, await this.metricFilter(scope, q, span));
+    const filter = await this.metricFilter(scope, q, span);
+    const plan = this.rollupPlan(filter, true);
+    const s = plan
+      ? await this.rollups.stats(scope.projectId, filter.metric, await this.fresh(scope, filter, plan))
+      : await this.repo.stats(scope, filter);
     return { ...s, count: Number(s.count), unique_devices: Number(s.unique_devices) };
+  }
+
+  /**
+   * Project-wide queries read rollups (see RollupsRepository); by device or tag they read the
+   * readings, which the (device_id, ts) index or the tag narrows. So does a span too long to
+   * keep rollups for.
+   */
+  private rollupPlan(f: MetricFilter, useHours: boolean): RollupPlan | null {
+    if (f.deviceId !== undefined || f.tag !== undefined) return null;
+    const plan = planRollups(f.from.getTime(), f.to.getTime(), useHours);
+    return plan.refresh.to - plan.refresh.from <= MAX_ROLLUP_HOURS * HOUR_MS ? plan : null;
+  }
+
+  private async fresh(scope: TenantScope, f: MetricFilter, plan: RollupPlan): Promise<RollupPlan> {
+    await this.rollups.refresh(scope.projectId, f.metric, plan.refresh);
+    return plan;
   }
 
   /** Without from/to the range is the `spanMs` before now; a device must be the tenant's. */

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module';
 import { RuleSchedulingModule } from '../rules/scheduling/rule-scheduling.module';
+import { RollupsRepository } from './analytics/rollups.repository';
 import { ReadingWriter } from './ingest/reading-writer.service';
 import { PartitionRepository } from './partition.repository';
 import { PartitionService } from './partition.service';
@@ -12,7 +13,7 @@ import { TelemetryController } from './telemetry.controller';
 @Module({
   imports: [DevicesModule, RuleSchedulingModule],
   controllers: [TelemetryController],
-  providers: [ReadingsRepository, ReadingWriter, TelemetryIngestService, TelemetryQueryService, PartitionRepository, PartitionService],
+  providers: [ReadingsRepository, ReadingWriter, TelemetryIngestService, TelemetryQueryService, PartitionRepository, PartitionService, RollupsRepository],
   exports: [TelemetryIngestService, TelemetryQueryService, PartitionService],
 })
 export class TelemetryModule {}

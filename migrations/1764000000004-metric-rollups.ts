@@ -1,0 +1,70 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Rollups of one metric's numeric values per project, by minute (span_s 60) and by hour
+ * (span_s 3600), so project-wide aggregate and stats read a few hundred rows instead of every
+ * reading: count, sum, min, max, the value histogram (distinct values ascending with their
+ * counts, for exact nearest-rank percentiles) and the distinct devices.
+ *
+ * They are built on demand, per (project, metric) and whole hours, by the query that needs
+ * them, and kept exact this way:
+ *  - an hour has rollups iff its hour row exists (count 0 for an hour without values);
+ *  - the reading writer appends a mark (project, metric, hour) for every numeric metric it
+ *    writes, in the readings' own statement; a marked hour is rebuilt before it is read;
+ *  - a rebuild holds the project's advisory lock, deletes the marks it saw, then reads the
+ *    readings in a later snapshot, so a writer committing meanwhile leaves its mark behind;
+ *  - whatever removes readings (a device delete, retention) removes the rollups they are in,
+ *    under the same locks, so a rebuild in flight cannot write back what was removed.
+ * Marks are appended, never upserted, so concurrent writers never wait on one another.
+ */
+export class MetricRollups1764000000004 implements MigrationInterface {
+  name = 'MetricRollups1764000000004';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE TABLE metric_rollup_marks (
+        project_id bigint NOT NULL,
+        metric text NOT NULL,
+        hour timestamptz NOT NULL
+      )`);
+    await q.query(`CREATE INDEX metric_rollup_marks_idx ON metric_rollup_marks (project_id, metric, hour)`);
+    await q.query(`
+      CREATE TABLE metric_rollups (
+        project_id bigint NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        metric text NOT NULL,
+        span_s int NOT NULL CHECK (span_s IN (60, 3600)),
+        start timestamptz NOT NULL,
+        count bigint NOT NULL,
+        sum float8,
+        min float8,
+        max float8,
+        vals float8[],
+        cnts int[],
+        devices bigint[],
+        PRIMARY KEY (project_id, metric, span_s, start)
+      )`);
+    // A device's readings go with it, and so do the rollups they were counted in (all of the
+    // project's: which metrics and hours the device had is not known without reading them).
+    await q.query(`
+      CREATE OR REPLACE FUNCTION delete_device_readings() RETURNS trigger
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        DELETE FROM readings WHERE device_id = OLD.id;
+        PERFORM pg_advisory_xact_lock(727020, (OLD.project_id % 2147483647)::int);
+        DELETE FROM metric_rollups WHERE project_id = OLD.project_id;
+        RETURN OLD;
+      END $$`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`
+      CREATE OR REPLACE FUNCTION delete_device_readings() RETURNS trigger
+      LANGUAGE plpgsql AS $$
+      BEGIN
+        DELETE FROM readings WHERE device_id = OLD.id;
+        RETURN OLD;
+      END $$`);
+    await q.query(`DROP TABLE metric_rollups`);
+    await q.query(`DROP TABLE metric_rollup_marks`);
+  }
+}

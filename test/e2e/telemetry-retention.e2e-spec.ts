@@ -1,6 +1,8 @@
 import { Client } from 'pg';
 import { RunningApp, startApp } from '../support/app';
+import type { HttpClient } from '../support/http';
 import { createDevice, createTenant } from '../support/tenant';
+import { waitFor } from '../support/telemetry';
 
 const DAY = 86_400_000;
 
@@ -24,8 +26,14 @@ describe('reading partitions and retention', () => {
 
   it('keeps daily partitions ready ahead of today and drops whole old days when RETENTION_DAYS is set', async () => {
     let app: RunningApp = await startApp();
+    const old = Date.now() - 5 * DAY;
+    /** Project-wide stats of `t` around the old reading: they read rollups. */
+    const oldStats = async (http: HttpClient) =>
+      (await http.get(`/telemetry/stats?metric=t&from=${new Date(old - 2 * 3600_000).toISOString()}&to=${new Date(old + 2 * 3600_000).toISOString()}`)).body;
+    let key = '';
     try {
       const tenant = await createTenant(app);
+      key = tenant.key;
       const device = await createDevice(tenant);
       const now = Date.now();
       // Today and the next week are prepared as partitions by the migration and the worker.
@@ -33,7 +41,6 @@ describe('reading partitions and retention', () => {
       for (let d = 0; d <= 7; d++) expect(names).toContain(dayName(now + d * DAY));
       expect(names).toContain('readings_default');
 
-      const old = now - 5 * DAY;
       const events = [
         { ts: new Date(old).toISOString(), data: { t: 1 }, event_id: 'old' },
         { ts: new Date(now).toISOString(), data: { t: 2 }, event_id: 'recent' },
@@ -46,6 +53,8 @@ describe('reading partitions and retention', () => {
       expect(await partitions()).toContain(dayName(old));
       const moved = await db.query(`SELECT tableoid::regclass::text AS part FROM readings WHERE device_id = $1 AND event_id = 'old'`, [device.id]);
       expect(moved.rows).toEqual([{ part: dayName(old) }]);
+      expect(await oldStats(tenant.http)).toMatchObject({ count: 1, max: 1 });
+      expect(Number((await db.query('SELECT count(*) FROM metric_rollups WHERE project_id = $1', [tenant.projectId])).rows[0].count)).toBeGreaterThan(0);
     } finally {
       await app.close();
     }
@@ -60,6 +69,10 @@ describe('reading partitions and retention', () => {
       expect(await partitions()).not.toContain(dayName(Date.now() - 5 * DAY));
       const left = await db.query(`SELECT event_id FROM readings WHERE event_id IN ('old', 'recent') ORDER BY 1`);
       expect(left.rows.map((r) => r.event_id)).toEqual(['recent']);
+      // The rollups that counted the dropped reading go with it.
+      // (The worker forgets them just after the drop, so look until it has.)
+      const http = app.http.with({ 'X-API-Key': key });
+      expect(await waitFor(() => oldStats(http), (s) => s.count === 0, { what: 'stats without the dropped reading' })).toMatchObject({ max: null });
     } finally {
       await app.close();
     }

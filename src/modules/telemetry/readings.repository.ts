@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import { rollupMarks } from './analytics/rollup-plan';
 
 export interface ReadingRow {
   projectId: number;
@@ -54,28 +55,6 @@ export interface Stats {
   p95: number | null;
   p99: number | null;
   unique_devices: number;
-}
-
-/**
- * The (project, metric, hour) of every numeric value in `rows`, once each: the hours whose
- * rollups these readings change (see migration 1764000000004). `ts` is ISO-8601 UTC.
- */
-export function rollupMarks(rows: readonly ReadingRow[]): { p: number[]; m: string[]; h: string[] } {
-  const seen = new Set<string>();
-  const out = { p: [] as number[], m: [] as string[], h: [] as string[] };
-  for (const row of rows) {
-    const hour = row.ts[13] === ':' ? row.ts.slice(0, 13) : new Date(row.ts).toISOString().slice(0, 13);
-    for (const metric in row.data) {
-      if (typeof row.data[metric] !== 'number') continue;
-      const key = `${row.projectId}|${hour}|${metric}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.p.push(row.projectId);
-      out.m.push(metric);
-      out.h.push(`${hour}:00:00Z`);
-    }
-  }
-  return out;
 }
 
 const READING_COLUMNS = 'r.id, r.device_id, r.event_id, r.ts, r.received_at, r.payload';

@@ -1,3 +1,5 @@
+import type { ReadingRow } from '../readings.repository';
+
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 
@@ -50,5 +52,27 @@ export function planRollups(fromMs: number, toMs: number, useHours: boolean): Ro
 export function hoursOf(span: Span): number[] {
   const out: number[] = [];
   for (let h = span.from; h < span.to; h += HOUR_MS) out.push(h);
+  return out;
+}
+
+/**
+ * The (project, metric, hour) of every numeric value in `rows`, once each: the hours whose
+ * rollups these readings change (see migration 1764000000004). `ts` is ISO-8601 UTC.
+ */
+export function rollupMarks(rows: readonly ReadingRow[]): { p: number[]; m: string[]; h: string[] } {
+  const seen = new Set<string>();
+  const out = { p: [] as number[], m: [] as string[], h: [] as string[] };
+  for (const row of rows) {
+    const hour = row.ts[13] === ':' ? row.ts.slice(0, 13) : new Date(row.ts).toISOString().slice(0, 13);
+    for (const metric in row.data) {
+      if (typeof row.data[metric] !== 'number') continue;
+      const key = `${row.projectId}|${hour}|${metric}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.p.push(row.projectId);
+      out.m.push(metric);
+      out.h.push(`${hour}:00:00Z`);
+    }
+  }
   return out;
 }

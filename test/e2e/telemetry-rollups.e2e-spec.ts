@@ -1,0 +1,179 @@
+import type { Pool } from 'pg';
+import { RunningApp, startApp } from '../support/app';
+import { createDevice, createTenant, Tenant } from '../support/tenant';
+import { openDb } from '../support/telemetry';
+
+/**
+ * Project-wide aggregate and stats read minute and hour rollups; these tests change the
+ * readings under rollups that were already built and check that every answer still equals
+ * what the readings say: late readings, several metrics, writers racing the rebuilds, and a
+ * deleted device.
+ */
+
+const HOUR = 3_600_000;
+/** A fixed past hour, so the rollups of its whole hours are built by the first query. */
+const START = Date.parse('2026-02-10T06:00:00Z');
+const END = START + 3 * HOUR;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+interface Point {
+  deviceId: number;
+  ms: number;
+  value: number;
+}
+
+const nearestRank = (sorted: number[], p: number) => sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1];
+
+function expectedStats(points: Point[], from: number, to: number) {
+  const kept = points.filter((p) => p.ms >= from && p.ms <= to);
+  const values = kept.map((p) => p.value).sort((a, b) => a - b);
+  if (!values.length) return { count: 0, min: null, max: null, mean: null, p50: null, p95: null, p99: null, unique_devices: 0 };
+  return {
+    count: values.length,
+    min: values[0],
+    max: values[values.length - 1],
+    mean: values.reduce((a, b) => a + b, 0) / values.length,
+    p50: nearestRank(values, 0.5),
+    p95: nearestRank(values, 0.95),
+    p99: nearestRank(values, 0.99),
+    unique_devices: new Set(kept.map((p) => p.deviceId)).size,
+  };
+}
+
+function expectedBuckets(points: Point[], seconds: number, from: number, to: number) {
+  const by = new Map<number, number[]>();
+  for (const p of points.filter((q) => q.ms >= from && q.ms <= to)) {
+    const start = Math.floor(p.ms / 1000 / seconds) * seconds * 1000;
+    by.set(start, [...(by.get(start) ?? []), p.value]);
+  }
+  return [...by.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([start, v]) => {
+      const sum = v.reduce((a, b) => a + b, 0);
+      return { start: iso(start), count: v.length, sum, avg: sum / v.length, min: Math.min(...v), max: Math.max(...v) };
+    });
+}
+
+describe('project-wide analytics over rollups', () => {
+  let app: RunningApp;
+  let db: Pool;
+
+  beforeAll(async () => {
+    app = await startApp();
+    db = openDb();
+  });
+  afterAll(async () => {
+    await db?.end();
+    await app?.close();
+  });
+
+  /** A tenant with `devices` devices and what it has stored, per metric. */
+  async function setup(devices: number) {
+    const t = await createTenant(app);
+    const devs = await Promise.all(Array.from({ length: devices }, () => createDevice(t)));
+    const stored: Record<string, Point[]> = {};
+    let seq = 0;
+    /** Stores readings durably (wait=true), each with the given metrics' values. */
+    const send = async (device: { id: number; external_id: string }, points: { ms: number; data: Record<string, number> }[]) => {
+      const events = points.map((p) => ({ ts: iso(p.ms), data: p.data, event_id: `e${seq++}` }));
+      const res = await t.http.post('/telemetry?wait=true', { device_external_id: device.external_id, events });
+      expect(res.status).toBe(201);
+      for (const p of points) for (const [metric, value] of Object.entries(p.data)) (stored[metric] ??= []).push({ deviceId: device.id, ms: p.ms, value });
+    };
+    const stats = async (metric: string, from: number, to: number) => {
+      const res = await t.http.get(`/telemetry/stats?metric=${metric}&from=${iso(from)}&to=${iso(to)}`);
+      expect(res.status).toBe(200);
+      return res.body;
+    };
+    const aggregate = async (metric: string, interval: string, from: number, to: number) => {
+      const res = await t.http.get(`/telemetry/aggregate?metric=${metric}&interval=${interval}&from=${iso(from)}&to=${iso(to)}`);
+      expect(res.status).toBe(200);
+      return res.body.buckets;
+    };
+    const rollupRows = async () =>
+      Number((await db.query('SELECT count(*) FROM metric_rollups WHERE project_id = $1', [t.projectId])).rows[0].count);
+    return { t, devs, stored, send, stats, aggregate, rollupRows };
+  }
+
+  /** Values are multiples of 0.5, so every sum is exact and answers compare with toEqual. */
+  const spread = (n: number, from: number, span: number, salt: number) =>
+    Array.from({ length: n }, (_, i) => ({ ms: from + ((i * 7_919_993 + salt * 104_729) % span), v: ((i * 37 + salt * 11) % 200) / 2 - 40 }));
+
+  it('builds rollups on the first project-wide query, and answers exactly as the readings say at every edge', async () => {
+    const { devs, stored, send, stats, aggregate, rollupRows } = await setup(3);
+    for (const [k, d] of devs.entries()) {
+      await send(d, spread(300, START, 3 * HOUR, k).map((p) => ({ ms: p.ms, data: { temp: p.v } })));
+    }
+    // Readings on the edges of minutes and hours.
+    await send(devs[0], [START, START + 59_999, START + 60_000, START + HOUR - 1, START + HOUR, END].map((ms, i) => ({ ms, data: { temp: i } })));
+    expect(await rollupRows()).toBe(0);
+
+    expect(await stats('temp', START, END)).toEqual(expectedStats(stored.temp, START, END));
+    expect(await rollupRows()).toBeGreaterThan(3);
+    // Ranges that start and end inside minutes and hours: rollups in the middle, readings at the ends.
+    for (const [from, to] of [
+      [START + 1, END - 1],
+      [START + 59_999, START + HOUR],
+      [START + 30_500, START + 2 * HOUR + 45_250],
+      [START + HOUR - 1, START + HOUR + 59_999],
+      [START + 10_000, START + 20_000],
+    ]) {
+      expect(await stats('temp', from, to)).toEqual(expectedStats(stored.temp, from, to));
+      for (const [interval, seconds] of [['1m', 60], ['5m', 300], ['1h', 3600], ['1d', 86_400], ['10s', 10]] as const) {
+        expect(await aggregate('temp', interval, from, to)).toEqual(expectedBuckets(stored.temp, seconds, from, to));
+      }
+    }
+  });
+
+  it('counts a reading that arrives late into an hour whose rollups exist, for that metric and no other', async () => {
+    const { devs, stored, send, stats, aggregate } = await setup(2);
+    await send(devs[0], spread(120, START, 2 * HOUR, 1).map((p) => ({ ms: p.ms, data: { temp: p.v, hum: p.v + 100 } })));
+    expect(await stats('temp', START, END)).toEqual(expectedStats(stored.temp, START, END));
+    expect(await stats('hum', START, END)).toEqual(expectedStats(stored.hum, START, END));
+
+    // Late readings of both metrics into the hours already rolled up, by a device new to them.
+    await send(devs[1], [{ ms: START + 15 * 60_000, data: { temp: 1000, hum: -1000 } }, { ms: START + HOUR + 5, data: { temp: -1000, hum: 1000 } }]);
+    // Asking for hum first must not spend the mark temp still needs.
+    const hum = await stats('hum', START, END);
+    expect(hum).toEqual(expectedStats(stored.hum, START, END));
+    expect(hum).toMatchObject({ min: -1000, max: 1000, unique_devices: 2 });
+    const temp = await stats('temp', START, END);
+    expect(temp).toEqual(expectedStats(stored.temp, START, END));
+    expect(temp).toMatchObject({ min: -1000, max: 1000, unique_devices: 2 });
+    expect(await aggregate('temp', '1h', START, END)).toEqual(expectedBuckets(stored.temp, 3600, START, END));
+  });
+
+  it('never misses a reading committed while rollups are being rebuilt', async () => {
+    const { devs, stored, send, stats, aggregate } = await setup(4);
+    await send(devs[0], spread(50, START, HOUR, 2).map((p) => ({ ms: p.ms, data: { temp: p.v } })));
+    // Four writers keep adding readings to the same hour while queries rebuild its rollups.
+    let writing = true;
+    const writers = devs.map(async (d, k) => {
+      for (let round = 0; writing || round < 3; round++) {
+        await send(d, spread(20, START, HOUR, 100 + k * 50 + round).map((p) => ({ ms: p.ms, data: { temp: p.v } })));
+      }
+    });
+    const answers: { count: number }[] = [];
+    for (let i = 0; i < 15; i++) answers.push(await stats('temp', START, START + HOUR - 1));
+    writing = false;
+    await Promise.all(writers);
+    // Counts seen while writing only grow; after the last commit the answer is exact.
+    for (let i = 1; i < answers.length; i++) expect(answers[i].count).toBeGreaterThanOrEqual(answers[i - 1].count);
+    expect(await stats('temp', START, START + HOUR - 1)).toEqual(expectedStats(stored.temp, START, START + HOUR - 1));
+    expect(await aggregate('temp', '1m', START, START + HOUR - 1)).toEqual(expectedBuckets(stored.temp, 60, START, START + HOUR - 1));
+  });
+
+  it("forgets a deleted device's readings", async () => {
+    const { t, devs, stored, send, stats } = await setup(2);
+    await send(devs[0], spread(60, START, 2 * HOUR, 3).map((p) => ({ ms: p.ms, data: { temp: p.v } })));
+    await send(devs[1], [{ ms: START + HOUR + 1234, data: { temp: 5000 } }]);
+    expect(await stats('temp', START, END)).toMatchObject({ max: 5000, unique_devices: 2 });
+
+    const res = await t.http.delete(`/projects/${t.projectId}/devices/${devs[1].id}`);
+    expect(res.status).toBe(204);
+    const left = stored.temp.filter((p) => p.deviceId !== devs[1].id);
+    const after = await stats('temp', START, END);
+    expect(after).toEqual(expectedStats(left, START, END));
+    expect(after).toMatchObject({ unique_devices: 1 });
+  });
+});

@@ -9,8 +9,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * They are built on demand, per (project, metric) and whole hours, by the query that needs
  * them, and kept exact this way:
  *  - an hour has rollups iff its hour row exists (count 0 for an hour without values);
- *  - the reading writer appends a mark (project, metric, hour) for every numeric metric it
- *    writes, in the readings' own statement; a marked hour is rebuilt before it is read;
+ *  - the reading writer appends a mark (project, metric, hour, minute) for every numeric
+ *    metric it writes, in the readings' own statement; marked minutes are rebuilt before they
+ *    are read. A flush that touches many minutes of an hour (a backfill) marks the whole hour
+ *    instead (minute NULL), so live data costs a few minutes' rebuild and a backfill few marks;
  *  - a rebuild holds the project's advisory lock, deletes the marks it saw, then reads the
  *    readings in a later snapshot, so a writer committing meanwhile leaves its mark behind;
  *  - whatever removes readings (a device delete, retention) removes the rollups they are in,
@@ -25,7 +27,8 @@ export class MetricRollups1764000000004 implements MigrationInterface {
       CREATE TABLE metric_rollup_marks (
         project_id bigint NOT NULL,
         metric text NOT NULL,
-        hour timestamptz NOT NULL
+        hour timestamptz NOT NULL,
+        minute timestamptz
       )`);
     await q.query(`CREATE INDEX metric_rollup_marks_idx ON metric_rollup_marks (project_id, metric, hour)`);
     await q.query(`

@@ -141,6 +141,11 @@ describe('project-wide analytics over rollups', () => {
     expect(temp).toEqual(expectedStats(stored.temp, START, END));
     expect(temp).toMatchObject({ min: -1000, max: 1000, unique_devices: 2 });
     expect(await aggregate('temp', '1h', START, END)).toEqual(expectedBuckets(stored.temp, 3600, START, END));
+
+    // A late batch across many minutes of one hour marks the hour as a whole.
+    await send(devs[1], Array.from({ length: 12 }, (_, i) => ({ ms: START + HOUR + i * 5 * 60_000 + 777, data: { temp: 2000 + i } })));
+    expect(await stats('temp', START, END)).toEqual(expectedStats(stored.temp, START, END));
+    expect(await aggregate('temp', '1m', START, END)).toEqual(expectedBuckets(stored.temp, 60, START, END));
   });
 
   it('never misses a reading committed while rollups are being rebuilt', async () => {

@@ -105,7 +105,8 @@ export class ReadingsRepository {
          UPDATE devices d SET last_seen_at = l.at FROM locked l
           WHERE d.id = l.id AND (l.last_seen_at IS NULL OR l.last_seen_at < l.at)
        ), marked AS (
-         INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT * FROM unnest($7::bigint[], $8::text[], $9::timestamptz[])
+         INSERT INTO metric_rollup_marks (project_id, metric, hour, minute)
+         SELECT * FROM unnest($7::bigint[], $8::text[], $9::timestamptz[], $10::timestamptz[])
        ), inserted AS (
          INSERT INTO readings (project_id, device_id, event_id, ts, received_at, payload)
          SELECT * FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::timestamptz[]),
@@ -117,7 +118,7 @@ export class ReadingsRepository {
        ${mode === 'keys' ? 'SELECT * FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
       // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
       // parameter would escape every element.
-      [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h],
+      [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h, marks.mi],
     );
     return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }

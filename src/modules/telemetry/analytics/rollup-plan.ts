@@ -48,6 +48,17 @@ export function planRollups(fromMs: number, toMs: number, useHours: boolean): Ro
   return { hours: { from: h0, to: h1 }, minutes: [{ from: m0, to: h0 }, { from: h1, to: m1 }], raw, refresh };
 }
 
+/** The spans in ascending order, adjacent ones joined (they must not overlap). */
+export function mergeSpans(spans: Span[]): Span[] {
+  const out: Span[] = [];
+  for (const s of [...spans].sort((a, b) => a.from - b.from)) {
+    const last = out[out.length - 1];
+    if (last && last.to === s.from) last.to = s.to;
+    else out.push({ ...s });
+  }
+  return out;
+}
+
 /** The hours [from, to) as epoch milliseconds. */
 export function hoursOf(span: Span): number[] {
   const out: number[] = [];
@@ -55,24 +66,48 @@ export function hoursOf(span: Span): number[] {
   return out;
 }
 
+/** A flush that touches more minutes than this of one (project, metric, hour) marks the whole hour. */
+export const MAX_MINUTE_MARKS = 4;
+
+export interface RollupMarks {
+  p: number[];
+  m: string[];
+  h: string[];
+  /** The minute, or null for the whole hour. */
+  mi: (string | null)[];
+}
+
 /**
- * The (project, metric, hour) of every numeric value in `rows`, once each: the hours whose
- * rollups these readings change (see migration 1764000000004). `ts` is ISO-8601 UTC.
+ * Where numeric values in `rows` change rollups (see migration 1764000000004): per project,
+ * metric and hour, the minutes they fall in, or the whole hour when they fall in more than
+ * MAX_MINUTE_MARKS minutes. `ts` is ISO-8601 UTC.
  */
-export function rollupMarks(rows: readonly ReadingRow[]): { p: number[]; m: string[]; h: string[] } {
-  const seen = new Set<string>();
-  const out = { p: [] as number[], m: [] as string[], h: [] as string[] };
+export function rollupMarks(rows: readonly ReadingRow[]): RollupMarks {
+  const touched = new Map<string, { p: number; m: string; h: string; minutes: Set<string> | null }>();
   for (const row of rows) {
-    const hour = row.ts[13] === ':' ? row.ts.slice(0, 13) : new Date(row.ts).toISOString().slice(0, 13);
+    const iso = row.ts[13] === ':' ? row.ts : new Date(row.ts).toISOString();
+    const hour = iso.slice(0, 13);
+    let minute: string | undefined;
     for (const metric in row.data) {
       if (typeof row.data[metric] !== 'number') continue;
       const key = `${row.projectId}|${hour}|${metric}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      out.p.push(row.projectId);
-      out.m.push(metric);
-      out.h.push(`${hour}:00:00Z`);
+      let entry = touched.get(key);
+      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, minutes: new Set() }));
+      if (!entry.minutes) continue;
+      entry.minutes.add((minute ??= iso.slice(14, 16)));
+      if (entry.minutes.size > MAX_MINUTE_MARKS) entry.minutes = null;
     }
+  }
+  const out: RollupMarks = { p: [], m: [], h: [], mi: [] };
+  const push = (e: { p: number; m: string; h: string }, mi: string | null) => {
+    out.p.push(e.p);
+    out.m.push(e.m);
+    out.h.push(`${e.h}:00:00Z`);
+    out.mi.push(mi);
+  };
+  for (const e of touched.values()) {
+    if (e.minutes) for (const mm of e.minutes) push(e, `${e.h}:${mm}:00Z`);
+    else push(e, null);
   }
   return out;
 }

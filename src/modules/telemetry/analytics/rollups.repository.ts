@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Bucket, Stats } from '../readings.repository';
-import { HOUR_MS, hoursOf, isEmpty, RollupPlan, Span } from './rollup-plan';
+import { HOUR_MS, hoursOf, isEmpty, mergeSpans, MINUTE_MS, RollupPlan, Span } from './rollup-plan';
 
 /** The per-project rebuild lock (two-key form: namespace, project); the device-delete trigger takes it too. */
 const PROJECT_LOCK_NAMESPACE = 727_020;
 /** Rebuilds hold it shared; retention and mark compaction hold it alone (one-key form). */
 const ALL_PROJECTS_LOCK = 727_021;
-/** A rebuild of more hours than this reads the project's readings by scanning, not device by device. */
+/** A rebuild of more than this many hours' worth reads the project's readings by scanning, not device by device. */
 const MAX_PROBED_HOURS = 2;
 
 /** Rows the rollup path reads: hour and minute rollups, then the raw readings at the edges. */
@@ -48,9 +48,9 @@ export class RollupsRepository {
       ]);
       // Marks first: a reading committed after this statement either is in the rebuild's
       // later snapshot or leaves its mark for the next one.
-      const marked: { hour: Date }[] = await tx.query(
-        `WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
-         SELECT DISTINCT hour FROM taken`,
+      const marked: { hour: Date; minute: Date | null }[] = await tx.query(
+        `WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour, minute)
+         SELECT DISTINCT hour, minute FROM taken`,
         bounds,
       );
       const built: { start: Date }[] = await tx.query(
@@ -58,11 +58,13 @@ export class RollupsRepository {
         bounds,
       );
       const have = new Set(built.map((r) => r.start.getTime()));
-      const dirty = new Set(marked.map((r) => r.hour.getTime()));
-      for (const h of hours) if (!have.has(h)) dirty.add(h);
-      if (!dirty.size) return 0;
-      await this.rebuild(tx, projectId, metric, [...dirty].sort((a, b) => a - b));
-      return dirty.size;
+      const whole = new Set(hours.filter((h) => !have.has(h)));
+      for (const r of marked) if (r.minute === null) whole.add(r.hour.getTime());
+      const minutes = new Set<number>();
+      for (const r of marked) if (r.minute !== null && !whole.has(r.hour.getTime())) minutes.add(r.minute.getTime());
+      if (!whole.size && !minutes.size) return 0;
+      await this.rebuild(tx, projectId, metric, [...whole], [...minutes]);
+      return whole.size + minutes.size;
     });
   }
 
@@ -131,29 +133,41 @@ export class RollupsRepository {
     });
   }
 
-  /** Replaces the minute and hour rollups of `hours` (ascending epoch ms) with ones built from the readings. */
-  private async rebuild(tx: EntityManager, projectId: number, metric: string, hours: number[]): Promise<void> {
-    const lo = new Date(hours[0]);
-    const hi = new Date(hours[hours.length - 1] + HOUR_MS);
-    const at = hours.map((h) => new Date(h));
+  /**
+   * Replaces the rollups of the `whole` hours and of the single `minutes` (epoch ms) with ones
+   * built from the readings, then the hour rows of every hour touched from its minute rows.
+   */
+  private async rebuild(tx: EntityManager, projectId: number, metric: string, whole: number[], minutes: number[]): Promise<void> {
+    const spans = mergeSpans([...whole.map((h) => ({ from: h, to: h + HOUR_MS })), ...minutes.map((m) => ({ from: m, to: m + MINUTE_MS }))]);
+    const touched = [...new Set([...whole, ...minutes.map((m) => Math.floor(m / HOUR_MS) * HOUR_MS)])].map((h) => new Date(h));
+    const los = spans.map((s) => new Date(s.from));
+    const his = spans.map((s) => new Date(s.to));
+    const base = [projectId, metric, los, his];
     await tx.query(`SET LOCAL work_mem = '64MB'`);
     await tx.query(
-      `DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND start >= $3 AND start < $4
-          AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($5::timestamptz[]))`,
-      [projectId, metric, lo, hi, at],
+      `DELETE FROM metric_rollups USING unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
+        WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= g.lo AND start < g.hi`,
+      base,
     );
-    // A few hours are read device by device through the (device_id, ts) index; more, by a scan.
-    const source =
-      hours.length <= MAX_PROBED_HOURS
-        ? `devices d CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
-              WHERE r.device_id = d.id AND r.project_id = $1 AND r.ts >= $3 AND r.ts < $4) r
-            WHERE d.project_id = $1`
-        : `readings r WHERE r.project_id = $1 AND r.ts >= $3 AND r.ts < $4`;
+    await tx.query(`DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[])`, [
+      projectId,
+      metric,
+      touched,
+    ]);
+    // A few hours' worth is read device by device through the (device_id, ts) index; more, by
+    // scanning the project's readings of the whole range.
+    const probed = spans.reduce((n, s) => n + s.to - s.from, 0) <= MAX_PROBED_HOURS * HOUR_MS;
+    const source = probed
+      ? `devices d CROSS JOIN unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
+           CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
+                                WHERE r.device_id = d.id AND r.project_id = $1 AND r.ts >= g.lo AND r.ts < g.hi) r
+          WHERE d.project_id = $1`
+      : `readings r WHERE r.project_id = $1 AND r.ts >= $5 AND r.ts < $6
+            AND EXISTS (SELECT 1 FROM unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi) WHERE r.ts >= g.lo AND r.ts < g.hi)`;
     await tx.query(
       `WITH raw AS MATERIALIZED (
          SELECT date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v
            FROM ${source} AND jsonb_typeof(r.payload -> $2::text) = 'number'
-            AND date_bin('1 hour', r.ts, TIMESTAMPTZ 'epoch') IN (SELECT unnest($5::timestamptz[]))
        ),
        per_value AS (SELECT t, v, count(*)::int AS c FROM raw GROUP BY t, v),
        hist AS (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts FROM per_value GROUP BY t),
@@ -161,13 +175,13 @@ export class RollupsRepository {
                          array_agg(DISTINCT device_id ORDER BY device_id) AS devices FROM raw GROUP BY t)
        INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices)
        SELECT $1, $2, 60, t, n, s, lo, hi, vals, cnts, devices FROM totals JOIN hist USING (t)`,
-      [projectId, metric, lo, hi, at],
+      probed ? base : [...base, los[0], his[his.length - 1]],
     );
     await tx.query(
       `WITH m AS MATERIALIZED (
          SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS h, count, sum, min, max, vals, cnts, devices
-           FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $3 AND start < $4
-            AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($5::timestamptz[]))
+           FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
+            AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
        ),
        totals AS (SELECT h, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM m GROUP BY h),
        per_value AS (SELECT h, u.v, sum(u.c)::int AS c FROM m, unnest(m.vals, m.cnts) AS u(v, c) GROUP BY h, u.v),
@@ -175,8 +189,8 @@ export class RollupsRepository {
        devs AS (SELECT h, array_agg(DISTINCT d ORDER BY d) AS devices FROM m, unnest(m.devices) AS d GROUP BY h)
        INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices)
        SELECT $1, $2, 3600, hs.h, coalesce(n, 0), s, lo, hi, vals, cnts, devices
-         FROM unnest($5::timestamptz[]) AS hs(h) LEFT JOIN totals USING (h) LEFT JOIN hist USING (h) LEFT JOIN devs USING (h)`,
-      [projectId, metric, lo, hi, at],
+         FROM unnest($3::timestamptz[]) AS hs(h) LEFT JOIN totals USING (h) LEFT JOIN hist USING (h) LEFT JOIN devs USING (h)`,
+      [projectId, metric, touched, new Date(Math.min(...touched.map((d) => d.getTime()))), new Date(Math.max(...touched.map((d) => d.getTime())) + HOUR_MS)],
     );
   }
 

@@ -23,7 +23,8 @@ import { Progress } from './progress';
  *     runAlertLoad, timed at the sink instead of the SSE stream);
  *  3. query latency over the stored readings: aggregate, stats (project and one device) and a
  *     device's recent readings, QUERY_REQUESTS sequential requests each (at most QUERY_SECONDS
- *     of them) after a warm-up;
+ *     of them) after a warm-up whose first request (which builds rollups) is reported too;
+ *     and, during phase 2, project-wide queries of the last hour (informational);
  *  4. peak resident memory (VmHWM) of every platform process.
  *
  * Prints a table (metric, value, target, pass/fail) and writes bench/results/latest.json.
@@ -55,6 +56,8 @@ const QUERY_REQUESTS = int('QUERY_REQUESTS', 200);
 /** …or as many as fit in this many seconds per kind of query, whichever is fewer. */
 const QUERY_SECONDS = int('QUERY_SECONDS', 60);
 const QUERY_WARMUP = 5;
+/** During the alert phase, a project-wide query of the last hour every this many ms. */
+const LIVE_QUERY_PAUSE_MS = 250;
 /** Keep the database afterwards (to look at query plans); everything else is still cleaned up. */
 const KEEP_DB = process.env.KEEP_DB === '1';
 /** Phase 1's readings cover this span, ending SPAN_END_MS before the run starts. */
@@ -185,6 +188,38 @@ function summarize(samples: number[]): LatencySummary {
     max: r(s[s.length - 1] ?? NaN),
     mean: r(s.reduce((a, b) => a + b, 0) / Math.max(1, s.length)),
   };
+}
+
+/**
+ * Times GETs one after another, a pause between, until stopped: project-wide analytics of the
+ * last hour while the alert phase streams readings, so rollups of the current minutes keep
+ * changing under the queries.
+ */
+class LiveQueries {
+  readonly samples: Record<string, number[]> = {};
+  private running = true;
+  private readonly done: Promise<void>;
+
+  constructor(base: URL, headers: Record<string, string>, kinds: { key: string; path: () => string }[], pauseMs: number) {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    this.done = (async () => {
+      try {
+        for (let i = 0; this.running; i++) {
+          const k = kinds[i % kinds.length];
+          (this.samples[k.key] ??= []).push(await timedGet(agent, base, k.path(), headers));
+          await new Promise((r) => setTimeout(r, pauseMs));
+        }
+      } finally {
+        agent.destroy();
+      }
+    })();
+  }
+
+  async stop(): Promise<Record<string, LatencySummary>> {
+    this.running = false;
+    await this.done;
+    return Object.fromEntries(Object.entries(this.samples).map(([k, v]) => [k, summarize(v)]));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,6 +425,11 @@ async function main(): Promise<void> {
       if (Number(body.rule_id) === overheatId && !arrivals.arrived(Number(body.device_id), at)) foreign++;
     };
     const alertBar = new Progress('alerts → webhook', 0, 'readings');
+    const lastHour = () => `from=${encodeURIComponent(new Date(Date.now() - HOUR).toISOString())}`;
+    const live = new LiveQueries(new URL(url), tenant.auth, [
+      { key: 'stats_last_hour', path: () => '/telemetry/stats?metric=temperature&window=1h' },
+      { key: 'aggregate_last_hour', path: () => `/telemetry/aggregate?metric=temperature&interval=1m&${lastHour()}` },
+    ], LIVE_QUERY_PAUSE_MS);
     let load: Awaited<ReturnType<typeof runAlertLoad>>;
     try {
       load = await phase('alerts', () =>
@@ -416,6 +456,12 @@ async function main(): Promise<void> {
       alertBar.abort();
       throw err;
     }
+    const liveQueries = await live.stop();
+    log(
+      `during the alert load, project-wide queries of the last hour: ${Object.entries(liveQueries)
+        .map(([k, q]) => `${k} p50 ${fmt(q.p50, 1)} ms, p95 ${fmt(q.p95, 1)} ms (${q.requests})`)
+        .join('; ')}`,
+    );
     const webhook = summarize(arrivals.latencies);
     const missing = arrivals.pending.size;
     log(
@@ -446,12 +492,16 @@ async function main(): Promise<void> {
       { key: 'recent', label: 'GET /telemetry/devices/{id}/telemetry?limit=100', path: () => `/telemetry/devices/${pick(devicesWithData).id}/telemetry?limit=100` },
     ];
     const queries: Record<string, LatencySummary> = {};
+    /** The first request of each kind: project-wide ones build the rollups of the hours they read. */
+    const firstQuery: Record<string, number> = {};
     await phase('queries', () => guard((async () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       const base = new URL(url);
       try {
         for (const k of kinds) {
-          for (let i = 0; i < QUERY_WARMUP; i++) await timedGet(agent, base, k.path(), tenant.auth);
+          const warmup: number[] = [];
+          for (let i = 0; i < QUERY_WARMUP; i++) warmup.push(await timedGet(agent, base, k.path(), tenant.auth));
+          firstQuery[k.key] = Math.round(warmup[0] * 10) / 10;
           const qbar = new Progress(`query ${k.key}`, QUERY_REQUESTS, 'requests');
           const samples: number[] = [];
           try {
@@ -491,6 +541,8 @@ async function main(): Promise<void> {
       const q = queries[k.key];
       row(`query: ${k.label} p50 / p95`, `${fmt(q.p50, 1)} / ${fmt(q.p95, 1)} ms${q.requests < QUERY_REQUESTS ? ` (${q.requests} in ${QUERY_SECONDS} s)` : ''}`, `p95 ≤ ${TARGETS.queryP95Ms} ms`, q.p95 <= TARGETS.queryP95Ms);
     }
+    row('query: first aggregate / stats (builds rollups)', `${fmt(firstQuery.aggregate, 0)} / ${fmt(firstQuery.stats, 1)} ms`);
+    for (const [key, q] of Object.entries(liveQueries)) row(`query under the alert load: ${key} p50 / p95`, `${fmt(q.p50, 1)} / ${fmt(q.p95, 1)} ms`);
     for (const p of procs) {
       const mb = peak[p.name];
       row(`memory: peak RSS ${p.name}`, mb === null ? 'n/a' : `${fmt(mb)} MB`, `≤ ${TARGETS.processMb} MB`, mb !== null && mb <= TARGETS.processMb);
@@ -544,7 +596,8 @@ async function main(): Promise<void> {
         queries: {
           stored_readings: stored,
           vacuum_analyze_seconds: Math.round(vacuumSeconds * 10) / 10,
-          ...Object.fromEntries(kinds.map((k) => [k.key, { request: k.label, ...queries[k.key] }])),
+          ...Object.fromEntries(kinds.map((k) => [k.key, { request: k.label, ...queries[k.key], first_ms: firstQuery[k.key] }])),
+          during_alert_load: liveQueries,
         },
         peak_rss_mb: peak,
         peak_rss_mb_after_phase: memoryByPhase,

@@ -9,15 +9,17 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * They are built on demand, per (project, metric) and whole hours, by the query that needs
  * them, and kept exact this way:
  *  - an hour has rollups iff its hour row exists (count 0 for an hour without values);
- *  - the reading writer appends a mark (project, metric, hour, minute) for every numeric
- *    metric it writes, in the readings' own statement; marked minutes are rebuilt before they
- *    are read. A flush that touches many minutes of an hour (a backfill) marks the whole hour
- *    instead (minute NULL), so live data costs a few minutes' rebuild and a backfill few marks;
- *  - a rebuild holds the project's advisory lock, deletes the marks it saw, then reads the
- *    readings in a later snapshot, so a writer committing meanwhile leaves its mark behind;
+ *  - in the readings' own statement, the reading writer records for every numeric metric it
+ *    writes, per project and hour, either a delta (the minute rollups of just the readings it
+ *    inserted: live data, a few minutes of the hour) or, past a few minutes (a backfill), a
+ *    mark (the hour must be rebuilt from the readings);
+ *  - before a query reads rollups, it rebuilds the marked hours and merges the deltas into the
+ *    minute rows, holding the project's advisory lock, in one REPEATABLE READ snapshot: the
+ *    marks and deltas it takes are exactly those of the readings that snapshot sees, so a
+ *    writer committing meanwhile leaves its own for the next query and nothing counts twice;
  *  - whatever removes readings (a device delete, retention) removes the rollups they are in,
  *    under the same locks, so a rebuild in flight cannot write back what was removed.
- * Marks are appended, never upserted, so concurrent writers never wait on one another.
+ * Marks and deltas are appended, never upserted, so concurrent writers never wait on one another.
  */
 export class MetricRollups1764000000004 implements MigrationInterface {
   name = 'MetricRollups1764000000004';
@@ -27,10 +29,23 @@ export class MetricRollups1764000000004 implements MigrationInterface {
       CREATE TABLE metric_rollup_marks (
         project_id bigint NOT NULL,
         metric text NOT NULL,
-        hour timestamptz NOT NULL,
-        minute timestamptz
+        hour timestamptz NOT NULL
       )`);
     await q.query(`CREATE INDEX metric_rollup_marks_idx ON metric_rollup_marks (project_id, metric, hour)`);
+    await q.query(`
+      CREATE TABLE metric_rollup_deltas (
+        project_id bigint NOT NULL,
+        metric text NOT NULL,
+        minute timestamptz NOT NULL,
+        count bigint NOT NULL,
+        sum float8 NOT NULL,
+        min float8 NOT NULL,
+        max float8 NOT NULL,
+        vals float8[] NOT NULL,
+        cnts int[] NOT NULL,
+        devices bigint[] NOT NULL
+      )`);
+    await q.query(`CREATE INDEX metric_rollup_deltas_idx ON metric_rollup_deltas (project_id, metric, minute)`);
     await q.query(`
       CREATE TABLE metric_rollups (
         project_id bigint NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
@@ -68,6 +83,7 @@ export class MetricRollups1764000000004 implements MigrationInterface {
         RETURN OLD;
       END $$`);
     await q.query(`DROP TABLE metric_rollups`);
+    await q.query(`DROP TABLE metric_rollup_deltas`);
     await q.query(`DROP TABLE metric_rollup_marks`);
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
-import { rollupMarks } from './analytics/rollup-plan';
+import { rollupChanges } from './analytics/rollup-plan';
+import { rollupsOfValues } from './analytics/rollup-sql';
 
 export interface ReadingRow {
   projectId: number;
@@ -76,8 +77,9 @@ export class ReadingsRepository {
    * costs an fsync (~9 ms), so the ingest path commits exactly once per flush. The devices
    * are locked in id order (so concurrent flushes cannot deadlock) and only rows of devices
    * that still exist are inserted; a concurrent device delete waits for this commit and its
-   * trigger then removes the rows. It also marks the hours whose rollups change, so a rollup
-   * never misses a committed reading. `keys` returns the new identities (for wait=true), `count`
+   * trigger then removes the rows. It also records how the rows change rollups (deltas for
+   * live data, marks for a backfill; see rollupChanges), so a rollup never misses a committed
+   * reading. `keys` returns the new identities (for wait=true), `count`
    * only how many were new, which is cheaper.
    */
   async insertMany(rows: readonly ReadingRow[], mode: 'count'): Promise<number>;
@@ -93,7 +95,12 @@ export class ReadingsRepository {
       cols.r.push(row.receivedAt);
       cols.j.push(row.data);
     }
-    const marks = rollupMarks(rows);
+    const { marks, deltas } = rollupChanges(rows);
+    const withDeltas = deltas.p.length > 0;
+    const returning = [
+      mode === 'keys' ? `device_id, event_id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts` : '1 AS one',
+      ...(withDeltas ? ['project_id AS rp, device_id AS rd, ts AS rt, payload AS rj'] : []),
+    ].join(', ');
     const result: { device_id: number; event_id: string; ts: string }[] | { n: number }[] = await this.ds.query(
       `WITH arrived AS (
          SELECT device_id, max(received_at) AS at FROM unnest($2::bigint[], $5::timestamptz[]) AS u(device_id, received_at)
@@ -105,20 +112,31 @@ export class ReadingsRepository {
          UPDATE devices d SET last_seen_at = l.at FROM locked l
           WHERE d.id = l.id AND (l.last_seen_at IS NULL OR l.last_seen_at < l.at)
        ), marked AS (
-         INSERT INTO metric_rollup_marks (project_id, metric, hour, minute)
-         SELECT * FROM unnest($7::bigint[], $8::text[], $9::timestamptz[], $10::timestamptz[])
+         INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT * FROM unnest($7::bigint[], $8::text[], $9::timestamptz[])
        ), inserted AS (
          INSERT INTO readings (project_id, device_id, event_id, ts, received_at, payload)
          SELECT * FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::timestamptz[]),
                                   unnest($5::timestamptz[]), jsonb_array_elements($6::jsonb)) AS u(p, d, e, t, r, j)
           WHERE u.d IN (SELECT id FROM locked)
          ON CONFLICT (device_id, ts, event_id) DO NOTHING
-         RETURNING ${mode === 'keys' ? `device_id, event_id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts` : '1'}
-       )
-       ${mode === 'keys' ? 'SELECT * FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
+         RETURNING ${returning}
+       )${
+         withDeltas
+           ? `, x AS (
+         SELECT i.rp AS p, k.m, date_bin('1 minute', i.rt, TIMESTAMPTZ 'epoch') AS t, i.rd AS d, (i.rj ->> k.m)::float8 AS v
+           FROM inserted i JOIN unnest($10::bigint[], $11::text[], $12::timestamptz[]) AS k(p, m, h)
+             ON k.p = i.rp AND k.h = date_bin('1 hour', i.rt, TIMESTAMPTZ 'epoch')
+          WHERE jsonb_typeof(i.rj -> k.m) = 'number'
+       ), delta AS (
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, count, sum, min, max, vals, cnts, devices)
+         ${rollupsOfValues('x')}
+       )`
+           : ''
+       }
+       ${mode === 'keys' ? 'SELECT device_id, event_id, ts FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
       // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
       // parameter would escape every element.
-      [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h, marks.mi],
+      [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h, ...(withDeltas ? [deltas.p, deltas.m, deltas.h] : [])],
     );
     return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }

@@ -1,4 +1,4 @@
-import { HOUR_MS, hoursOf, MAX_MINUTE_MARKS, mergeSpans, MINUTE_MS, planRollups, rollupMarks, RollupPlan, Span } from './rollup-plan';
+import { HOUR_MS, HourKeys, hoursOf, MAX_DELTA_MINUTES, mergeSpans, MINUTE_MS, planRollups, rollupChanges, RollupPlan, Span } from './rollup-plan';
 
 const inSpan = (s: Span, t: number) => t >= s.from && t < s.to;
 
@@ -59,30 +59,29 @@ describe('planRollups', () => {
   });
 });
 
-describe('rollupMarks', () => {
+describe('rollupChanges', () => {
   const row = (projectId: number, ts: string, data: Record<string, unknown>) => ({ projectId, deviceId: 1, eventId: 'e', ts, receivedAt: ts, data });
 
-  it('marks each (project, numeric metric) by minute, or by the whole hour past a few minutes', () => {
+  it('writes deltas for a few minutes of an hour, and marks the hour past them', () => {
     const at = (hhmm: string) => `2026-03-01T${hhmm}:30.000Z`;
     const minutes = ['11:00', '11:01', '11:02', '11:03', '11:04'];
-    const marks = rollupMarks([
+    const { marks, deltas } = rollupChanges([
       row(1, at('10:15'), { temp: 1, hum: 2, label: 'x', flag: true, nested: { temp: 3 } }),
       row(1, at('10:15'), { temp: 5 }),
       row(1, at('10:59'), { temp: 5 }),
-      // Five minutes of one hour: more than MAX_MINUTE_MARKS, so the hour.
+      // Five minutes of one hour: more than MAX_DELTA_MINUTES, so a mark.
       ...minutes.map((m) => row(1, at(m), { temp: 5, hum: m === '11:00' ? 1 : 'n/a' })),
       row(2, at('10:00'), { temp: 5, hum: null }),
     ]);
-    const rows = marks.p.map((p, i) => [p, marks.m[i], marks.h[i], marks.mi[i]]);
-    expect(MAX_MINUTE_MARKS).toBe(4);
-    expect(rows).toEqual([
-      [1, 'temp', '2026-03-01T10:00:00Z', '2026-03-01T10:15:00Z'],
-      [1, 'temp', '2026-03-01T10:00:00Z', '2026-03-01T10:59:00Z'],
-      [1, 'hum', '2026-03-01T10:00:00Z', '2026-03-01T10:15:00Z'],
-      [1, 'temp', '2026-03-01T11:00:00Z', null],
-      [1, 'hum', '2026-03-01T11:00:00Z', '2026-03-01T11:00:00Z'],
-      [2, 'temp', '2026-03-01T10:00:00Z', '2026-03-01T10:00:00Z'],
+    const list = (k: HourKeys) => k.p.map((p, i) => [p, k.m[i], k.h[i]]);
+    expect(MAX_DELTA_MINUTES).toBe(4);
+    expect(list(deltas)).toEqual([
+      [1, 'temp', '2026-03-01T10:00:00Z'],
+      [1, 'hum', '2026-03-01T10:00:00Z'],
+      [1, 'hum', '2026-03-01T11:00:00Z'],
+      [2, 'temp', '2026-03-01T10:00:00Z'],
     ]);
+    expect(list(marks)).toEqual([[1, 'temp', '2026-03-01T11:00:00Z']]);
   });
 });
 

@@ -66,48 +66,45 @@ export function hoursOf(span: Span): number[] {
   return out;
 }
 
-/** A flush that touches more minutes than this of one (project, metric, hour) marks the whole hour. */
-export const MAX_MINUTE_MARKS = 4;
+/** A flush that touches more minutes than this of one (project, metric, hour) marks the hour instead of writing deltas. */
+export const MAX_DELTA_MINUTES = 4;
 
-export interface RollupMarks {
+/** (project, metric, hour) triples as parallel arrays, for unnest(); hours are ISO-8601. */
+export interface HourKeys {
   p: number[];
   m: string[];
   h: string[];
-  /** The minute, or null for the whole hour. */
-  mi: (string | null)[];
 }
 
 /**
- * Where numeric values in `rows` change rollups (see migration 1764000000004): per project,
- * metric and hour, the minutes they fall in, or the whole hour when they fall in more than
- * MAX_MINUTE_MARKS minutes. `ts` is ISO-8601 UTC.
+ * How `rows` change rollups (see migration 1764000000004), per project, numeric metric and
+ * hour: `deltas` where they fall in at most MAX_DELTA_MINUTES minutes of the hour (the
+ * writer adds the minute rollups of what it inserted), `marks` where they fall in more (the
+ * hour is rebuilt from the readings). `ts` is ISO-8601 UTC.
  */
-export function rollupMarks(rows: readonly ReadingRow[]): RollupMarks {
+export function rollupChanges(rows: readonly ReadingRow[]): { marks: HourKeys; deltas: HourKeys } {
   const touched = new Map<string, { p: number; m: string; h: string; minutes: Set<string> | null }>();
   for (const row of rows) {
     const iso = row.ts[13] === ':' ? row.ts : new Date(row.ts).toISOString();
     const hour = iso.slice(0, 13);
-    let minute: string | undefined;
+    const minute = iso.slice(14, 16);
     for (const metric in row.data) {
       if (typeof row.data[metric] !== 'number') continue;
       const key = `${row.projectId}|${hour}|${metric}`;
       let entry = touched.get(key);
       if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, minutes: new Set() }));
       if (!entry.minutes) continue;
-      entry.minutes.add((minute ??= iso.slice(14, 16)));
-      if (entry.minutes.size > MAX_MINUTE_MARKS) entry.minutes = null;
+      entry.minutes.add(minute);
+      if (entry.minutes.size > MAX_DELTA_MINUTES) entry.minutes = null;
     }
   }
-  const out: RollupMarks = { p: [], m: [], h: [], mi: [] };
-  const push = (e: { p: number; m: string; h: string }, mi: string | null) => {
-    out.p.push(e.p);
-    out.m.push(e.m);
-    out.h.push(`${e.h}:00:00Z`);
-    out.mi.push(mi);
-  };
+  const marks: HourKeys = { p: [], m: [], h: [] };
+  const deltas: HourKeys = { p: [], m: [], h: [] };
   for (const e of touched.values()) {
-    if (e.minutes) for (const mm of e.minutes) push(e, `${e.h}:${mm}:00Z`);
-    else push(e, null);
+    const to = e.minutes ? deltas : marks;
+    to.p.push(e.p);
+    to.m.push(e.m);
+    to.h.push(`${e.h}:00:00Z`);
   }
-  return out;
+  return { marks, deltas };
 }

@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Bucket, Stats } from '../readings.repository';
-import { HOUR_MS, hoursOf, isEmpty, mergeSpans, MINUTE_MS, RollupPlan, Span } from './rollup-plan';
+import { HOUR_MS, hoursOf, isEmpty, mergeSpans, RollupPlan, Span } from './rollup-plan';
+import { mergedRollups, rollupsOfValues } from './rollup-sql';
 
 /** The per-project rebuild lock (two-key form: namespace, project); the device-delete trigger takes it too. */
 const PROJECT_LOCK_NAMESPACE = 727_020;
 /** Rebuilds hold it shared; retention and mark compaction hold it alone (one-key form). */
 const ALL_PROJECTS_LOCK = 727_021;
-/** A rebuild of more than this many hours' worth reads the project's readings by scanning, not device by device. */
+/** A rebuild of more hours than this reads the project's readings by scanning, not device by device. */
 const MAX_PROBED_HOURS = 2;
 
 /** Rows the rollup path reads: hour and minute rollups, then the raw readings at the edges. */
@@ -26,8 +27,9 @@ export class RollupsRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Makes the rollups of the whole hours in `span` current: builds the hours that have none
-   * and rebuilds the marked ones. Cheap when nothing changed: one indexed look without locks.
+   * Makes the rollups of the whole hours in `span` current: builds the hours that have none,
+   * rebuilds the marked ones and merges the deltas into the rest. Cheap when nothing changed:
+   * one indexed look without locks.
    */
   async refresh(projectId: number, metric: string, span: Span): Promise<number> {
     if (isEmpty(span)) return 0;
@@ -36,36 +38,84 @@ export class RollupsRepository {
     const [state] = await this.ds.query(
       `SELECT (SELECT count(*)::int FROM metric_rollups
                 WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
-              EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked`,
+              EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4)
+           OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS changed`,
       bounds,
     );
-    if (state.built === hours.length && !state.marked) return 0;
-    return this.ds.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2, ($3::bigint % 2147483647)::int)`, [
+    if (state.built === hours.length && !state.changed) return 0;
+    // The locks are the session's, taken before the transaction, so its snapshot (taken at its
+    // first statement) sees everything the previous holder committed.
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query(`SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int)`, [
         ALL_PROJECTS_LOCK,
         PROJECT_LOCK_NAMESPACE,
         projectId,
       ]);
-      // Marks first: a reading committed after this statement either is in the rebuild's
-      // later snapshot or leaves its mark for the next one.
-      const marked: { hour: Date; minute: Date | null }[] = await tx.query(
-        `WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour, minute)
-         SELECT DISTINCT hour, minute FROM taken`,
-        bounds,
-      );
-      const built: { start: Date }[] = await tx.query(
-        `SELECT start FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4`,
-        bounds,
-      );
-      const have = new Set(built.map((r) => r.start.getTime()));
-      const whole = new Set(hours.filter((h) => !have.has(h)));
-      for (const r of marked) if (r.minute === null) whole.add(r.hour.getTime());
-      const minutes = new Set<number>();
-      for (const r of marked) if (r.minute !== null && !whole.has(r.hour.getTime())) minutes.add(r.minute.getTime());
-      if (!whole.size && !minutes.size) return 0;
-      await this.rebuild(tx, projectId, metric, [...whole], [...minutes]);
-      return whole.size + minutes.size;
-    });
+      try {
+        await runner.startTransaction('REPEATABLE READ');
+        try {
+          const changed = await this.catchUp(runner.manager, projectId, metric, hours, bounds);
+          await runner.commitTransaction();
+          return changed;
+        } catch (err) {
+          await runner.rollbackTransaction();
+          throw err;
+        }
+      } finally {
+        await runner.query(`SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3)`, [
+          PROJECT_LOCK_NAMESPACE,
+          projectId,
+          ALL_PROJECTS_LOCK,
+        ]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
+   * In one snapshot: the marks and deltas it takes are exactly those of the readings it sees,
+   * so a reading is counted once, by a rebuild or by its delta.
+   */
+  private async catchUp(tx: EntityManager, projectId: number, metric: string, hours: number[], bounds: unknown[]): Promise<number> {
+    await tx.query(`SET LOCAL work_mem = '64MB'`);
+    const marked: { hour: Date }[] = await tx.query(
+      `WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
+       SELECT DISTINCT hour FROM taken`,
+      bounds,
+    );
+    const built: { start: Date }[] = await tx.query(
+      `SELECT start FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4`,
+      bounds,
+    );
+    const have = new Set(built.map((r) => r.start.getTime()));
+    const whole = new Set(hours.filter((h) => !have.has(h)));
+    for (const r of marked) whole.add(r.hour.getTime());
+    const rebuilt = [...whole].sort((a, b) => a - b).map((h) => new Date(h));
+    if (rebuilt.length) await this.rebuild(tx, projectId, metric, rebuilt);
+    // Deltas of rebuilt hours are in the rebuild already; the others merge into their minutes.
+    const merged: { hour: Date }[] = await tx.query(
+      `WITH taken AS (
+         DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
+         RETURNING minute AS t, count, sum, min, max, vals, cnts, devices
+       ), kept AS (
+         SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
+       ), old AS (
+         DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
+         RETURNING start AS t, count, sum, min, max, vals, cnts, devices
+       ), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
+       merged AS (
+         INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices)
+         SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices FROM (${mergedRollups('parts')}) m
+         RETURNING start
+       )
+       SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged`,
+      [...bounds, rebuilt],
+    );
+    if (merged.length) await this.rebuildHours(tx, projectId, metric, merged.map((r) => r.hour));
+    return rebuilt.length + merged.length;
   }
 
   /** Per-bucket count, sum, avg, min and max for an interval of whole minutes. */
@@ -114,8 +164,8 @@ export class RollupsRepository {
 
   /**
    * After retention dropped readings before `cutoff`: forgets the rollups that counted them,
-   * and marks that no longer matter (hours without rollups get built anyway; one mark per
-   * hour is enough). Alone under the all-projects lock, so no rebuild is in flight.
+   * and the marks and deltas that no longer matter (hours without rollups get built from the
+   * readings anyway; one mark per hour is enough). Alone under the all-projects lock, so no rebuild is in flight.
    */
   async forgetBefore(cutoff: Date | null): Promise<void> {
     await this.ds.transaction(async (tx) => {
@@ -127,36 +177,31 @@ export class RollupsRepository {
                              WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)`,
       );
       await tx.query(
+        `DELETE FROM metric_rollup_deltas m
+          WHERE NOT EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600
+                               AND r.start = date_bin('1 hour', m.minute, TIMESTAMPTZ 'epoch'))`,
+      );
+      await tx.query(
         `DELETE FROM metric_rollup_marks a USING metric_rollup_marks b
           WHERE a.project_id = b.project_id AND a.metric = b.metric AND a.hour = b.hour AND a.ctid < b.ctid`,
       );
     });
   }
 
-  /**
-   * Replaces the rollups of the `whole` hours and of the single `minutes` (epoch ms) with ones
-   * built from the readings, then the hour rows of every hour touched from its minute rows.
-   */
-  private async rebuild(tx: EntityManager, projectId: number, metric: string, whole: number[], minutes: number[]): Promise<void> {
-    const spans = mergeSpans([...whole.map((h) => ({ from: h, to: h + HOUR_MS })), ...minutes.map((m) => ({ from: m, to: m + MINUTE_MS }))]);
-    const touched = [...new Set([...whole, ...minutes.map((m) => Math.floor(m / HOUR_MS) * HOUR_MS)])].map((h) => new Date(h));
+  /** Replaces the minute and hour rollups of `hours` (ascending) with ones built from the readings. */
+  private async rebuild(tx: EntityManager, projectId: number, metric: string, hours: Date[]): Promise<void> {
+    const spans = mergeSpans(hours.map((h) => ({ from: h.getTime(), to: h.getTime() + HOUR_MS })));
     const los = spans.map((s) => new Date(s.from));
     const his = spans.map((s) => new Date(s.to));
     const base = [projectId, metric, los, his];
-    await tx.query(`SET LOCAL work_mem = '64MB'`);
     await tx.query(
       `DELETE FROM metric_rollups USING unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
         WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= g.lo AND start < g.hi`,
       base,
     );
-    await tx.query(`DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[])`, [
-      projectId,
-      metric,
-      touched,
-    ]);
-    // A few hours' worth is read device by device through the (device_id, ts) index; more, by
+    // A few hours are read device by device through the (device_id, ts) index; more, by
     // scanning the project's readings of the whole range.
-    const probed = spans.reduce((n, s) => n + s.to - s.from, 0) <= MAX_PROBED_HOURS * HOUR_MS;
+    const probed = hours.length <= MAX_PROBED_HOURS;
     const source = probed
       ? `devices d CROSS JOIN unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
            CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
@@ -165,32 +210,37 @@ export class RollupsRepository {
       : `readings r WHERE r.project_id = $1 AND r.ts >= $5 AND r.ts < $6
             AND EXISTS (SELECT 1 FROM unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi) WHERE r.ts >= g.lo AND r.ts < g.hi)`;
     await tx.query(
-      `WITH raw AS MATERIALIZED (
-         SELECT date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v
+      `WITH x AS MATERIALIZED (
+         SELECT $1::bigint AS p, $2::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
+                (r.payload ->> $2::text)::float8 AS v
            FROM ${source} AND jsonb_typeof(r.payload -> $2::text) = 'number'
-       ),
-       per_value AS (SELECT t, v, count(*)::int AS c FROM raw GROUP BY t, v),
-       hist AS (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts FROM per_value GROUP BY t),
-       totals AS (SELECT t, count(*) AS n, sum(v) AS s, min(v) AS lo, max(v) AS hi,
-                         array_agg(DISTINCT device_id ORDER BY device_id) AS devices FROM raw GROUP BY t)
+       )
        INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices)
-       SELECT $1, $2, 60, t, n, s, lo, hi, vals, cnts, devices FROM totals JOIN hist USING (t)`,
+       SELECT p, m, 60, t, count, sum, min, max, vals, cnts, devices FROM (${rollupsOfValues('x')}) r`,
       probed ? base : [...base, los[0], his[his.length - 1]],
     );
+    await this.rebuildHours(tx, projectId, metric, hours);
+  }
+
+  /** Replaces the hour rows of `hours` with the merge of their minute rows (count 0 for none). */
+  private async rebuildHours(tx: EntityManager, projectId: number, metric: string, hours: Date[]): Promise<void> {
+    const ms = hours.map((h) => h.getTime());
+    const range = [new Date(Math.min(...ms)), new Date(Math.max(...ms) + HOUR_MS)];
+    await tx.query(`DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[])`, [
+      projectId,
+      metric,
+      hours,
+    ]);
     await tx.query(
-      `WITH m AS MATERIALIZED (
-         SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS h, count, sum, min, max, vals, cnts, devices
+      `WITH parts AS MATERIALIZED (
+         SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices
            FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
             AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-       ),
-       totals AS (SELECT h, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM m GROUP BY h),
-       per_value AS (SELECT h, u.v, sum(u.c)::int AS c FROM m, unnest(m.vals, m.cnts) AS u(v, c) GROUP BY h, u.v),
-       hist AS (SELECT h, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts FROM per_value GROUP BY h),
-       devs AS (SELECT h, array_agg(DISTINCT d ORDER BY d) AS devices FROM m, unnest(m.devices) AS d GROUP BY h)
+       )
        INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices)
-       SELECT $1, $2, 3600, hs.h, coalesce(n, 0), s, lo, hi, vals, cnts, devices
-         FROM unnest($3::timestamptz[]) AS hs(h) LEFT JOIN totals USING (h) LEFT JOIN hist USING (h) LEFT JOIN devs USING (h)`,
-      [projectId, metric, touched, new Date(Math.min(...touched.map((d) => d.getTime()))), new Date(Math.max(...touched.map((d) => d.getTime())) + HOUR_MS)],
+       SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices
+         FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (${mergedRollups('parts')}) m USING (t)`,
+      [projectId, metric, hours, ...range],
     );
   }
 

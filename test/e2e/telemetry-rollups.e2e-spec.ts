@@ -125,6 +125,30 @@ describe('project-wide analytics over rollups', () => {
     }
   });
 
+  it('answers exactly when the range starts or ends inside a minute, whichever part of the minute it reads', async () => {
+    const { devs, stored, send, stats, aggregate } = await setup(3);
+    const m = START + HOUR + 7 * 60_000;
+    const n = START + 2 * HOUR + 11 * 60_000;
+    await send(devs[0], [
+      ...spread(40, START, 3 * HOUR, 9).map((p) => ({ ms: p.ms, data: { temp: p.v } })),
+      { ms: m + 40_000, data: { temp: 71 } },
+      { ms: m + 50_000, data: { temp: 72 } },
+      { ms: n + 5_000, data: { temp: 81 } },
+    ]);
+    await send(devs[1], [{ ms: n + 20_000, data: { temp: 82 } }]);
+    // Readings only the rest of an edge minute holds, one from a device with no other there.
+    await send(devs[2], [{ ms: m + 5_000, data: { temp: -70 } }, { ms: n + 50_000, data: { temp: 183 } }]);
+    // from inside minute m, to inside minute n: before, between and after those minutes'
+    // readings. Under half a minute in range is read as readings; more, as the minute's
+    // rollup less the readings of the rest of it.
+    for (const from of [m + 1, m + 10_000, m + 40_000, m + 45_000, m + 50_000, m + 55_000]) {
+      for (const to of [n + 4_999, n + 5_000, n + 10_000, n + 20_000, n + 45_000, n + 59_999]) {
+        expect([from - m, to - n, await stats('temp', from, to)]).toEqual([from - m, to - n, expectedStats(stored.temp, from, to)]);
+        expect(await aggregate('temp', '1m', from, to)).toEqual(expectedBuckets(stored.temp, 60, from, to));
+      }
+    }
+  });
+
   it('counts a reading that arrives late into an hour whose rollups exist, for that metric and no other', async () => {
     const { devs, stored, send, stats, aggregate } = await setup(2);
     await send(devs[0], spread(120, START, 2 * HOUR, 1).map((p) => ({ ms: p.ms, data: { temp: p.v, hum: p.v + 100 } })));
@@ -148,14 +172,21 @@ describe('project-wide analytics over rollups', () => {
     expect(await aggregate('temp', '1m', START, END)).toEqual(expectedBuckets(stored.temp, 60, START, END));
   });
 
-  it('never misses a reading committed while rollups are being rebuilt', async () => {
+  it('counts every reading exactly once while writers race the rebuilds and deltas', async () => {
     const { devs, stored, send, stats, aggregate } = await setup(4);
     await send(devs[0], spread(50, START, HOUR, 2).map((p) => ({ ms: p.ms, data: { temp: p.v } })));
-    // Four writers keep adding readings to the same hour while queries rebuild its rollups.
+    // Four writers keep adding readings to the same hour while queries bring its rollups up to
+    // date: two send batches across the hour (the hour gets rebuilt from the readings), two send
+    // a few readings in one minute (they add deltas), so rebuilds and deltas race.
     let writing = true;
     const writers = devs.map(async (d, k) => {
       for (let round = 0; writing || round < 3; round++) {
-        await send(d, spread(20, START, HOUR, 100 + k * 50 + round).map((p) => ({ ms: p.ms, data: { temp: p.v } })));
+        const salt = 100 + k * 50 + round;
+        const points =
+          k % 2 === 0
+            ? spread(20, START, HOUR, salt)
+            : spread(3, START + (salt % 60) * 60_000, 60_000, salt);
+        await send(d, points.map((p) => ({ ms: p.ms, data: { temp: p.v } })));
       }
     });
     const answers: { count: number }[] = [];

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { rollupChanges } from './analytics/rollup-plan';
-import { rollupsOfValues } from './analytics/rollup-sql';
+import { ROLLUP_COLUMNS, rollupsOfValues } from './analytics/rollup-sql';
 
 export interface ReadingRow {
   projectId: number;
@@ -128,7 +128,7 @@ export class ReadingsRepository {
              ON k.p = i.rp AND k.h = date_bin('1 hour', i.rt, TIMESTAMPTZ 'epoch')
           WHERE jsonb_typeof(i.rj -> k.m) = 'number'
        ), delta AS (
-         INSERT INTO metric_rollup_deltas (project_id, metric, minute, count, sum, min, max, vals, cnts, devices)
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
          ${rollupsOfValues('x')}
        )`
            : ''

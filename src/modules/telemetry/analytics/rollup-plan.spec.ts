@@ -36,12 +36,18 @@ describe('planRollups', () => {
     }
   });
 
-  it('reads raw readings only within a minute of either end, and refreshes the whole hours it reads', () => {
+  it('reads raw readings only within a minute of either end, and refreshes the whole hours it reads, edges included', () => {
     for (let i = 0; i < 500; i++) {
       const from = base + Math.floor(random() * 3 * HOUR_MS);
       const to = from + 2 * MINUTE_MS + Math.floor(random() * 30 * HOUR_MS);
       const plan = planRollups(from, to, true);
-      for (const raw of plan.raw) expect(raw.to - raw.from).toBeLessThanOrEqual(MINUTE_MS);
+      for (const raw of plan.raw.filter((x) => x.from < x.to)) {
+        expect(raw.to - raw.from).toBeLessThanOrEqual(MINUTE_MS);
+        // Each edge lies within one minute, whose hour is refreshed (its row may stand in for it).
+        expect(Math.floor(raw.from / MINUTE_MS)).toBe(Math.floor((raw.to - 1) / MINUTE_MS));
+        expect(raw.from).toBeGreaterThanOrEqual(plan.refresh.from);
+        expect(raw.to).toBeLessThanOrEqual(plan.refresh.to);
+      }
       for (const s of [plan.hours, ...plan.minutes].filter((x) => x.from < x.to)) {
         expect(s.from).toBeGreaterThanOrEqual(plan.refresh.from);
         expect(s.to).toBeLessThanOrEqual(plan.refresh.to);
@@ -55,7 +61,7 @@ describe('planRollups', () => {
     const plan = planRollups(base + 90_000, base + 5 * HOUR_MS + 30_000, true);
     expect(plan.hours).toEqual({ from: base + HOUR_MS, to: base + 5 * HOUR_MS });
     expect(plan.minutes).toEqual([{ from: base + 2 * MINUTE_MS, to: base + HOUR_MS }, { from: base + 5 * HOUR_MS, to: base + 5 * HOUR_MS }]);
-    expect(hoursOf(plan.refresh)).toEqual([0, 1, 2, 3, 4].map((h) => base + h * HOUR_MS));
+    expect(hoursOf(plan.refresh)).toEqual([0, 1, 2, 3, 4, 5].map((h) => base + h * HOUR_MS));
   });
 });
 

@@ -10,12 +10,15 @@ export interface Span {
 }
 
 /**
- * How a query over readings with from <= ts <= to splits into rollups and raw readings:
- * hour rows with start in `hours`, minute rows with start in either of `minutes`, and the
- * readings themselves in either of `raw` (the partial minutes at the edges). The pieces are
- * disjoint and cover the range exactly. `refresh` is the whole hours whose rollups are read.
+ * How a query over readings with from <= ts <= to (`range`, as [from, to + 1 ms)) splits into
+ * rollups and raw readings: hour rows with start in `hours`, minute rows with start in either
+ * of `minutes`, and the readings themselves in either of `raw` (the partial minutes at the
+ * edges). The pieces are disjoint and cover the range exactly. `refresh` is the whole hours
+ * whose rollups must be current: every row the plan reads, and the edge minutes (a minute
+ * whose readings all lie in the range may stand in for its raw edge).
  */
 export interface RollupPlan {
+  range: Span;
   hours: Span;
   minutes: [Span, Span];
   raw: [Span, Span];
@@ -37,15 +40,16 @@ export function planRollups(fromMs: number, toMs: number, useHours: boolean): Ro
   const end = toMs + 1;
   const m0 = ceilTo(fromMs, MINUTE_MS);
   const m1 = floorTo(end, MINUTE_MS);
+  const range = { from: fromMs, to: end };
   if (m0 >= m1) {
-    return { hours: EMPTY(fromMs), minutes: [EMPTY(fromMs), EMPTY(fromMs)], raw: [{ from: fromMs, to: end }, EMPTY(end)], refresh: EMPTY(fromMs) };
+    return { range, hours: EMPTY(fromMs), minutes: [EMPTY(fromMs), EMPTY(fromMs)], raw: [range, EMPTY(end)], refresh: EMPTY(fromMs) };
   }
   const raw: [Span, Span] = [{ from: fromMs, to: m0 }, { from: m1, to: end }];
-  const refresh = { from: floorTo(m0, HOUR_MS), to: ceilTo(m1, HOUR_MS) };
+  const refresh = { from: floorTo(fromMs, HOUR_MS), to: ceilTo(end, HOUR_MS) };
   const h0 = ceilTo(m0, HOUR_MS);
   const h1 = floorTo(m1, HOUR_MS);
-  if (!useHours || h0 >= h1) return { hours: EMPTY(m0), minutes: [{ from: m0, to: m1 }, EMPTY(m1)], raw, refresh };
-  return { hours: { from: h0, to: h1 }, minutes: [{ from: m0, to: h0 }, { from: h1, to: m1 }], raw, refresh };
+  if (!useHours || h0 >= h1) return { range, hours: EMPTY(m0), minutes: [{ from: m0, to: m1 }, EMPTY(m1)], raw, refresh };
+  return { range, hours: { from: h0, to: h1 }, minutes: [{ from: m0, to: h0 }, { from: h1, to: m1 }], raw, refresh };
 }
 
 /** The spans in ascending order, adjacent ones joined (they must not overlap). */

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Bucket, Stats } from '../readings.repository';
-import { HOUR_MS, hoursOf, isEmpty, mergeSpans, RollupPlan, Span } from './rollup-plan';
-import { mergedRollups, rollupsOfValues } from './rollup-sql';
+import { HOUR_MS, hoursOf, isEmpty, mergeSpans, MINUTE_MS, RollupPlan, Span } from './rollup-plan';
+import { mergedRollups, ROLLUP_COLUMNS, rollupsOfValues } from './rollup-sql';
 
 /** The per-project rebuild lock (two-key form: namespace, project); the device-delete trigger takes it too. */
 const PROJECT_LOCK_NAMESPACE = 727_020;
@@ -14,7 +14,7 @@ const MAX_PROBED_HOURS = 2;
 /** Rows the rollup path reads: hour and minute rollups, then the raw readings at the edges. */
 interface Pieces {
   rolled: string;
-  raw: string | null;
+  raw: string;
   params: unknown[];
 }
 
@@ -99,16 +99,16 @@ export class RollupsRepository {
     const merged: { hour: Date }[] = await tx.query(
       `WITH taken AS (
          DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-         RETURNING minute AS t, count, sum, min, max, vals, cnts, devices
+         RETURNING minute AS t, ${ROLLUP_COLUMNS}
        ), kept AS (
          SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
        ), old AS (
          DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
-         RETURNING start AS t, count, sum, min, max, vals, cnts, devices
+         RETURNING start AS t, ${ROLLUP_COLUMNS}
        ), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
        merged AS (
-         INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices)
-         SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices FROM (${mergedRollups('parts')}) m
+         INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
+         SELECT $1, $2, 60, t, ${ROLLUP_COLUMNS} FROM (${mergedRollups('parts')}) m
          RETURNING start
        )
        SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged`,
@@ -123,10 +123,28 @@ export class RollupsRepository {
     const { rolled, raw, params } = this.pieces(projectId, metric, plan);
     params.push(intervalSeconds);
     const i = `$${params.length}`;
+    // An edge minute that loses some readings (w < 0) gets its min and max from its histogram
+    // without them, its count and sum by subtraction.
     return this.ds.query(
-      `WITH parts AS (
-         SELECT t, count, sum, min, max FROM (${rolled}) x
-         ${raw ? `UNION ALL SELECT t, 1, v, v, v FROM (${raw}) y` : ''}
+      `WITH rolled AS MATERIALIZED (${rolled}), raw AS MATERIALIZED (${raw}),
+       lost AS (SELECT date_bin('1 minute', t, TIMESTAMPTZ 'epoch') AS t, v FROM raw WHERE w < 0),
+       edge_hist AS (
+         SELECT t, v FROM (
+           SELECT r.t, u.v, u.c FROM rolled r, unnest(r.vals, r.cnts) AS u(v, c) WHERE r.edge
+           UNION ALL SELECT t, v, -1 FROM lost
+         ) h GROUP BY t, v HAVING sum(c) > 0
+       ),
+       edges AS (
+         SELECT r.t, r.count - coalesce(l.n, 0) AS count, r.sum - coalesce(l.s, 0) AS sum, mm.lo AS min, mm.hi AS max
+           FROM rolled r
+           JOIN (SELECT t, min(v) AS lo, max(v) AS hi FROM edge_hist GROUP BY t) mm USING (t)
+           LEFT JOIN (SELECT t, count(*) AS n, sum(v) AS s FROM lost GROUP BY t) l USING (t)
+          WHERE r.edge
+       ),
+       parts AS (
+         SELECT t, count, sum, min, max FROM rolled WHERE NOT edge
+         UNION ALL SELECT t, 1, v, v, v FROM raw WHERE w > 0
+         UNION ALL SELECT t, count, sum, min, max FROM edges
        )
        SELECT to_timestamp(floor(date_part('epoch', t) / ${i}) * ${i}) AS start, sum(count)::bigint AS count,
               sum(sum) AS sum, sum(sum) / sum(count)::float8 AS avg, min(min) AS min, max(max) AS max
@@ -138,24 +156,26 @@ export class RollupsRepository {
   /** count, min, max, mean, nearest-rank p50/p95/p99 (as percentile_disc) and distinct devices. */
   async stats(projectId: number, metric: string, plan: RollupPlan): Promise<Stats> {
     const { rolled, raw, params } = this.pieces(projectId, metric, plan);
-    const rawRows = raw ?? `SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v WHERE false`;
     // percentile_disc takes the row at position max(1, ceil(p * n)): here the smallest value
     // whose cumulative count reaches it.
     const rank = (p: number) => `(SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(${p}::float8 * n.n)))`;
     const [row] = await this.ds.query(
-      `WITH rolled AS MATERIALIZED (${rolled}), raw AS MATERIALIZED (${rawRows}),
+      `WITH rolled AS MATERIALIZED (${rolled}), raw AS MATERIALIZED (${raw}),
        hist AS (
          SELECT v, sum(c)::bigint AS c FROM (
            SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
-           UNION ALL SELECT v, 1 FROM raw
-         ) h GROUP BY v
+           UNION ALL SELECT v, w FROM raw
+         ) h GROUP BY v HAVING sum(c) > 0
        ),
        ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
        n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
        SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
-              ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
+              ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
               ${rank(0.5)} AS p50, ${rank(0.95)} AS p95, ${rank(0.99)} AS p99,
-              (SELECT count(*) FROM (SELECT unnest(devices) FROM rolled UNION SELECT device_id FROM raw) d)::int AS unique_devices
+              (SELECT count(*) FROM (
+                 SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
+                                UNION ALL SELECT device_id, w FROM raw) x
+                  GROUP BY d HAVING sum(c) > 0) y)::int AS unique_devices
          FROM n`,
       params,
     );
@@ -215,8 +235,8 @@ export class RollupsRepository {
                 (r.payload ->> $2::text)::float8 AS v
            FROM ${source} AND jsonb_typeof(r.payload -> $2::text) = 'number'
        )
-       INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices)
-       SELECT p, m, 60, t, count, sum, min, max, vals, cnts, devices FROM (${rollupsOfValues('x')}) r`,
+       INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
+       SELECT p, m, 60, t, ${ROLLUP_COLUMNS} FROM (${rollupsOfValues('x')}) r`,
       probed ? base : [...base, los[0], his[his.length - 1]],
     );
     await this.rebuildHours(tx, projectId, metric, hours);
@@ -233,37 +253,61 @@ export class RollupsRepository {
     ]);
     await tx.query(
       `WITH parts AS MATERIALIZED (
-         SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices
+         SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, ${ROLLUP_COLUMNS}
            FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
             AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
        )
-       INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices)
-       SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices
+       INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
+       SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts
          FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (${mergedRollups('parts')}) m USING (t)`,
       [projectId, metric, hours, ...range],
     );
   }
 
-  /** SQL for the plan's rollup rows (t, count, sum, min, max, vals, cnts, devices) and raw edge readings (t, device_id, v). */
-  private pieces(projectId: number, metric: string, plan: RollupPlan): Pieces {
+  /**
+   * SQL for the plan's rollup rows (t, count, sum, min, max, vals, cnts, devices, dcnts, edge)
+   * and raw readings (t, device_id, v, w). A partial minute at either end is read raw (w = 1)
+   * when it is the shorter part of its minute (counting time up to now only); otherwise its
+   * minute's row is taken (edge) less the readings of the rest of the minute (w = -1), so a
+   * query ending now, in the middle of a busy minute, reads only the few readings after its end.
+   */
+  private pieces(projectId: number, metric: string, plan: RollupPlan, now = Date.now()): Pieces {
     const d = (ms: number) => new Date(ms);
+    /** How long a span is up to now: the rest of the current minute holds no readings yet. */
+    const past = (s: Span) => Math.max(0, Math.min(s.to, now) - s.from);
     const [a, b] = plan.minutes;
     const params: unknown[] = [projectId, metric, d(plan.hours.from), d(plan.hours.to), d(a.from), d(a.to), d(b.from), d(b.to)];
-    const rolled = `SELECT start AS t, count, sum, min, max, vals, cnts, devices FROM metric_rollups
-       WHERE project_id = $1 AND metric = $2 AND count > 0
-         AND ((span_s = 3600 AND start >= $3 AND start < $4)
-           OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8))))`;
-    // The edges are under a minute each: read device by device through the (device_id, ts) index.
-    const ranges = plan.raw.filter((s) => !isEmpty(s)).map((s) => {
-      params.push(d(s.from), d(s.to));
-      return `SELECT r.ts, r.device_id, r.payload FROM readings r
-               WHERE r.device_id = d.id AND r.project_id = $1 AND r.ts >= $${params.length - 1} AND r.ts < $${params.length}`;
+    const reads: { span: Span; w: 1 | -1 }[] = [];
+    const edgeMinutes: Date[] = [];
+    for (const span of plan.raw.filter((s) => !isEmpty(s))) {
+      const minute = Math.floor(span.from / MINUTE_MS) * MINUTE_MS;
+      const rest = [{ from: minute, to: span.from }, { from: span.to, to: minute + MINUTE_MS }].filter((x) => !isEmpty(x));
+      const fresh = minute >= plan.refresh.from && minute + MINUTE_MS <= plan.refresh.to && span.to <= minute + MINUTE_MS;
+      if (!fresh || past(span) <= rest.reduce((n, x) => n + past(x), 0)) {
+        reads.push({ span, w: 1 });
+        continue;
+      }
+      edgeMinutes.push(d(minute));
+      for (const x of rest) reads.push({ span: x, w: -1 });
+    }
+    params.push(edgeMinutes);
+    const rolled = `SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
+              (span_s = 60 AND start = ANY($9::timestamptz[])) AS edge
+         FROM metric_rollups
+        WHERE project_id = $1 AND metric = $2 AND count > 0
+          AND ((span_s = 3600 AND start >= $3 AND start < $4)
+            OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))`;
+    // Under a minute each: read device by device through the (device_id, ts) index.
+    const raw = reads.map(({ span, w }) => {
+      params.push(d(span.from), d(span.to));
+      return `SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, ${w} AS w
+           FROM devices d CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
+                                               WHERE r.device_id = d.id AND r.project_id = $1
+                                                 AND r.ts >= $${params.length - 1} AND r.ts < $${params.length}) r
+          WHERE d.project_id = $1 AND jsonb_typeof(r.payload -> $2::text) = 'number'`;
     });
-    const raw = ranges.length
-      ? `SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v
-           FROM devices d CROSS JOIN LATERAL (${ranges.join(' UNION ALL ')}) r
-          WHERE d.project_id = $1 AND jsonb_typeof(r.payload -> $2::text) = 'number'`
-      : null;
-    return { rolled, raw, params };
+    // First, so its names hold when no reading is needed.
+    raw.unshift(`SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false`);
+    return { rolled, raw: raw.join(' UNION ALL '), params };
   }
 }

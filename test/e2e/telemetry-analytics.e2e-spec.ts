@@ -1,13 +1,8 @@
 import type { Pool } from 'pg';
 import { RunningApp, startApp } from '../support/app';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
+import { expectedBuckets, expectedStats, Sent } from '../support/analytics';
 import { Event, openDb, waitForReadings } from '../support/telemetry';
-
-interface Sent {
-  deviceId: number;
-  ms: number;
-  value: unknown;
-}
 
 interface Bucket {
   start: string;
@@ -29,45 +24,6 @@ function generator(seed: number) {
   return () => (s = (s * 48271) % 2147483647) / 2147483647;
 }
 
-const numeric = (rows: Sent[], from: number, to: number, deviceIds?: number[]) =>
-  rows.filter(
-    (r): r is Sent & { value: number } =>
-      typeof r.value === 'number' && r.ms >= from && r.ms <= to && (!deviceIds || deviceIds.includes(r.deviceId)),
-  );
-
-/** What the API should answer, computed here from the readings this suite sent. */
-function expectedBuckets(rows: Sent[], intervalSeconds: number, from: number, to: number, deviceIds?: number[]) {
-  const byStart = new Map<number, number[]>();
-  for (const r of numeric(rows, from, to, deviceIds)) {
-    const start = Math.floor(r.ms / 1000 / intervalSeconds) * intervalSeconds * 1000;
-    byStart.set(start, [...(byStart.get(start) ?? []), r.value]);
-  }
-  return [...byStart.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([start, values]) => {
-      const sum = values.reduce((a, b) => a + b, 0);
-      return { start: iso(start), count: values.length, sum, avg: sum / values.length, min: Math.min(...values), max: Math.max(...values) };
-    });
-}
-
-/** Nearest rank: sort ascending, take the value at index ceil(p*N)-1. */
-const nearestRank = (sorted: number[], p: number) => sorted[Math.ceil(p * sorted.length) - 1];
-
-function expectedStats(rows: Sent[], from: number, to: number, deviceIds?: number[]) {
-  const kept = numeric(rows, from, to, deviceIds);
-  const values = kept.map((r) => r.value).sort((a, b) => a - b);
-  return {
-    count: values.length,
-    min: values[0],
-    max: values[values.length - 1],
-    mean: values.reduce((a, b) => a + b, 0) / values.length,
-    p50: nearestRank(values, 0.5),
-    p95: nearestRank(values, 0.95),
-    p99: nearestRank(values, 0.99),
-    unique_devices: new Set(kept.map((r) => r.deviceId)).size,
-  };
-}
-
 function expectBucketsEqual(actual: Bucket[], expected: ReturnType<typeof expectedBuckets>, intervalSeconds: number) {
   expect(actual.map((b) => b.start)).toEqual(expected.map((b) => b.start));
   actual.forEach((b, i) => {
@@ -84,7 +40,7 @@ function expectBucketsEqual(actual: Bucket[], expected: ReturnType<typeof expect
 function expectStatsEqual(actual: Record<string, number>, expected: ReturnType<typeof expectedStats>) {
   const { mean, ...exact } = expected;
   expect(actual).toEqual({ ...exact, mean: expect.any(Number) });
-  expect(actual.mean).toBeCloseTo(mean, 9);
+  expect(actual.mean).toBeCloseTo(mean!, 9);
 }
 
 describe('telemetry aggregate and stats', () => {

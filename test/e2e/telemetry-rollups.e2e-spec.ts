@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { RunningApp, startApp } from '../support/app';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
+import { expectedBuckets, expectedStats, Sent } from '../support/analytics';
 import { openDb } from '../support/telemetry';
 
 /**
@@ -15,44 +16,6 @@ const HOUR = 3_600_000;
 const START = Date.parse('2026-02-10T06:00:00Z');
 const END = START + 3 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString();
-
-interface Point {
-  deviceId: number;
-  ms: number;
-  value: number;
-}
-
-const nearestRank = (sorted: number[], p: number) => sorted[Math.max(1, Math.ceil(p * sorted.length)) - 1];
-
-function expectedStats(points: Point[], from: number, to: number) {
-  const kept = points.filter((p) => p.ms >= from && p.ms <= to);
-  const values = kept.map((p) => p.value).sort((a, b) => a - b);
-  if (!values.length) return { count: 0, min: null, max: null, mean: null, p50: null, p95: null, p99: null, unique_devices: 0 };
-  return {
-    count: values.length,
-    min: values[0],
-    max: values[values.length - 1],
-    mean: values.reduce((a, b) => a + b, 0) / values.length,
-    p50: nearestRank(values, 0.5),
-    p95: nearestRank(values, 0.95),
-    p99: nearestRank(values, 0.99),
-    unique_devices: new Set(kept.map((p) => p.deviceId)).size,
-  };
-}
-
-function expectedBuckets(points: Point[], seconds: number, from: number, to: number) {
-  const by = new Map<number, number[]>();
-  for (const p of points.filter((q) => q.ms >= from && q.ms <= to)) {
-    const start = Math.floor(p.ms / 1000 / seconds) * seconds * 1000;
-    by.set(start, [...(by.get(start) ?? []), p.value]);
-  }
-  return [...by.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([start, v]) => {
-      const sum = v.reduce((a, b) => a + b, 0);
-      return { start: iso(start), count: v.length, sum, avg: sum / v.length, min: Math.min(...v), max: Math.max(...v) };
-    });
-}
 
 describe('project-wide analytics over rollups', () => {
   let app: RunningApp;
@@ -71,7 +34,7 @@ describe('project-wide analytics over rollups', () => {
   async function setup(devices: number) {
     const t = await createTenant(app);
     const devs = await Promise.all(Array.from({ length: devices }, () => createDevice(t)));
-    const stored: Record<string, Point[]> = {};
+    const stored: Record<string, Sent[]> = {};
     let seq = 0;
     /** Stores readings durably (wait=true), each with the given metrics' values. */
     const send = async (device: { id: number; external_id: string }, points: { ms: number; data: Record<string, number> }[]) => {

@@ -4,9 +4,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Rollups of one metric's numeric values per project, by minute (span_s 60) and by hour
  * (span_s 3600), so project-wide aggregate and stats read a few hundred rows instead of every
  * reading: count, sum, min, max, the value histogram (distinct values ascending with their
- * counts, for exact nearest-rank percentiles) and the distinct devices with their counts. So
- * a minute's row minus a few of its readings is exact too: a query that ends (or starts) in
- * the middle of a busy minute reads the shorter part of that minute, not all of it.
+ * counts, for exact nearest-rank percentiles) and the distinct devices with their counts and
+ * first and last event times. So a minute's row minus a few of its readings is exact too (a
+ * query that ends in the middle of a busy minute reads the shorter part of that minute), and
+ * an hour's row tells which devices have readings after or before any time in the hour.
  *
  * They are built on demand, per (project, metric) and whole hours, by the query that needs
  * them, and kept exact this way:
@@ -46,7 +47,9 @@ export class MetricRollups1764000000004 implements MigrationInterface {
         vals float8[] NOT NULL,
         cnts int[] NOT NULL,
         devices bigint[] NOT NULL,
-        dcnts int[] NOT NULL
+        dcnts int[] NOT NULL,
+        dfirst timestamptz[] NOT NULL,
+        dlast timestamptz[] NOT NULL
       )`);
     await q.query(`CREATE INDEX metric_rollup_deltas_idx ON metric_rollup_deltas (project_id, metric, minute)`);
     await q.query(`
@@ -63,6 +66,8 @@ export class MetricRollups1764000000004 implements MigrationInterface {
         cnts int[],
         devices bigint[],
         dcnts int[],
+        dfirst timestamptz[],
+        dlast timestamptz[],
         PRIMARY KEY (project_id, metric, span_s, start)
       )`);
     // A device's readings go with it, and so do the rollups they were counted in (all of the

@@ -80,6 +80,9 @@ describe('project-wide analytics over rollups', () => {
       [START + 30_500, START + 2 * HOUR + 45_250],
       [START + HOUR - 1, START + HOUR + 59_999],
       [START + 10_000, START + 20_000],
+      // Within one hour: its devices come from minute rows.
+      [START + 30_500, START + 40 * 60_000 + 250],
+      [START + HOUR + 1, START + 2 * HOUR - 1],
     ]) {
       expect(await stats('temp', from, to)).toEqual(expectedStats(stored.temp, from, to));
       for (const [interval, seconds] of [['1m', 60], ['5m', 300], ['1h', 3600], ['1d', 86_400], ['10s', 10]] as const) {

@@ -123,7 +123,8 @@ export class ReadingsRepository {
        )${
          withDeltas
            ? `, x AS (
-         SELECT i.rp AS p, k.m, date_bin('1 minute', i.rt, TIMESTAMPTZ 'epoch') AS t, i.rd AS d, (i.rj ->> k.m)::float8 AS v
+         SELECT i.rp AS p, k.m, date_bin('1 minute', i.rt, TIMESTAMPTZ 'epoch') AS t, i.rd AS d, (i.rj ->> k.m)::float8 AS v,
+                i.rt AS ts
            FROM inserted i JOIN unnest($10::bigint[], $11::text[], $12::timestamptz[]) AS k(p, m, h)
              ON k.p = i.rp AND k.h = date_bin('1 hour', i.rt, TIMESTAMPTZ 'epoch')
           WHERE jsonb_typeof(i.rj -> k.m) = 'number'

@@ -156,6 +156,7 @@ export class RollupsRepository {
   /** count, min, max, mean, nearest-rank p50/p95/p99 (as percentile_disc) and distinct devices. */
   async stats(projectId: number, metric: string, plan: RollupPlan): Promise<Stats> {
     const { rolled, raw, params } = this.pieces(projectId, metric, plan);
+    const devices = this.deviceCount(plan, params);
     // percentile_disc takes the row at position max(1, ceil(p * n)): here the smallest value
     // whose cumulative count reaches it.
     const rank = (p: number) => `(SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(${p}::float8 * n.n)))`;
@@ -172,14 +173,41 @@ export class RollupsRepository {
        SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
               ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
               ${rank(0.5)} AS p50, ${rank(0.95)} AS p95, ${rank(0.99)} AS p99,
-              (SELECT count(*) FROM (
-                 SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
-                                UNION ALL SELECT device_id, w FROM raw) x
-                  GROUP BY d HAVING sum(c) > 0) y)::int AS unique_devices
+              ${devices} AS unique_devices
          FROM n`,
       params,
     );
     return { ...row, count: Number(row.count) };
+  }
+
+  /**
+   * SQL for the distinct devices with readings in the plan's range. Across hours, from hour
+   * rows: the whole hours' devices, and in the first and last hour those whose last (first)
+   * reading there is inside the range: a few rows instead of every minute's. Within one hour,
+   * from the minute rows and edges the values come from, less the devices only the rest of an
+   * edge minute holds.
+   */
+  private deviceCount(plan: RollupPlan, params: unknown[]): string {
+    const { from, to: end } = plan.range;
+    const first = Math.floor(from / HOUR_MS) * HOUR_MS;
+    const last = Math.floor((end - 1) / HOUR_MS) * HOUR_MS;
+    if (first === last || plan.refresh.from > first || plan.refresh.to < last + HOUR_MS) {
+      return `(SELECT count(*) FROM (
+                 SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
+                                UNION ALL SELECT device_id, w FROM raw) x
+                  GROUP BY d HAVING sum(c) > 0) y)::int`;
+    }
+    const at = params.length;
+    params.push(new Date(Math.ceil(from / HOUR_MS) * HOUR_MS), new Date(Math.floor(end / HOUR_MS) * HOUR_MS));
+    params.push(from > first ? new Date(first) : null, end < last + HOUR_MS ? new Date(last) : null, new Date(from), new Date(end));
+    const [w0, w1, lead, trail, lo, hi] = [1, 2, 3, 4, 5, 6].map((k) => `$${at + k}`);
+    // Readings newer than the rollups, in the raw edges, count too.
+    return `(SELECT count(DISTINCT d) FROM (
+               SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst, h.dlast) AS u(d, f, l)
+                WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0
+                  AND ((h.start >= ${w0} AND h.start < ${w1})
+                    OR (h.start = ${lead}::timestamptz AND u.l >= ${lo}) OR (h.start = ${trail}::timestamptz AND u.f < ${hi}))
+               UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int`;
   }
 
   /**
@@ -232,7 +260,7 @@ export class RollupsRepository {
     await tx.query(
       `WITH x AS MATERIALIZED (
          SELECT $1::bigint AS p, $2::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
-                (r.payload ->> $2::text)::float8 AS v
+                (r.payload ->> $2::text)::float8 AS v, r.ts
            FROM ${source} AND jsonb_typeof(r.payload -> $2::text) = 'number'
        )
        INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
@@ -258,7 +286,7 @@ export class RollupsRepository {
             AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
        )
        INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
-       SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts
+       SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
          FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (${mergedRollups('parts')}) m USING (t)`,
       [projectId, metric, hours, ...range],
     );

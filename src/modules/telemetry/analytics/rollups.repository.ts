@@ -11,6 +11,12 @@ const ALL_PROJECTS_LOCK = 727_021;
 /** A rebuild of more hours than this reads the project's readings by scanning, not device by device. */
 const MAX_PROBED_HOURS = 2;
 
+/**
+ * A project's readings of a short span, read through the (device_id, ts) index: one descent
+ * per device of the project (no index leads with project_id; ingestion keeps just one).
+ */
+const PROJECT_DEVICES = 'r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1))';
+
 /** Rows the rollup path reads: hour and minute rollups, then the raw readings at the edges. */
 interface Pieces {
   rolled: string;
@@ -251,10 +257,10 @@ export class RollupsRepository {
     // scanning the project's readings of the whole range.
     const probed = hours.length <= MAX_PROBED_HOURS;
     const source = probed
-      ? `devices d CROSS JOIN unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
+      ? `unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
            CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
-                                WHERE r.device_id = d.id AND r.project_id = $1 AND r.ts >= g.lo AND r.ts < g.hi) r
-          WHERE d.project_id = $1`
+                                WHERE ${PROJECT_DEVICES} AND r.project_id = $1 AND r.ts >= g.lo AND r.ts < g.hi) r
+          WHERE true`
       : `readings r WHERE r.project_id = $1 AND r.ts >= $5 AND r.ts < $6
             AND EXISTS (SELECT 1 FROM unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi) WHERE r.ts >= g.lo AND r.ts < g.hi)`;
     await tx.query(
@@ -328,11 +334,9 @@ export class RollupsRepository {
     // Under a minute each: read device by device through the (device_id, ts) index.
     const raw = reads.map(({ span, w }) => {
       params.push(d(span.from), d(span.to));
-      return `SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, ${w} AS w
-           FROM devices d CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
-                                               WHERE r.device_id = d.id AND r.project_id = $1
-                                                 AND r.ts >= $${params.length - 1} AND r.ts < $${params.length}) r
-          WHERE d.project_id = $1 AND jsonb_typeof(r.payload -> $2::text) = 'number'`;
+      return `SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, ${w} AS w FROM readings r
+          WHERE ${PROJECT_DEVICES} AND r.project_id = $1 AND r.ts >= $${params.length - 1} AND r.ts < $${params.length}
+            AND jsonb_typeof(r.payload -> $2::text) = 'number'`;
     });
     // First, so its names hold when no reading is needed.
     raw.unshift(`SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false`);

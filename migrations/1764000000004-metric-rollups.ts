@@ -16,10 +16,13 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *    writes, per project and hour, either a delta (the minute rollups of just the readings it
  *    inserted: live data, a few minutes of the hour) or, past a few minutes (a backfill), a
  *    mark (the hour must be rebuilt from the readings);
- *  - before a query reads rollups, it rebuilds the marked hours and merges the deltas into the
- *    minute rows, holding the project's advisory lock, in one REPEATABLE READ snapshot: the
- *    marks and deltas it takes are exactly those of the readings that snapshot sees, so a
- *    writer committing meanwhile leaves its own for the next query and nothing counts twice;
+ *  - a query reads rollups and readings in one REPEATABLE READ snapshot, in which the marks
+ *    and deltas are exactly those of the readings it sees. If none waits for the hours it
+ *    reads, it takes no lock; otherwise it takes the project's advisory lock, rebuilds the
+ *    marked hours, merges the deltas into the minute rows and reads in that same transaction.
+ *    So a reading is counted once, by a rebuild or by its delta, a writer committing meanwhile
+ *    leaves its own for the next query, and an edge may be read as a minute's rollup less the
+ *    rest of that minute;
  *  - whatever removes readings (a device delete, retention) removes the rollups they are in,
  *    under the same locks, so a rebuild in flight cannot write back what was removed.
  * Marks and deltas are appended, never upserted, so concurrent writers never wait on one another.

@@ -165,6 +165,29 @@ describe('project-wide analytics over rollups', () => {
     expect(await aggregate('temp', '1m', START, START + HOUR - 1)).toEqual(expectedBuckets(stored.temp, 60, START, START + HOUR - 1));
   });
 
+  it('keeps answering the same while readings keep arriving just outside the range, in its last minute', async () => {
+    const { devs, stored, send, stats, aggregate } = await setup(2);
+    await send(devs[0], spread(200, START, HOUR, 4).map((p) => ({ ms: p.ms, data: { temp: p.v } })));
+    // The range ends 45 s into a minute: that minute is read as its rollup less its last 15 s,
+    // where another device keeps writing.
+    const to = START + 30 * 60_000 + 45_000;
+    const expected = expectedStats(stored.temp, START, to);
+    const buckets = expectedBuckets(stored.temp, 60, START, to);
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) await send(devs[1], [{ ms: to + 1 + (i % 14_000), data: { temp: 5000 + i } }]);
+    })();
+    try {
+      for (let i = 0; i < 20; i++) {
+        expect(await stats('temp', START, to)).toEqual(expected);
+        expect(await aggregate('temp', '1m', START, to)).toEqual(buckets);
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+  });
+
   it("forgets a deleted device's readings", async () => {
     const { t, devs, stored, send, stats } = await setup(2);
     await send(devs[0], spread(60, START, 2 * HOUR, 3).map((p) => ({ ms: p.ms, data: { temp: p.v } })));

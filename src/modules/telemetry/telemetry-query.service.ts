@@ -105,7 +105,7 @@ export class TelemetryQueryService {
     // Rollups hold whole minutes, and whole hours when the buckets do.
     const plan = seconds % 60 === 0 ? this.rollupPlan(filter, seconds % 3600 === 0) : null;
     const buckets = plan
-      ? await this.rollups.aggregate(scope.projectId, filter.metric, await this.fresh(scope, filter, plan), seconds)
+      ? await this.rollups.aggregate(scope.projectId, filter.metric, plan, seconds)
       : await this.repo.aggregate(scope, filter, seconds);
     return {
       metric: q.metric,
@@ -127,7 +127,7 @@ export class TelemetryQueryService {
     const filter = await this.metricFilter(scope, q, span);
     const plan = this.rollupPlan(filter, true);
     const s = plan
-      ? await this.rollups.stats(scope.projectId, filter.metric, await this.fresh(scope, filter, plan))
+      ? await this.rollups.stats(scope.projectId, filter.metric, plan)
       : await this.repo.stats(scope, filter);
     return { ...s, count: Number(s.count), unique_devices: Number(s.unique_devices) };
   }
@@ -141,11 +141,6 @@ export class TelemetryQueryService {
     if (f.deviceId !== undefined || f.tag !== undefined) return null;
     const plan = planRollups(f.from.getTime(), f.to.getTime(), useHours);
     return plan.refresh.to - plan.refresh.from <= MAX_ROLLUP_HOURS * HOUR_MS ? plan : null;
-  }
-
-  private async fresh(scope: TenantScope, f: MetricFilter, plan: RollupPlan): Promise<RollupPlan> {
-    await this.rollups.refresh(scope.projectId, f.metric, plan.refresh);
-    return plan;
   }
 
   /** Without from/to the range is the `spanMs` before now; a device must be the tenant's. */

@@ -33,42 +33,45 @@ export class RollupsRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Makes the rollups of the whole hours in `span` current: builds the hours that have none,
-   * rebuilds the marked ones and merges the deltas into the rest. Cheap when nothing changed:
-   * one indexed look without locks.
+   * Runs `read` in a snapshot where the rollups of the whole hours in `span` agree exactly with
+   * the readings: then an edge may be read as a minute's rollup less some of its readings.
+   * Usually nothing changed and a REPEATABLE READ snapshot without locks will do; otherwise
+   * the project's lock is taken, the hours without rollups are built, the marked ones rebuilt
+   * and the deltas merged, and `read` runs in that same transaction.
    */
-  async refresh(projectId: number, metric: string, span: Span): Promise<number> {
-    if (isEmpty(span)) return 0;
+  private async consistent<T>(projectId: number, metric: string, span: Span, read: (tx: EntityManager) => Promise<T>): Promise<T> {
     const hours = hoursOf(span);
     const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];
-    const [state] = await this.ds.query(
-      `SELECT (SELECT count(*)::int FROM metric_rollups
-                WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
-              EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4)
-           OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS changed`,
-      bounds,
-    );
-    if (state.built === hours.length && !state.changed) return 0;
-    // The locks are the session's, taken before the transaction, so its snapshot (taken at its
-    // first statement) sees everything the previous holder committed.
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     try {
+      const inTransaction = async (work: (tx: EntityManager) => Promise<T | null>): Promise<T | null> => {
+        await runner.startTransaction('REPEATABLE READ');
+        try {
+          await runner.query(`SET LOCAL work_mem = '64MB'`);
+          const out = await work(runner.manager);
+          if (out === null) await runner.rollbackTransaction();
+          else await runner.commitTransaction();
+          return out;
+        } catch (err) {
+          if (runner.isTransactionActive) await runner.rollbackTransaction();
+          throw err;
+        }
+      };
+      const clean = await inTransaction(async (tx) => ((await this.isCurrent(tx, hours.length, bounds)) ? read(tx) : null));
+      if (clean !== null) return clean;
+      // The locks are the session's, taken before the transaction, so its snapshot (taken at
+      // its first statement) sees everything the previous holder committed.
       await runner.query(`SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int)`, [
         ALL_PROJECTS_LOCK,
         PROJECT_LOCK_NAMESPACE,
         projectId,
       ]);
       try {
-        await runner.startTransaction('REPEATABLE READ');
-        try {
-          const changed = await this.catchUp(runner.manager, projectId, metric, hours, bounds);
-          await runner.commitTransaction();
-          return changed;
-        } catch (err) {
-          await runner.rollbackTransaction();
-          throw err;
-        }
+        return (await inTransaction(async (tx) => {
+          await this.catchUp(tx, projectId, metric, hours, bounds);
+          return read(tx);
+        })) as T;
       } finally {
         await runner.query(`SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3)`, [
           PROJECT_LOCK_NAMESPACE,
@@ -81,12 +84,24 @@ export class RollupsRepository {
     }
   }
 
+  /** Whether every hour of the span has rollups and no mark or delta waits for them. */
+  private async isCurrent(tx: EntityManager, hours: number, bounds: unknown[]): Promise<boolean> {
+    if (!hours) return true;
+    const [state] = await tx.query(
+      `SELECT (SELECT count(*)::int FROM metric_rollups
+                WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
+              EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4)
+           OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS changed`,
+      bounds,
+    );
+    return state.built === hours && !state.changed;
+  }
+
   /**
    * In one snapshot: the marks and deltas it takes are exactly those of the readings it sees,
    * so a reading is counted once, by a rebuild or by its delta.
    */
   private async catchUp(tx: EntityManager, projectId: number, metric: string, hours: number[], bounds: unknown[]): Promise<number> {
-    await tx.query(`SET LOCAL work_mem = '64MB'`);
     const marked: { hour: Date }[] = await tx.query(
       `WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
        SELECT DISTINCT hour FROM taken`,
@@ -131,7 +146,7 @@ export class RollupsRepository {
     const i = `$${params.length}`;
     // An edge minute that loses some readings (w < 0) gets its min and max from its histogram
     // without them, its count and sum by subtraction.
-    return this.ds.query(
+    return this.consistent(projectId, metric, plan.refresh, (tx) => tx.query(
       `WITH rolled AS MATERIALIZED (${rolled}), raw AS MATERIALIZED (${raw}),
        lost AS (SELECT date_bin('1 minute', t, TIMESTAMPTZ 'epoch') AS t, v FROM raw WHERE w < 0),
        edge_hist AS (
@@ -156,7 +171,7 @@ export class RollupsRepository {
               sum(sum) AS sum, sum(sum) / sum(count)::float8 AS avg, min(min) AS min, max(max) AS max
          FROM parts GROUP BY 1 ORDER BY 1`,
       params,
-    );
+    ));
   }
 
   /** count, min, max, mean, nearest-rank p50/p95/p99 (as percentile_disc) and distinct devices. */
@@ -166,7 +181,7 @@ export class RollupsRepository {
     // percentile_disc takes the row at position max(1, ceil(p * n)): here the smallest value
     // whose cumulative count reaches it.
     const rank = (p: number) => `(SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(${p}::float8 * n.n)))`;
-    const [row] = await this.ds.query(
+    const [row] = await this.consistent(projectId, metric, plan.refresh, (tx) => tx.query(
       `WITH rolled AS MATERIALIZED (${rolled}), raw AS MATERIALIZED (${raw}),
        hist AS (
          SELECT v, sum(c)::bigint AS c FROM (
@@ -182,7 +197,7 @@ export class RollupsRepository {
               ${devices} AS unique_devices
          FROM n`,
       params,
-    );
+    ));
     return { ...row, count: Number(row.count) };
   }
 

@@ -188,6 +188,24 @@ describe('project-wide analytics over rollups', () => {
     }
   });
 
+  it('answers many concurrent queries of one project while its rollups have changes waiting', async () => {
+    const { devs, stored, send, stats, aggregate } = await setup(2);
+    await send(devs[0], spread(100, START, HOUR, 5).map((p) => ({ ms: p.ms, data: { temp: p.v } })));
+    for (let round = 0; round < 3; round++) {
+      // A few readings (a delta) wait for every query below; they line up behind one catch-up.
+      await send(devs[1], [{ ms: START + round * 60_000 + 5, data: { temp: 100 + round } }]);
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          i % 2 ? stats('temp', START + 1, START + HOUR - 1) : aggregate('temp', '1h', START, START + HOUR - 1),
+        ),
+      );
+      const expected = expectedStats(stored.temp, START + 1, START + HOUR - 1);
+      for (const [i, a] of answers.entries()) {
+        expect(a).toEqual(i % 2 ? expected : expectedBuckets(stored.temp, 3600, START, START + HOUR - 1));
+      }
+    }
+  });
+
   it("forgets a deleted device's readings", async () => {
     const { t, devs, stored, send, stats } = await setup(2);
     await send(devs[0], spread(60, START, 2 * HOUR, 3).map((p) => ({ ms: p.ms, data: { temp: p.v } })));

@@ -137,7 +137,11 @@ export class ReadingsRepository {
        ${mode === 'keys' ? 'SELECT device_id, event_id, ts FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
       // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
       // parameter would escape every element.
-      [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h, ...(withDeltas ? [deltas.p, deltas.m, deltas.h] : [])],
+      [
+        ...[cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j)],
+        ...[marks.p, marks.m, marks.h],
+        ...(withDeltas ? [deltas.p, deltas.m, deltas.h] : []),
+      ],
     );
     return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }

@@ -13,7 +13,15 @@ import { TelemetryController } from './telemetry.controller';
 @Module({
   imports: [DevicesModule, RuleSchedulingModule],
   controllers: [TelemetryController],
-  providers: [ReadingsRepository, ReadingWriter, TelemetryIngestService, TelemetryQueryService, PartitionRepository, PartitionService, RollupsRepository],
+  providers: [
+    ReadingsRepository,
+    ReadingWriter,
+    TelemetryIngestService,
+    TelemetryQueryService,
+    PartitionRepository,
+    PartitionService,
+    RollupsRepository,
+  ],
   exports: [TelemetryIngestService, TelemetryQueryService, PartitionService],
 })
 export class TelemetryModule {}

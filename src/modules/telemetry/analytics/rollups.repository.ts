@@ -30,6 +30,9 @@ interface Pieces {
  */
 @Injectable()
 export class RollupsRepository {
+  /** Per project, the tail of this process's catch-ups (see `consistent`). */
+  private readonly queues = new Map<number, Promise<void>>();
+
   constructor(private readonly ds: DataSource) {}
 
   /**
@@ -42,10 +45,46 @@ export class RollupsRepository {
   private async consistent<T>(projectId: number, metric: string, span: Span, read: (tx: EntityManager) => Promise<T>): Promise<T> {
     const hours = hoursOf(span);
     const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];
+    const clean = await this.inTransaction(async (tx) => ((await this.isCurrent(tx, hours.length, bounds)) ? read(tx) : null));
+    if (clean !== null) return clean;
+    // One catch-up per project at a time in this process: the others wait here, not on the
+    // advisory lock with a pooled connection each.
+    return this.serially(projectId, () =>
+      this.inTransaction(
+        async (tx) => {
+          await this.catchUp(tx, projectId, metric, hours, bounds);
+          return read(tx);
+        },
+        // The locks are the session's, taken before the transaction, so its snapshot (taken
+        // at its first statement) sees everything the previous holder committed.
+        [
+          [
+            `SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int)`,
+            [ALL_PROJECTS_LOCK, PROJECT_LOCK_NAMESPACE, projectId],
+          ],
+          [
+            `SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3)`,
+            [PROJECT_LOCK_NAMESPACE, projectId, ALL_PROJECTS_LOCK],
+          ],
+        ],
+      ),
+    ) as Promise<T>;
+  }
+
+  /**
+   * Runs `work` in a REPEATABLE READ transaction on a connection of its own, committing what
+   * it returns or rolling back on null; `locks` are statements run on that connection before
+   * and after the transaction.
+   */
+  private async inTransaction<T>(
+    work: (tx: EntityManager) => Promise<T | null>,
+    locks?: [[string, unknown[]], [string, unknown[]]],
+  ): Promise<T | null> {
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     try {
-      const inTransaction = async (work: (tx: EntityManager) => Promise<T | null>): Promise<T | null> => {
+      if (locks) await runner.query(...locks[0]);
+      try {
         await runner.startTransaction('REPEATABLE READ');
         try {
           await runner.query(`SET LOCAL work_mem = '64MB'`);
@@ -57,31 +96,26 @@ export class RollupsRepository {
           if (runner.isTransactionActive) await runner.rollbackTransaction();
           throw err;
         }
-      };
-      const clean = await inTransaction(async (tx) => ((await this.isCurrent(tx, hours.length, bounds)) ? read(tx) : null));
-      if (clean !== null) return clean;
-      // The locks are the session's, taken before the transaction, so its snapshot (taken at
-      // its first statement) sees everything the previous holder committed.
-      await runner.query(`SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int)`, [
-        ALL_PROJECTS_LOCK,
-        PROJECT_LOCK_NAMESPACE,
-        projectId,
-      ]);
-      try {
-        return (await inTransaction(async (tx) => {
-          await this.catchUp(tx, projectId, metric, hours, bounds);
-          return read(tx);
-        })) as T;
       } finally {
-        await runner.query(`SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3)`, [
-          PROJECT_LOCK_NAMESPACE,
-          projectId,
-          ALL_PROJECTS_LOCK,
-        ]);
+        if (locks) await runner.query(...locks[1]);
       }
     } finally {
       await runner.release();
     }
+  }
+
+  /** Runs `work` after every earlier call with the same key has settled. */
+  private serially<T>(key: number, work: () => Promise<T>): Promise<T> {
+    const next = (this.queues.get(key) ?? Promise.resolve()).then(work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, settled);
+    void settled.then(() => {
+      if (this.queues.get(key) === settled) this.queues.delete(key);
+    });
+    return next;
   }
 
   /** Whether every hour of the span has rollups and no mark or delta waits for them. */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { rollupChanges } from './analytics/rollup-plan';
+import { epochBucket, isNumber, numberAt } from './analytics/metric-sql';
 import { ROLLUP_COLUMNS, rollupsOfValues } from './analytics/rollup-sql';
 
 export interface ReadingRow {
@@ -123,11 +124,11 @@ export class ReadingsRepository {
        )${
          withDeltas
            ? `, x AS (
-         SELECT i.rp AS p, k.m, date_bin('1 minute', i.rt, TIMESTAMPTZ 'epoch') AS t, i.rd AS d, (i.rj ->> k.m)::float8 AS v,
+         SELECT i.rp AS p, k.m, date_bin('1 minute', i.rt, TIMESTAMPTZ 'epoch') AS t, i.rd AS d, ${numberAt('i.rj', 'k.m')} AS v,
                 i.rt AS ts
            FROM inserted i JOIN unnest($10::bigint[], $11::text[], $12::timestamptz[]) AS k(p, m, h)
              ON k.p = i.rp AND k.h = date_bin('1 hour', i.rt, TIMESTAMPTZ 'epoch')
-          WHERE jsonb_typeof(i.rj -> k.m) = 'number'
+          WHERE ${isNumber('i.rj', 'k.m')}
        ), delta AS (
          INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
          ${rollupsOfValues('x')}
@@ -137,11 +138,8 @@ export class ReadingsRepository {
        ${mode === 'keys' ? 'SELECT device_id, event_id, ts FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
       // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
       // parameter would escape every element.
-      [
-        ...[cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j)],
-        ...[marks.p, marks.m, marks.h],
-        ...(withDeltas ? [deltas.p, deltas.m, deltas.h] : []),
-      ],
+      [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h]
+        .concat(withDeltas ? [deltas.p, deltas.m, deltas.h] : []),
     );
     return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }
@@ -184,9 +182,8 @@ export class ReadingsRepository {
     const { sql, params } = this.numericValues(scope, filter);
     params.push(intervalSeconds);
     // Buckets align to multiples of the interval since the Unix epoch, whatever `from` is.
-    // date_part works in float8; extract() would compute in numeric, about twice as slow.
     return this.analytics(
-      `SELECT to_timestamp(floor(date_part('epoch', ts) / $${params.length}) * $${params.length}) AS start,
+      `SELECT ${epochBucket('ts', `$${params.length}`)} AS start,
               count(*)::int AS count, sum(v) AS sum, avg(v) AS avg, min(v) AS min, max(v) AS max
          FROM (${sql}) x GROUP BY 1 ORDER BY 1`,
       params,
@@ -227,7 +224,7 @@ export class ReadingsRepository {
       'r.project_id = $1',
       'r.ts >= $3',
       'r.ts <= $4',
-      `jsonb_typeof(r.payload -> $2::text) = 'number'`,
+      isNumber('r.payload', '$2::text'),
     ];
     if (f.deviceId !== undefined) {
       params.push(f.deviceId);
@@ -238,7 +235,7 @@ export class ReadingsRepository {
       where.push(`r.device_id IN (SELECT id FROM devices WHERE project_id = $1 AND tags @> ARRAY[$${params.length}::text])`);
     }
     return {
-      sql: `SELECT r.ts, r.device_id, (r.payload ->> $2::text)::float8 AS v FROM readings r WHERE ${where.join(' AND ')}`,
+      sql: `SELECT r.ts, r.device_id, ${numberAt('r.payload', '$2::text')} AS v FROM readings r WHERE ${where.join(' AND ')}`,
       params,
     };
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { Bucket, Stats } from '../readings.repository';
+import { epochBucket, isNumber, numberAt } from './metric-sql';
 import { HOUR_MS, hoursOf, isEmpty, mergeSpans, MINUTE_MS, RollupPlan, Span } from './rollup-plan';
 import { mergedRollups, ROLLUP_COLUMNS, rollupsOfValues } from './rollup-sql';
 
@@ -201,7 +202,7 @@ export class RollupsRepository {
          UNION ALL SELECT t, 1, v, v, v FROM raw WHERE w > 0
          UNION ALL SELECT t, count, sum, min, max FROM edges
        )
-       SELECT to_timestamp(floor(date_part('epoch', t) / ${i}) * ${i}) AS start, sum(count)::bigint AS count,
+       SELECT ${epochBucket('t', i)} AS start, sum(count)::bigint AS count,
               sum(sum) AS sum, sum(sum) / sum(count)::float8 AS avg, min(min) AS min, max(max) AS max
          FROM parts GROUP BY 1 ORDER BY 1`,
       params,
@@ -315,8 +316,8 @@ export class RollupsRepository {
     await tx.query(
       `WITH x AS MATERIALIZED (
          SELECT $1::bigint AS p, $2::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
-                (r.payload ->> $2::text)::float8 AS v, r.ts
-           FROM ${source} AND jsonb_typeof(r.payload -> $2::text) = 'number'
+                ${numberAt('r.payload', '$2::text')} AS v, r.ts
+           FROM ${source} AND ${isNumber('r.payload', '$2::text')}
        )
        INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
        SELECT p, m, 60, t, ${ROLLUP_COLUMNS} FROM (${rollupsOfValues('x')}) r`,
@@ -383,9 +384,9 @@ export class RollupsRepository {
     // Under a minute each: read device by device through the (device_id, ts) index.
     const raw = reads.map(({ span, w }) => {
       params.push(d(span.from), d(span.to));
-      return `SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, ${w} AS w FROM readings r
+      return `SELECT r.ts AS t, r.device_id, ${numberAt('r.payload', '$2::text')} AS v, ${w} AS w FROM readings r
           WHERE ${PROJECT_DEVICES} AND r.project_id = $1 AND r.ts >= $${params.length - 1} AND r.ts < $${params.length}
-            AND jsonb_typeof(r.payload -> $2::text) = 'number'`;
+            AND ${isNumber('r.payload', '$2::text')}`;
     });
     // First, so its names hold when no reading is needed.
     raw.unshift(`SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false`);

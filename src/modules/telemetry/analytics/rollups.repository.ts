@@ -51,40 +51,31 @@ export class RollupsRepository {
     // One catch-up per project at a time in this process: the others wait here, not on the
     // advisory lock with a pooled connection each.
     return this.serially(projectId, () =>
-      this.inTransaction(
-        async (tx) => {
-          await this.catchUp(tx, projectId, metric, hours, bounds);
-          return read(tx);
-        },
-        // The locks are the session's, taken before the transaction, so its snapshot (taken
-        // at its first statement) sees everything the previous holder committed.
-        [
-          [
-            `SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int)`,
-            [ALL_PROJECTS_LOCK, PROJECT_LOCK_NAMESPACE, projectId],
-          ],
-          [
-            `SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3)`,
-            [PROJECT_LOCK_NAMESPACE, projectId, ALL_PROJECTS_LOCK],
-          ],
-        ],
-      ),
+      this.inTransaction(async (tx) => {
+        await this.catchUp(tx, projectId, metric, hours, bounds);
+        return read(tx);
+      }, projectId),
     ) as Promise<T>;
   }
 
   /**
    * Runs `work` in a REPEATABLE READ transaction on a connection of its own, committing what
-   * it returns or rolling back on null; `locks` are statements run on that connection before
-   * and after the transaction.
+   * it returns or rolling back on null. With `lockProject`, that project's lock (and the
+   * all-projects lock, shared) is held around the transaction: taken as the session's before
+   * it, so its snapshot (taken at its first statement) sees all the previous holder committed.
    */
-  private async inTransaction<T>(
-    work: (tx: EntityManager) => Promise<T | null>,
-    locks?: [[string, unknown[]], [string, unknown[]]],
-  ): Promise<T | null> {
+  private async inTransaction<T>(work: (tx: EntityManager) => Promise<T | null>, lockProject?: number): Promise<T | null> {
     const runner = this.ds.createQueryRunner();
+    const locked = lockProject !== undefined;
     await runner.connect();
     try {
-      if (locks) await runner.query(...locks[0]);
+      if (locked) {
+        await runner.query(`SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int)`, [
+          ALL_PROJECTS_LOCK,
+          PROJECT_LOCK_NAMESPACE,
+          lockProject,
+        ]);
+      }
       try {
         await runner.startTransaction('REPEATABLE READ');
         try {
@@ -98,7 +89,13 @@ export class RollupsRepository {
           throw err;
         }
       } finally {
-        if (locks) await runner.query(...locks[1]);
+        if (locked) {
+          await runner.query(`SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3)`, [
+            PROJECT_LOCK_NAMESPACE,
+            lockProject,
+            ALL_PROJECTS_LOCK,
+          ]);
+        }
       }
     } finally {
       await runner.release();
@@ -136,7 +133,7 @@ export class RollupsRepository {
    * In one snapshot: the marks and deltas it takes are exactly those of the readings it sees,
    * so a reading is counted once, by a rebuild or by its delta.
    */
-  private async catchUp(tx: EntityManager, projectId: number, metric: string, hours: number[], bounds: unknown[]): Promise<number> {
+  private async catchUp(tx: EntityManager, projectId: number, metric: string, hours: number[], bounds: unknown[]): Promise<void> {
     const marked: { hour: Date }[] = await tx.query(
       `WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
        SELECT DISTINCT hour FROM taken`,
@@ -171,7 +168,6 @@ export class RollupsRepository {
       [...bounds, rebuilt],
     );
     if (merged.length) await this.rebuildHours(tx, projectId, metric, merged.map((r) => r.hour));
-    return rebuilt.length + merged.length;
   }
 
   /** Per-bucket count, sum, avg, min and max for an interval of whole minutes. */
@@ -342,7 +338,7 @@ export class RollupsRepository {
             AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
        )
        INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
-       SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
+       SELECT $1, $2, 3600, hs.t, ${ROLLUP_COLUMNS.split(', ').map((c) => (c === 'count' ? 'coalesce(m.count, 0)' : `m.${c}`)).join(', ')}
          FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (${mergedRollups('parts')}) m USING (t)`,
       [projectId, metric, hours, ...range],
     );

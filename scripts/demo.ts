@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the README walkthrough as one command, for a person trying the platform.
+ * `npm run demo`: the walkthrough (docs/walkthrough.md) as one command, for a person trying the platform.
  *
  * Uses the platform on 127.0.0.1:$PORT when its /health/ready answers 200, else starts one
  * (ROLE=all, output in demo-platform.log) and stops it at the end. Then, through the HTTP API

@@ -21,6 +21,8 @@ export interface AppConfig {
   /** V8's heap growing factor in % over the live data (0 = V8's own heuristic); see tuneHeap. */
   heapGrowingPercent: number;
   maxBodyBytes: number;
+  /** Bytes of request bodies read and handled at once in the process (see BodyReader). */
+  maxBodyBytesInFlight: number;
   dbPoolSize: number;
   /** Days of readings kept; 0 keeps everything. */
   retentionDays: number;
@@ -58,6 +60,7 @@ export function buildConfig(env: Env): AppConfig {
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     heapGrowingPercent: env.HEAP_GROWING_PERCENT,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    maxBodyBytesInFlight: env.MAX_BODY_BYTES_IN_FLIGHT,
     dbPoolSize: env.DB_POOL_SIZE,
     retentionDays: env.RETENTION_DAYS,
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,

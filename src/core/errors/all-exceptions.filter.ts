@@ -25,6 +25,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
     if (res.headersSent) return;
+    // A body left unread (the request was refused before it was read) is not worth reading
+    // just to keep the connection: closing it costs the server nothing more.
+    if (!req.complete) res.setHeader('Connection', 'close');
 
     if (exception instanceof AppError) {
       res.status(exception.status).json(errorBody(req, exception.code, exception.message, exception.details));

@@ -1,0 +1,57 @@
+import type { Response } from 'express';
+import { AppError } from '../errors/app-error';
+
+/**
+ * A counting semaphore over bytes, first come first served. A waiter whose client goes away
+ * leaves the queue; `acquire` resolves with the one function that gives its bytes back.
+ */
+export class ByteBudget {
+  private inUse = 0;
+  private readonly waiting: { bytes: number; grant: () => void }[] = [];
+
+  constructor(private readonly capacity: number) {}
+
+  get bytesInUse(): number {
+    return this.inUse;
+  }
+
+  acquire(bytes: number, res?: Response): Promise<() => void> {
+    const wanted = Math.min(bytes, this.capacity);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.inUse -= wanted;
+      this.drain();
+    };
+    if (!this.waiting.length && this.inUse + wanted <= this.capacity) {
+      this.inUse += wanted;
+      return Promise.resolve(release);
+    }
+    return new Promise((resolve, reject) => {
+      const entry = {
+        bytes: wanted,
+        grant: () => {
+          res?.off('close', gone);
+          resolve(release);
+        },
+      };
+      const gone = () => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        this.drain();
+        reject(new AppError(400, 'REQUEST.ABORTED', 'the client went away before its body was read'));
+      };
+      res?.once('close', gone);
+      this.waiting.push(entry);
+    });
+  }
+
+  private drain(): void {
+    while (this.waiting.length && this.inUse + this.waiting[0].bytes <= this.capacity) {
+      const next = this.waiting.shift()!;
+      this.inUse += next.bytes;
+      next.grant();
+    }
+  }
+}

@@ -32,6 +32,10 @@ export interface AppConfig {
     telemetryPerHour: number;
     projectPerMinute: number;
     adminPerMinute: number;
+    /** Readings per project per minute, shared by every api process (0 = unlimited). */
+    readingsPerMinute: number;
+    /** Concurrent /alerts/stream connections per API key (0 = unlimited). */
+    streamsPerKey: number;
   };
   webhooks: {
     allowPrivateTargets: boolean;
@@ -69,6 +73,8 @@ export function buildConfig(env: Env): AppConfig {
       telemetryPerHour: env.RATE_LIMIT_TELEMETRY_PER_HOUR,
       projectPerMinute: env.RATE_LIMIT_PROJECT_PER_MINUTE,
       adminPerMinute: env.RATE_LIMIT_ADMIN_PER_MINUTE,
+      readingsPerMinute: env.RATE_LIMIT_READINGS_PER_MINUTE,
+      streamsPerKey: env.SSE_MAX_STREAMS_PER_KEY,
     },
     webhooks: {
       allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,

@@ -80,6 +80,8 @@ export const ENV_SCHEMA = {
   RATE_LIMIT_TELEMETRY_PER_HOUR: { default: '10000', parse: int(0) },
   RATE_LIMIT_PROJECT_PER_MINUTE: { default: '600', parse: int(0) },
   RATE_LIMIT_ADMIN_PER_MINUTE: { default: '0', parse: int(0) },
+  RATE_LIMIT_READINGS_PER_MINUTE: { default: '1200000', parse: int(0) },
+  SSE_MAX_STREAMS_PER_KEY: { default: '20', parse: int(0) },
   API_KEY_CACHE_TTL_SECONDS: { default: '30', parse: int(0, 3600) },
   RETENTION_DAYS: { default: '0', parse: int(0, 36500) },
   DB_POOL_SIZE: { default: '20', parse: int(1, 200) },

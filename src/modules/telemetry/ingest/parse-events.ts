@@ -85,7 +85,10 @@ export function parseTime(value: unknown): Date | string {
   }
   if (typeof value !== 'string') return 'ts must be an ISO-8601 time or Unix seconds';
   const canonical = canonicalUtcIso(value);
-  if (canonical !== null) return new Date(canonical);
+  if (canonical !== null) {
+    const d = new Date(canonical);
+    return inTimeRange(d.getTime()) ? d : TIME_RANGE_ERROR;
+  }
   const s = value.trim();
   let iso: string;
   if (ISO_DATE.test(s)) iso = `${s}T00:00:00Z`;

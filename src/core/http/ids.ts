@@ -1,6 +1,4 @@
-import { applyDecorators } from '@nestjs/common';
-import { Transform } from 'class-transformer';
-import { ValidateBy } from 'class-validator';
+/** Ids as the API reads them (pure: unit-tested beside). The DTO decorator is IdField. */
 
 /** The largest id Postgres' bigint holds: the API refuses ids outside 1…MAX_ID (422). */
 export const MAX_ID = 2n ** 63n - 1n;
@@ -25,25 +23,3 @@ export function toId(value: unknown): number | null {
   if (id < 1n || id > MAX_ID) return null;
   return id <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(id) : UNISSUED_ID;
 }
-
-const idOrNaN = (value: unknown) => toId(value) ?? NaN;
-
-/** A DTO field holding an id (or, with `each`, an array of ids), in the query or the body. */
-export const IdField = (opts: { each?: boolean } = {}) =>
-  applyDecorators(
-    Transform(({ value }) => {
-      if (value === undefined || value === null) return value;
-      if (opts.each) return Array.isArray(value) ? value.map(idOrNaN) : value;
-      return idOrNaN(value);
-    }),
-    ValidateBy(
-      {
-        name: 'isId',
-        validator: {
-          validate: (v: unknown) => typeof v === 'number' && (v === UNISSUED_ID || v >= 1),
-          defaultMessage: (args) => idMessage(args?.property ?? 'id'),
-        },
-      },
-      { each: opts.each },
-    ),
-  );

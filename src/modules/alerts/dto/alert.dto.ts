@@ -1,5 +1,5 @@
 import { IsIn, IsOptional } from 'class-validator';
-import { IdField } from '../../../core/http/ids';
+import { IdField } from '../../../core/http/field-decorators';
 import { PageQuery } from '../../../core/http/pagination';
 import type { AlertRow } from '../alerts.repository';
 

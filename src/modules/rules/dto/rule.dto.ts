@@ -13,8 +13,7 @@ import {
   IsNotEmpty,
   ValidateIf,
 } from 'class-validator';
-import { IdField } from '../../../core/http/ids';
-import { Trim, NAME_MAX, RequiredText, TAG_MAX } from '../../../core/http/field-decorators';
+import { IdField, Trim, NAME_MAX, RequiredText, TAG_MAX } from '../../../core/http/field-decorators';
 import { OPERATORS, Operator } from '../evaluation/k-of-n';
 
 export const RULE_SCOPES = ['ALL', 'TAG', 'EXPLICIT'] as const;

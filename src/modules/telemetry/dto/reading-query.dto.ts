@@ -1,7 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { TAG_MAX } from '../../../core/http/field-decorators';
-import { IdField } from '../../../core/http/ids';
+import { IdField, TAG_MAX } from '../../../core/http/field-decorators';
 import { MAX_LIMIT } from '../../../core/http/pagination';
 
 export class TimeRangeQuery {

@@ -9,7 +9,9 @@ import { api, benchEnv, dropDatabase, fmt, percentile, ROOT, seedTenant, startPr
  * busy devices, each with WINDOW readings, and RULES rules of window_n WINDOW over all of them,
  * and keeps sending a reading per device every A_TICK_MS. Project B has one device and one
  * rule (1 of 1); it alternates a breach and a normal reading, and for each breach measures
- * POST answered → alert.triggered on its SSE stream. Once without A's load, once with it.
+ * POST answered → alert.triggered on its SSE stream. B posts with wait=true, so the figure is
+ * evaluation's share (scheduling, queueing, evaluating, notifying), not the shared writer's.
+ * Once without A's load, once with it.
  */
 const DEVICES = Number(process.env.FAIR_DEVICES ?? 10);
 const RULES = Number(process.env.FAIR_RULES ?? 20);
@@ -36,7 +38,7 @@ async function measureB(url: string, b: Awaited<ReturnType<typeof seedTenant>>, 
     waiters.push(check);
   });
   const send = (value: number) =>
-    api(url, 'POST', '/telemetry', { device_external_id: device.external_id, events: [{ ts: new Date((clock.t += 1000)).toISOString(), data: { temperature: value } }] }, b.auth);
+    api(url, 'POST', '/telemetry?wait=true', { device_external_id: device.external_id, events: [{ ts: new Date((clock.t += 1000)).toISOString(), data: { temperature: value } }] }, b.auth);
   const latencies: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
     const triggered = next('alert.triggered');

@@ -25,7 +25,7 @@ export class EvaluateDeviceProcessor {
       const started = performance.now();
       const changes = await this.evaluation.evaluateDevice({ orgId, projectId }, deviceId);
       // Only informs how the device's next evaluation queues: never worth failing the job for.
-      await this.scheduler.finishEvaluation(deviceId, performance.now() - started).catch(() => undefined);
+      await this.scheduler.finishEvaluation({ orgId, projectId }, deviceId, performance.now() - started).catch(() => undefined);
       return { changes: changes.length };
     });
   }

@@ -3,26 +3,7 @@ import { JobQueue } from '../../../core/queue/job-queue.service';
 import { RedisService } from '../../../core/redis/redis.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { evaluateDeviceJob } from './evaluate-device.job';
-
-/** An evaluation that took longer than this makes its device's next ones yield (see below). */
-export const HEAVY_EVALUATION_MS = 50;
-/** The longest a heavy device's next evaluation is held back. */
-const MAX_YIELD_MS = 2_000;
-/** How long a device's measured cost counts: a device that went quiet starts afresh. */
-const COST_TTL_MS = 60_000;
-
-/**
- * Fairness between projects: how a device's next evaluation is queued, given how long its last
- * one took. Cheap evaluations (most: small windows) go first (priority 1) and at once. A heavy
- * one (large windows, many rules) queues behind every cheap one (priority 2), and waits twice
- * its own cost first, so that more readings coalesce into it and its device holds a worker slot
- * at most about a third of the time. One project's expensive rules thus slow its own alerts,
- * not other projects' (docs/hostile-input.md, "Fair evaluation").
- */
-export function queueingFor(lastCostMs: number | null): { priority: number; delay: number } {
-  if (lastCostMs === null || lastCostMs < HEAVY_EVALUATION_MS) return { priority: 1, delay: 0 };
-  return { priority: 2, delay: Math.min(MAX_YIELD_MS, Math.round(2 * lastCostMs)) };
-}
+import { COST_TTL_MS, EvaluationCosts, queueingFor } from './fair-queueing';
 
 /**
  * Coalesces evaluation requests per device. Each device has a generation counter that the
@@ -34,6 +15,8 @@ export function queueingFor(lastCostMs: number | null): { priority: number; dela
  */
 @Injectable()
 export class EvaluationScheduler {
+  private readonly costs = new EvaluationCosts();
+
   constructor(
     private readonly queue: JobQueue,
     private readonly redis: RedisService,
@@ -42,26 +25,45 @@ export class EvaluationScheduler {
   async schedule(scope: TenantScope, deviceIds: readonly number[]): Promise<void> {
     if (!deviceIds.length) return;
     const keys = deviceIds.flatMap((id) => [this.generationKey(id), this.costKey(id)]);
-    const values = await this.redis.client.mget(...keys);
+    const [[, values], [, heavy]] = (await this.redis.client
+      .multi()
+      .mget(...keys)
+      .zcount(this.heavyKey(scope.projectId), Date.now(), '+inf')
+      .exec()) as [[unknown, (string | null)[]], [unknown, number]];
     await Promise.all(
       deviceIds.map((deviceId, i) => {
         const [generation, cost] = [values[2 * i], values[2 * i + 1]];
         return this.queue.enqueue(
           evaluateDeviceJob,
           { projectId: scope.projectId, orgId: scope.orgId, deviceId },
-          { jobId: `eval:${deviceId}:${generation ?? '0'}`, ...queueingFor(cost === null ? null : Number(cost)) },
+          { jobId: `eval:${deviceId}:${generation ?? '0'}`, ...queueingFor(cost === null ? null : Number(cost), heavy) },
         );
       }),
     );
   }
 
-  /** Called by the evaluation processor when an evaluation is done: how long it took. */
-  async finishEvaluation(deviceId: number, costMs: number): Promise<void> {
-    await this.redis.client.set(this.costKey(deviceId), Math.round(costMs), 'PX', COST_TTL_MS);
+  /**
+   * Called by the evaluation processor when an evaluation is done: how long it took. A heavy
+   * one (see EvaluationCosts) leaves its cost for the device's next scheduling to read.
+   */
+  async finishEvaluation(scope: TenantScope, deviceId: number, costMs: number): Promise<void> {
+    const now = Date.now();
+    const heavyKey = this.heavyKey(scope.projectId);
+    const tx = this.redis.client.multi();
+    if (this.costs.observe(scope.projectId, costMs, now)) {
+      tx.set(this.costKey(deviceId), Math.round(costMs), 'PX', COST_TTL_MS).zadd(heavyKey, now + COST_TTL_MS, deviceId).pexpire(heavyKey, COST_TTL_MS);
+    } else tx.del(this.costKey(deviceId)).zrem(heavyKey, deviceId);
+    await tx.zremrangebyscore(heavyKey, '-inf', now).exec();
   }
 
+  /** The device's last evaluation cost, while it was heavy. */
   private costKey(deviceId: number): string {
     return this.redis.key('eval-cost', deviceId);
+  }
+
+  /** The project's devices whose last evaluation was heavy, scored by when that lapses. */
+  private heavyKey(projectId: number): string {
+    return this.redis.key('eval-heavy', projectId);
   }
 
   /** Called by the evaluation processor before it reads the device's window. */

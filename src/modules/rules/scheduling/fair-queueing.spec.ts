@@ -35,6 +35,14 @@ describe('EvaluationCosts', () => {
     expect(busy.observe(1, 400, 10)).toBe(false);
   });
 
+  it('does not call heavy one slow evaluation of a cheap project', () => {
+    const costs = new EvaluationCosts();
+    costs.observe(1, 20, 0);
+    costs.observe(2, 20, 0);
+    costs.observe(2, 25, 5);
+    expect(costs.observe(1, 900, 10)).toBe(false);
+  });
+
   it('forgets projects not seen for a while', () => {
     const costs = new EvaluationCosts();
     costs.observe(2, 10, 0);

@@ -2,7 +2,7 @@
 
 /** Below this an evaluation is never heavy, whatever the others cost. */
 export const HEAVY_EVALUATION_MS = 100;
-/** An evaluation is heavy when it costs this many times the cheapest project's typical one. */
+/** A project's evaluations are heavy when they typically cost this many times the cheapest project's. */
 const HEAVY_FACTOR = 5;
 /** The longest a heavy device's next evaluation is held back. */
 const MAX_YIELD_MS = 10_000;
@@ -36,13 +36,17 @@ export class EvaluationCosts {
   /** Records one evaluation of the project; whether it was heavy. */
   observe(projectId: number, costMs: number, now: number): boolean {
     const seen = this.projects.get(projectId);
-    const typicalMs = seen && now - seen.at < COST_TTL_MS ? 0.8 * seen.typicalMs + 0.2 * costMs : costMs;
+    // A moving average in which one sample moves the typical cost by at most 60%: a project
+    // whose evaluations are heavy becomes so within a few, one outlier does not.
+    const typicalMs = seen && now - seen.at < COST_TTL_MS ? 0.8 * seen.typicalMs + 0.2 * Math.min(costMs, 4 * seen.typicalMs) : costMs;
     this.projects.set(projectId, { typicalMs, at: now });
     let cheapest = Infinity;
     for (const [id, p] of this.projects) {
       if (now - p.at >= COST_TTL_MS) this.projects.delete(id);
       else cheapest = Math.min(cheapest, p.typicalMs);
     }
-    return costMs >= HEAVY_EVALUATION_MS && costMs >= HEAVY_FACTOR * cheapest;
+    // The project's typical cost decides, not this one: one slow evaluation of a cheap project
+    // (a pause, a busy moment) must not hold back its next.
+    return costMs >= HEAVY_EVALUATION_MS && typicalMs >= HEAVY_FACTOR * cheapest;
   }
 }

@@ -4,7 +4,9 @@ import type { Observable } from 'rxjs';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { AppError } from '../errors/app-error';
 import { Metrics } from '../metrics/metrics.service';
-import { ByteBudget } from './byte-budget';
+import { ByteBudget, HeldBytes } from './byte-budget';
+
+type BodyRequest = Request & { heldBytes?: HeldBytes };
 
 const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -43,7 +45,11 @@ export class BodyReader implements NestInterceptor {
     this.parse = express.json({
       limit: config.maxBodyBytes,
       type: ['application/json', 'application/*+json'],
-      verify: (_req, _res, buf) => metrics.bodyBytesRead.inc(buf.length),
+      verify: (req, _res, buf) => {
+        metrics.bodyBytesRead.inc(buf.length);
+        // A compressed body held the whole limit while it inflated; from here on, its size.
+        (req as BodyRequest).heldBytes?.shrinkTo(buf.length);
+      },
     });
   }
 
@@ -52,9 +58,10 @@ export class BodyReader implements NestInterceptor {
     const req = ctx.switchToHttp().getRequest<Request>();
     const res = ctx.switchToHttp().getResponse<Response>();
     if (!hasBody(req)) return next.handle();
-    const release = await this.budget.acquire(bytesToReserve(req, this.limit), res);
+    const held = await this.budget.acquire(bytesToReserve(req, this.limit), res);
+    (req as BodyRequest).heldBytes = held;
     // Held until the answer is sent: the parsed body lives as long as its request is handled.
-    res.once('close', release);
+    res.once('close', () => held.release());
     await new Promise<void>((resolve, reject) => this.parse(req, res, (err?: unknown) => (err ? reject(toAppError(err)) : resolve())));
     return next.handle();
   }

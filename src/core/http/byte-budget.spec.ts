@@ -4,28 +4,44 @@ describe('ByteBudget', () => {
   it('grants what fits at once and makes the rest wait, first come first served', async () => {
     const budget = new ByteBudget(100);
     const order: string[] = [];
-    const releaseA = await budget.acquire(60);
+    const a = await budget.acquire(60);
     const b = budget.acquire(50).then((r) => (order.push('b'), r));
     const c = budget.acquire(10).then((r) => (order.push('c'), r));
     await new Promise((r) => setImmediate(r));
     // c would fit, but waits behind b: a stream of small bodies cannot starve a large one.
     expect(order).toEqual([]);
     expect(budget.bytesInUse).toBe(60);
-    releaseA();
-    const [releaseB, releaseC] = await Promise.all([b, c]);
+    a.release();
+    const [heldB, heldC] = await Promise.all([b, c]);
     expect(order).toEqual(['b', 'c']);
     expect(budget.bytesInUse).toBe(60);
-    releaseB();
-    releaseB();
-    releaseC();
+    heldB.release();
+    heldB.release();
+    heldC.release();
+    expect(budget.bytesInUse).toBe(0);
+  });
+
+  it('gives back what a body did not need once its size is known, letting the next one in', async () => {
+    const budget = new ByteBudget(100);
+    const compressed = await budget.acquire(100);
+    let next = false;
+    const waiting = budget.acquire(70).then((h) => ((next = true), h));
+    await new Promise((r) => setImmediate(r));
+    expect(next).toBe(false);
+    compressed.shrinkTo(30);
+    const held = await waiting;
+    expect(budget.bytesInUse).toBe(100);
+    compressed.shrinkTo(50);
+    compressed.release();
+    held.release();
     expect(budget.bytesInUse).toBe(0);
   });
 
   it('caps a request larger than the whole budget at the budget, so it still runs alone', async () => {
     const budget = new ByteBudget(100);
-    const release = await budget.acquire(1_000);
+    const held = await budget.acquire(1_000);
     expect(budget.bytesInUse).toBe(100);
-    release();
+    held.release();
     expect(budget.bytesInUse).toBe(0);
   });
 });

@@ -1,9 +1,15 @@
 import type { Response } from 'express';
 import { AppError } from '../errors/app-error';
 
+/** Bytes held in a ByteBudget: give some back once the real size is known, or all of them. */
+export interface HeldBytes {
+  shrinkTo(bytes: number): void;
+  release(): void;
+}
+
 /**
  * A counting semaphore over bytes, first come first served. A waiter whose client goes away
- * leaves the queue; `acquire` resolves with the one function that gives its bytes back.
+ * leaves the queue.
  */
 export class ByteBudget {
   private inUse = 0;
@@ -15,25 +21,30 @@ export class ByteBudget {
     return this.inUse;
   }
 
-  acquire(bytes: number, res?: Response): Promise<() => void> {
+  acquire(bytes: number, res?: Response): Promise<HeldBytes> {
     const wanted = Math.min(bytes, this.capacity);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.inUse -= wanted;
+    let held = wanted;
+    const giveBack = (n: number) => {
+      held -= n;
+      this.inUse -= n;
       this.drain();
+    };
+    const handle: HeldBytes = {
+      shrinkTo: (n) => {
+        if (n < held) giveBack(held - Math.max(0, n));
+      },
+      release: () => giveBack(held),
     };
     if (!this.waiting.length && this.inUse + wanted <= this.capacity) {
       this.inUse += wanted;
-      return Promise.resolve(release);
+      return Promise.resolve(handle);
     }
     return new Promise((resolve, reject) => {
       const entry = {
         bytes: wanted,
         grant: () => {
           res?.off('close', gone);
-          resolve(release);
+          resolve(handle);
         },
       };
       const gone = () => {

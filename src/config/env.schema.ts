@@ -75,7 +75,7 @@ export const ENV_SCHEMA = {
   WEBHOOK_ALLOW_PRIVATE_TARGETS: { default: 'false', parse: bool },
   LOG_LEVEL: { default: 'info', parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'trace') },
   MAX_BODY_BYTES: { default: '10485760', parse: int(1024) },
-  MAX_BODY_BYTES_IN_FLIGHT: { default: '20971520', parse: int(1024) },
+  MAX_BODY_BYTES_IN_FLIGHT: { default: '16777216', parse: int(1024) },
   RATE_LIMIT_TELEMETRY_PER_MINUTE: { default: '1000', parse: int(0) },
   RATE_LIMIT_TELEMETRY_PER_HOUR: { default: '10000', parse: int(0) },
   RATE_LIMIT_PROJECT_PER_MINUTE: { default: '600', parse: int(0) },

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { AuthGuard } from './core/auth/auth.guard';
 import { AllExceptionsFilter } from './core/errors/all-exceptions.filter';
+import { BodyReader } from './core/http/body-reader';
 import { PageInterceptor } from './core/http/pagination';
 import { AppValidationPipe } from './core/http/validation';
 import { MetricsController } from './core/metrics/metrics.controller';
@@ -27,6 +28,8 @@ import { WebhooksModule } from './modules/webhooks/webhooks.module';
     { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_PIPE, useClass: AppValidationPipe },
+    // The body is read only after the guards: a request they refuse costs no more than its headers.
+    { provide: APP_INTERCEPTOR, useClass: BodyReader },
     { provide: APP_INTERCEPTOR, useClass: PageInterceptor },
   ],
 })

@@ -21,6 +21,8 @@ export interface AppConfig {
   /** V8's heap growing factor in % over the live data (0 = V8's own heuristic); see tuneHeap. */
   heapGrowingPercent: number;
   maxBodyBytes: number;
+  /** Bytes of request bodies read and handled at once in the process (see BodyReader). */
+  maxBodyBytesInFlight: number;
   dbPoolSize: number;
   /** Days of readings kept; 0 keeps everything. */
   retentionDays: number;
@@ -30,6 +32,10 @@ export interface AppConfig {
     telemetryPerHour: number;
     projectPerMinute: number;
     adminPerMinute: number;
+    /** Readings per project per minute, shared by every api process (0 = unlimited). */
+    readingsPerMinute: number;
+    /** Concurrent /alerts/stream connections per API key (0 = unlimited). */
+    streamsPerKey: number;
   };
   webhooks: {
     allowPrivateTargets: boolean;
@@ -58,6 +64,7 @@ export function buildConfig(env: Env): AppConfig {
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     heapGrowingPercent: env.HEAP_GROWING_PERCENT,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    maxBodyBytesInFlight: env.MAX_BODY_BYTES_IN_FLIGHT,
     dbPoolSize: env.DB_POOL_SIZE,
     retentionDays: env.RETENTION_DAYS,
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
@@ -66,6 +73,8 @@ export function buildConfig(env: Env): AppConfig {
       telemetryPerHour: env.RATE_LIMIT_TELEMETRY_PER_HOUR,
       projectPerMinute: env.RATE_LIMIT_PROJECT_PER_MINUTE,
       adminPerMinute: env.RATE_LIMIT_ADMIN_PER_MINUTE,
+      readingsPerMinute: env.RATE_LIMIT_READINGS_PER_MINUTE,
+      streamsPerKey: env.SSE_MAX_STREAMS_PER_KEY,
     },
     webhooks: {
       allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,

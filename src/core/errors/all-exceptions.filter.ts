@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
-import { AppError } from './app-error';
+import { AppError, RateLimitedError } from './app-error';
 import { errorBody, requestIdOf } from './error-body';
 
 const HTTP_CODES: Record<number, string> = {
@@ -25,8 +25,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
     if (res.headersSent) return;
+    // The body of a request refused for its credentials was never read; rather than read it
+    // just to keep the connection, close it: it costs the server nothing more.
+    if (!req.complete && exception instanceof AppError && (exception.status === 401 || exception.status === 403)) {
+      res.setHeader('Connection', 'close');
+    }
 
     if (exception instanceof AppError) {
+      if (exception instanceof RateLimitedError) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
       res.status(exception.status).json(errorBody(req, exception.code, exception.message, exception.details));
       return;
     }

@@ -63,6 +63,17 @@ export class ForbiddenError extends AppError {
   }
 }
 
+/** 429: a quota or cap is reached; `Retry-After` tells when to try again. */
+export class RateLimitedError extends AppError {
+  constructor(
+    code: string,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(429, code, message, { retry_after_seconds: retryAfterSeconds });
+  }
+}
+
 export class ServiceUnavailableError extends AppError {
   constructor(code: string, message: string) {
     super(503, code, message);

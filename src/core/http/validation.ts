@@ -1,6 +1,8 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationPipe } from '@nestjs/common';
 import type { ValidationError as ClassValidatorError } from 'class-validator';
 import { FieldProblem, ValidationError } from '../errors/app-error';
+import { idMessage, toId } from './ids';
+import { inspectJson, stringProblem } from './json-inspection';
 
 function flatten(errors: ClassValidatorError[], parent = ''): FieldProblem[] {
   const out: FieldProblem[] = [];
@@ -38,24 +40,34 @@ export class AppValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     // Path parameters reach their own pipes (IdPipe) as sent: converting them here first would
     // turn "1e3" or "0x10" into numbers that pass for ids.
-    if (metadata.type === 'param') return value;
-    if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object) {
+    if (metadata.type === 'param') {
+      const problem = typeof value === 'string' ? stringProblem(value) : null;
+      if (problem) throw ValidationError.field(metadata.data ?? 'path', `${metadata.data ?? 'path'} ${problem}`);
+      return value;
+    }
+    const dto = !!metadata.metatype && metadata.metatype !== Object;
+    if (metadata.type === 'body' && dto) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw ValidationError.field('body', 'body must be a JSON object');
       }
+    }
+    // The limits of docs/hostile-input.md, before class-transformer walks the value (it
+    // recurses). A body without a DTO (telemetry) applies them itself, event by event.
+    if (metadata.type === 'query' || (metadata.type === 'body' && dto)) {
+      const problem = inspectJson(value, metadata.type === 'query' ? (metadata.data ?? '') : '');
+      if (problem) throw ValidationError.field(problem.field || metadata.type, problem.message);
     }
     return super.transform(value, metadata);
   }
 }
 
-/** Path ids are positive integers; anything else is a 422 naming the parameter. */
+/** Path ids are integers within 1…2^63−1 (see ids.ts); anything else is a 422 naming the parameter. */
 @Injectable()
 export class IdPipe implements PipeTransform<string, number> {
   transform(value: string, metadata: ArgumentMetadata): number {
     const name = metadata.data ?? 'id';
-    if (!/^\d{1,15}$/.test(value) || Number(value) < 1) {
-      throw ValidationError.field(name, `${name} must be a positive integer`);
-    }
-    return Number(value);
+    const id = toId(value);
+    if (id === null) throw ValidationError.field(name, idMessage(name));
+    return id;
   }
 }

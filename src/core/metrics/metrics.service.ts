@@ -19,6 +19,10 @@ export class Metrics {
 
   readonly readingsAccepted = this.counter('watchpost_readings_accepted_total', 'Readings accepted by POST /telemetry (queued or stored).');
   readonly readingsRejected = this.counter('watchpost_readings_rejected_total', 'Events refused by POST /telemetry validation.');
+  readonly bodyBytesRead = this.counter(
+    'watchpost_http_body_bytes_read_total',
+    'Request body bytes read and parsed (after decompression); bodies of requests refused by authentication are never read.',
+  );
   readonly readingsStored = this.counter('watchpost_readings_stored_total', 'Readings written to Postgres by this process (duplicates excluded).');
   readonly ingestSeconds = new Histogram({
     name: 'watchpost_ingest_duration_seconds',

@@ -1,6 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiSecurity, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
+import type { AuthenticatedRequest } from '../../core/auth/auth.guard';
+import { RateLimitedError } from '../../core/errors/app-error';
 import { pageRequest, PageQuery } from '../../core/http/pagination';
 import { IdPipe } from '../../core/http/validation';
 import { Tenant } from '../../core/tenancy/tenant-scope';
@@ -10,6 +12,7 @@ import { DevicesService } from '../devices/devices.service';
 import { AlertEventsService } from './alert-events.service';
 import { AlertsService } from './alerts.service';
 import { AlertListQuery, AlertStreamQuery } from './dto/alert.dto';
+import { StreamSlots } from './stream-slots';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -22,6 +25,7 @@ export class AlertsController {
     private readonly events: AlertEventsService,
     private readonly devices: DevicesService,
     private readonly shutdown: ShutdownSignal,
+    private readonly slots: StreamSlots,
   ) {}
 
   @Get('projects/:projectId/alerts')
@@ -36,8 +40,15 @@ export class AlertsController {
 
   /** Server-Sent Events: every alert change of the key's project, from whichever process made it. */
   @Get('alerts/stream')
-  async stream(@Tenant() scope: TenantScope, @Query() q: AlertStreamQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async stream(@Tenant() scope: TenantScope, @Query() q: AlertStreamQuery, @Req() req: AuthenticatedRequest, @Res() res: Response): Promise<void> {
     if (q.device_id !== undefined) await this.devices.require(scope, q.device_id);
+    const slot = await this.slots.take(req.apiKey!.prefix);
+    if (!slot) throw new RateLimitedError('RATE_LIMIT.STREAMS', 'this API key has as many alert streams open as it may (SSE_MAX_STREAMS_PER_KEY)', 5);
+    // The client may have gone while the slot was taken: the slot is freed all the same.
+    if (req.destroyed) {
+      void slot.free();
+      return;
+    }
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -54,12 +65,16 @@ export class AlertsController {
       },
       end,
     );
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => {
+      res.write(': heartbeat\n\n');
+      void slot.renew().catch(() => undefined);
+    }, HEARTBEAT_MS);
     // A graceful shutdown ends the stream (clients reconnect to another process).
     const stopDraining = this.shutdown.onDrain(end);
     req.on('close', () => {
       clearInterval(heartbeat);
       stopDraining();
+      void slot.free().catch(() => undefined);
       void unsubscribe();
     });
   }

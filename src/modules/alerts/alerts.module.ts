@@ -5,11 +5,12 @@ import { AlertEventsService } from './alert-events.service';
 import { AlertsController } from './alerts.controller';
 import { AlertsRepository } from './alerts.repository';
 import { AlertsService } from './alerts.service';
+import { StreamSlots } from './stream-slots';
 
 @Module({
   imports: [DevicesModule, WebhooksModule],
   controllers: [AlertsController],
-  providers: [AlertsRepository, AlertsService, AlertEventsService],
+  providers: [AlertsRepository, AlertsService, AlertEventsService, StreamSlots],
   exports: [AlertsService],
 })
 export class AlertsModule {}

@@ -84,6 +84,12 @@ export class AlertsRepository {
     return rows[0] ?? null;
   }
 
+  /** Whether the project has this rule: the alerts module cannot ask the rules module, which depends on it. */
+  async ruleExists(scope: TenantScope, ruleId: number): Promise<boolean> {
+    const rows = await this.ds.query(`SELECT 1 FROM rules WHERE project_id = $1 AND id = $2`, [scope.projectId, ruleId]);
+    return rows.length > 0;
+  }
+
   list(scope: TenantScope, filter: AlertFilter, page: PageRequest): Promise<AlertRow[]> {
     const params: unknown[] = [scope.projectId, page.limit + 1];
     const where = ['project_id = $1'];

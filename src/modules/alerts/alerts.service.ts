@@ -30,12 +30,16 @@ export class AlertsService {
     private readonly metrics: Metrics,
   ) {}
 
+  /** A filter naming another project's (or no) device or rule is a 404, as everywhere. */
   async list(scope: TenantScope, filter: AlertFilter, page: PageRequest): Promise<Page<AlertResponse>> {
+    if (filter.deviceId !== undefined) await this.devices.require(scope, filter.deviceId);
+    if (filter.ruleId !== undefined && !(await this.repo.ruleExists(scope, filter.ruleId))) {
+      throw new NotFoundError('RULE.NOT_FOUND', 'rule not found');
+    }
     return Page.of(await this.repo.list(scope, filter, page), page, toAlertResponse);
   }
 
-  async listForDevice(scope: TenantScope, deviceId: number, page: PageRequest): Promise<Page<AlertResponse>> {
-    await this.devices.require(scope, deviceId);
+  listForDevice(scope: TenantScope, deviceId: number, page: PageRequest): Promise<Page<AlertResponse>> {
     return this.list(scope, { deviceId }, page);
   }
 

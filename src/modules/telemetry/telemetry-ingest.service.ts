@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { BusinessRuleError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../core/errors/app-error';
 import { Metrics } from '../../core/metrics/metrics.service';
 import { JobQueue } from '../../core/queue/job-queue.service';
+import { ReadingsQuota } from '../../core/rate-limit/readings-quota';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
 import { EvaluationScheduler } from '../rules/scheduling/evaluation-scheduler.service';
@@ -41,6 +42,7 @@ export class TelemetryIngestService {
     private readonly readings: ReadingsRepository,
     private readonly evaluations: EvaluationScheduler,
     private readonly metrics: Metrics,
+    private readonly quota: ReadingsQuota,
   ) {}
 
   async accept(scope: TenantScope, body: unknown, wait: boolean): Promise<IngestAccepted | IngestStored> {
@@ -70,6 +72,7 @@ export class TelemetryIngestService {
         `no valid events: all ${rejected.length} were rejected`,
       );
     }
+    await this.quota.take(scope, readings.length);
     const payload: IngestReadingsPayload = {
       orgId: scope.orgId,
       projectId: scope.projectId,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ReadingsQuota } from '../../core/rate-limit/readings-quota';
 import { DevicesModule } from '../devices/devices.module';
 import { RuleSchedulingModule } from '../rules/scheduling/rule-scheduling.module';
 import { RollupsRepository } from './analytics/rollups.repository';
@@ -21,6 +22,7 @@ import { TelemetryController } from './telemetry.controller';
     PartitionRepository,
     PartitionService,
     RollupsRepository,
+    ReadingsQuota,
   ],
   exports: [TelemetryIngestService, TelemetryQueryService, PartitionService],
 })

@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
+import { IdField } from '../../../core/http/field-decorators';
 import { PageQuery } from '../../../core/http/pagination';
 import type { AlertRow } from '../alerts.repository';
 
@@ -11,23 +11,17 @@ export class AlertListQuery extends PageQuery {
   status?: (typeof ALERT_STATUS_FILTERS)[number];
 
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IdField()
   device_id?: number;
 
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IdField()
   rule_id?: number;
 }
 
 export class AlertStreamQuery {
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IdField()
   device_id?: number;
 }
 

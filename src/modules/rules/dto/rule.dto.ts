@@ -1,4 +1,3 @@
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -14,7 +13,7 @@ import {
   IsNotEmpty,
   ValidateIf,
 } from 'class-validator';
-import { Trim, NAME_MAX, RequiredText, TAG_MAX } from '../../../core/http/field-decorators';
+import { IdField, Trim, NAME_MAX, RequiredText, TAG_MAX } from '../../../core/http/field-decorators';
 import { OPERATORS, Operator } from '../evaluation/k-of-n';
 
 export const RULE_SCOPES = ['ALL', 'TAG', 'EXPLICIT'] as const;
@@ -97,9 +96,7 @@ export class PatchRuleDto {
 export class AssignDevicesDto {
   @IsArray()
   @ArrayMaxSize(10_000)
-  @Type(() => Number)
-  @IsInt({ each: true })
-  @Min(1, { each: true })
+  @IdField({ each: true })
   device_ids: number[];
 }
 

@@ -3,6 +3,7 @@ import { JobQueue } from '../../../core/queue/job-queue.service';
 import { RedisService } from '../../../core/redis/redis.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { evaluateDeviceJob } from './evaluate-device.job';
+import { COST_TTL_MS, EvaluationCosts, queueingFor } from './fair-queueing';
 
 /**
  * Coalesces evaluation requests per device. Each device has a generation counter that the
@@ -14,6 +15,8 @@ import { evaluateDeviceJob } from './evaluate-device.job';
  */
 @Injectable()
 export class EvaluationScheduler {
+  private readonly costs = new EvaluationCosts();
+
   constructor(
     private readonly queue: JobQueue,
     private readonly redis: RedisService,
@@ -21,16 +24,46 @@ export class EvaluationScheduler {
 
   async schedule(scope: TenantScope, deviceIds: readonly number[]): Promise<void> {
     if (!deviceIds.length) return;
-    const generations = await this.redis.client.mget(...deviceIds.map((id) => this.generationKey(id)));
+    const keys = deviceIds.flatMap((id) => [this.generationKey(id), this.costKey(id)]);
+    const [[, values], [, heavy]] = (await this.redis.client
+      .multi()
+      .mget(...keys)
+      .zcount(this.heavyKey(scope.projectId), Date.now(), '+inf')
+      .exec()) as [[unknown, (string | null)[]], [unknown, number]];
     await Promise.all(
-      deviceIds.map((deviceId, i) =>
-        this.queue.enqueue(
+      deviceIds.map((deviceId, i) => {
+        const [generation, cost] = [values[2 * i], values[2 * i + 1]];
+        return this.queue.enqueue(
           evaluateDeviceJob,
           { projectId: scope.projectId, orgId: scope.orgId, deviceId },
-          { jobId: `eval:${deviceId}:${generations[i] ?? '0'}` },
-        ),
-      ),
+          { jobId: `eval:${deviceId}:${generation ?? '0'}`, ...queueingFor(cost === null ? null : Number(cost), heavy) },
+        );
+      }),
     );
+  }
+
+  /**
+   * Called by the evaluation processor when an evaluation is done: how long it took. A heavy
+   * one (see EvaluationCosts) leaves its cost for the device's next scheduling to read.
+   */
+  async finishEvaluation(scope: TenantScope, deviceId: number, costMs: number): Promise<void> {
+    const now = Date.now();
+    const heavyKey = this.heavyKey(scope.projectId);
+    const tx = this.redis.client.multi();
+    if (this.costs.observe(scope.projectId, costMs, now)) {
+      tx.set(this.costKey(deviceId), Math.round(costMs), 'PX', COST_TTL_MS).zadd(heavyKey, now + COST_TTL_MS, deviceId).pexpire(heavyKey, COST_TTL_MS);
+    } else tx.del(this.costKey(deviceId)).zrem(heavyKey, deviceId);
+    await tx.zremrangebyscore(heavyKey, '-inf', now).exec();
+  }
+
+  /** The device's last evaluation cost, while it was heavy. */
+  private costKey(deviceId: number): string {
+    return this.redis.key('eval-cost', deviceId);
+  }
+
+  /** The project's devices whose last evaluation was heavy, scored by when that lapses. */
+  private heavyKey(projectId: number): string {
+    return this.redis.key('eval-heavy', projectId);
   }
 
   /** Called by the evaluation processor before it reads the device's window. */

@@ -1,6 +1,6 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { TAG_MAX } from '../../../core/http/field-decorators';
+import { IdField, TAG_MAX } from '../../../core/http/field-decorators';
 import { MAX_LIMIT } from '../../../core/http/pagination';
 
 export class TimeRangeQuery {
@@ -65,9 +65,7 @@ export class MetricQuery extends TimeRangeQuery {
   metric: string;
 
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
+  @IdField()
   device_id?: number;
 
   @IsOptional()

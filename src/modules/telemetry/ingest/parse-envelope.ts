@@ -1,4 +1,5 @@
 import { FieldProblem, ValidationError } from '../../../core/errors/app-error';
+import { stringProblem } from '../../../core/http/json-inspection';
 
 /**
  * The batch envelope, checked by hand rather than by the global ValidationPipe: a batch may
@@ -14,6 +15,8 @@ export function parseEnvelope(body: unknown): { deviceExternalId: string; events
     problems.push({ field: 'device_external_id', message: 'device_external_id must be a non-empty string' });
   } else if (id.length > 200) {
     problems.push({ field: 'device_external_id', message: 'device_external_id must be at most 200 characters' });
+  } else if (stringProblem(id)) {
+    problems.push({ field: 'device_external_id', message: `device_external_id ${stringProblem(id)}` });
   }
   if (!Array.isArray(events)) problems.push({ field: 'events', message: 'events must be an array' });
   if (problems.length) throw new ValidationError(problems);

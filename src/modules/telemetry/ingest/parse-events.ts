@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { inspectJson, stringProblem } from '../../../core/http/json-inspection';
 
 /** Pure validation and normalisation of a telemetry batch; no I/O, unit-tested beside. */
 
@@ -22,8 +23,10 @@ export interface RejectedEvent {
 // ISO-8601 date-time, optional seconds and fraction, optional offset (none means UTC).
 const ISO_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-// Unix seconds from 1970 up to year 3000: anything beyond is a unit mistake (ms or µs).
+// Times from 1970 up to year 3000, in every form: a Unix time beyond is a unit mistake (ms or µs).
 const MAX_UNIX_SECONDS = 32_503_680_000;
+const TIME_RANGE_ERROR = 'ts must lie between 1970 and 3000';
+const inTimeRange = (ms: number) => ms >= 0 && ms < MAX_UNIX_SECONDS * 1000;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -75,14 +78,17 @@ export function canonicalUtcIso(s: string): string | null {
 /** Parses an input time: ISO-8601 with or without offset (none = UTC), or Unix seconds. */
 export function parseTime(value: unknown): Date | string {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0 || value > MAX_UNIX_SECONDS) {
+    if (!Number.isFinite(value) || !inTimeRange(value * 1000)) {
       return 'ts as a number must be Unix seconds between 1970 and 3000';
     }
     return new Date(Math.round(value * 1000));
   }
   if (typeof value !== 'string') return 'ts must be an ISO-8601 time or Unix seconds';
   const canonical = canonicalUtcIso(value);
-  if (canonical !== null) return new Date(canonical);
+  if (canonical !== null) {
+    const d = new Date(canonical);
+    return inTimeRange(d.getTime()) ? d : TIME_RANGE_ERROR;
+  }
   const s = value.trim();
   let iso: string;
   if (ISO_DATE.test(s)) iso = `${s}T00:00:00Z`;
@@ -97,19 +103,42 @@ export function parseTime(value: unknown): Date | string {
   }
   const d = new Date(iso);
   if (Number.isNaN(d.getTime()) || !isCalendarDate(iso.slice(0, 10))) return 'ts is not a valid time';
+  if (!inTimeRange(d.getTime())) return TIME_RANGE_ERROR;
   return d;
 }
 
-/** JSON with object keys sorted at every level, so equal data hashes alike. */
+/**
+ * JSON with object keys sorted at every level, so equal data hashes alike. Built with an
+ * explicit stack of what is left to write, so no nesting can exhaust the call stack.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isPlainObject(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`)
-      .join(',')}}`;
+  const out: string[] = [];
+  const todo: ({ text: string } | { value: unknown })[] = [{ value }];
+  while (todo.length) {
+    const next = todo.pop()!;
+    if ('text' in next) {
+      out.push(next.text);
+      continue;
+    }
+    const v = next.value;
+    if (Array.isArray(v)) {
+      out.push('[');
+      todo.push({ text: ']' });
+      for (let i = v.length - 1; i >= 0; i--) {
+        todo.push({ value: v[i] });
+        if (i > 0) todo.push({ text: ',' });
+      }
+    } else if (isPlainObject(v)) {
+      const keys = Object.keys(v).sort();
+      out.push('{');
+      todo.push({ text: '}' });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        todo.push({ value: v[keys[i]] });
+        todo.push({ text: `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:` });
+      }
+    } else out.push(JSON.stringify(v) ?? 'null');
   }
-  return JSON.stringify(value) ?? 'null';
+  return out.join('');
 }
 
 /** The identity of a reading sent without event_id: a hash of its time and data. */
@@ -122,16 +151,22 @@ function parseEvent(raw: unknown, index: number): NormalizedReading | RejectedEv
   if (!isPlainObject(raw)) return reject(`events[${index}]`, 'event must be an object');
   if (raw.ts === undefined || raw.ts === null) return reject(`events[${index}].ts`, 'ts is required');
   let iso = typeof raw.ts === 'string' ? canonicalUtcIso(raw.ts) : null;
+  if (iso !== null && (iso < '1970' || iso >= '3000')) return reject(`events[${index}].ts`, TIME_RANGE_ERROR);
   if (iso === null) {
     const ts = parseTime(raw.ts);
     if (typeof ts === 'string') return reject(`events[${index}].ts`, ts);
     iso = ts.toISOString();
   }
   if (!isPlainObject(raw.data)) return reject(`events[${index}].data`, 'data must be an object');
+  // The limits of one event's data (docs/hostile-input.md), before anything walks it.
+  const problem = inspectJson(raw.data, `events[${index}].data`);
+  if (problem) return reject(problem.field, problem.message);
   let eventId: string;
   if (raw.event_id === undefined || raw.event_id === null) eventId = deriveEventId(iso, raw.data);
   else if (typeof raw.event_id !== 'string' || raw.event_id.trim() === '' || raw.event_id.length > MAX_EVENT_ID_LENGTH) {
     return reject(`events[${index}].event_id`, `event_id must be a non-empty string of at most ${MAX_EVENT_ID_LENGTH} characters`);
+  } else if (stringProblem(raw.event_id)) {
+    return reject(`events[${index}].event_id`, `event_id ${stringProblem(raw.event_id)}`);
   } else eventId = raw.event_id;
   return { index, eventId, ts: iso, data: raw.data };
 }

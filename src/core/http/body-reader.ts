@@ -1,0 +1,68 @@
+import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import express, { Request, RequestHandler, Response } from 'express';
+import type { Observable } from 'rxjs';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { AppError } from '../errors/app-error';
+import { Metrics } from '../metrics/metrics.service';
+import { ByteBudget, HeldBytes } from './byte-budget';
+
+type BodyRequest = Request & { heldBytes?: HeldBytes };
+
+const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+
+/** What a body may take in memory before it is read: its length when plain, the limit when compressed. */
+function bytesToReserve(req: Request, limit: number): number {
+  const length = Number(req.headers['content-length']);
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  return encoding === 'identity' && Number.isFinite(length) && length > 0 ? Math.min(length, limit) : limit;
+}
+
+/** body-parser's errors in the platform's error shape. */
+function toAppError(err: { type?: string; status?: number; message?: string }): Error {
+  if (err.type === 'entity.too.large') return new AppError(413, 'REQUEST.TOO_LARGE', 'request body is larger than the limit', { field: 'body' });
+  if (err.type === 'entity.parse.failed') return new AppError(400, 'REQUEST.MALFORMED_JSON', 'request body is not valid JSON', { field: 'body' });
+  if (err.status && err.status >= 400 && err.status < 500) {
+    return new AppError(err.status, 'REQUEST.BAD_BODY', err.message ?? 'unreadable request body', { field: 'body' });
+  }
+  return err as Error;
+}
+
+/**
+ * Reads (inflates, parses) a request's JSON body only once the guards have let the request
+ * through, so a request without a valid key or admin token costs no more than its headers.
+ * The bytes held by bodies being read and handled are bounded across the process: a request
+ * whose body does not fit waits for others to finish. See docs/hostile-input.md.
+ */
+@Injectable()
+export class BodyReader implements NestInterceptor {
+  private readonly parse: RequestHandler;
+  private readonly budget: ByteBudget;
+  private readonly limit: number;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
+    this.limit = config.maxBodyBytes;
+    this.budget = new ByteBudget(Math.max(config.maxBodyBytesInFlight, config.maxBodyBytes));
+    this.parse = express.json({
+      limit: config.maxBodyBytes,
+      type: ['application/json', 'application/*+json'],
+      verify: (req, _res, buf) => {
+        metrics.bodyBytesRead.inc(buf.length);
+        // A compressed body held the whole limit while it inflated; from here on, its size.
+        (req as BodyRequest).heldBytes?.shrinkTo(buf.length);
+      },
+    });
+  }
+
+  async intercept(ctx: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+    if (ctx.getType() !== 'http') return next.handle();
+    const req = ctx.switchToHttp().getRequest<Request>();
+    const res = ctx.switchToHttp().getResponse<Response>();
+    if (!hasBody(req)) return next.handle();
+    const held = await this.budget.acquire(bytesToReserve(req, this.limit), res);
+    (req as BodyRequest).heldBytes = held;
+    // Held until the answer is sent: the parsed body lives as long as its request is handled.
+    res.once('close', () => held.release());
+    await new Promise<void>((resolve, reject) => this.parse(req, res, (err?: unknown) => (err ? reject(toAppError(err)) : resolve())));
+    return next.handle();
+  }
+}

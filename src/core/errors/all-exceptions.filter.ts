@@ -3,6 +3,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { AppError } from './app-error';
 import { errorBody, requestIdOf } from './error-body';
+import { isUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unavailable';
 
 const HTTP_CODES: Record<number, string> = {
   400: 'REQUEST.BAD_REQUEST',
@@ -27,6 +28,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (res.headersSent) return;
 
     if (exception instanceof AppError) {
+      if (exception.status === 503) res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
       res.status(exception.status).json(errorBody(req, exception.code, exception.message, exception.details));
       return;
     }
@@ -38,6 +40,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const message = status === 404 ? `no route for ${req.method} ${req.path}` : exception.message;
       res.status(status).json(errorBody(req, HTTP_CODES[status] ?? `HTTP.${status}`, message));
+      return;
+    }
+    // Postgres or Redis away is not a bug: the client may retry (docs/durability.md).
+    if (isUnavailable(exception)) {
+      this.logger.warn(`${req.method} ${req.path}: a dependency is unavailable (${(exception as Error).message}); answered 503`);
+      res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      res.status(503).json(errorBody(req, 'SERVICE.UNAVAILABLE', 'a dependency (database or queue) is unavailable; retry later'));
       return;
     }
     this.logger.error(

@@ -1,11 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { BusinessRuleError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../core/errors/app-error';
+import { isUnavailable, TRUSTED_WHILE_UNAVAILABLE_MS } from '../../core/errors/unavailable';
 import { Metrics } from '../../core/metrics/metrics.service';
 import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
 import { EvaluationScheduler } from '../rules/scheduling/evaluation-scheduler.service';
 import { IngestAccepted, IngestStored } from './dto/ingest.dto';
+import { KnownDevices } from './ingest/known-devices';
 import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';
 import { readingKey, ReadingWriter } from './ingest/reading-writer.service';
@@ -33,6 +35,7 @@ function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
 @Injectable()
 export class TelemetryIngestService {
   private readonly logger = new Logger('Ingest');
+  private readonly knownDevices = new KnownDevices(TRUSTED_WHILE_UNAVAILABLE_MS);
 
   constructor(
     private readonly devices: DevicesService,
@@ -58,8 +61,7 @@ export class TelemetryIngestService {
     if (events.length > MAX_EVENTS) {
       throw new BusinessRuleError('TELEMETRY.BATCH_TOO_LARGE', `too many events (max ${MAX_EVENTS})`);
     }
-    const device = await this.devices.findByExternalId(scope, deviceExternalId);
-    if (!device) throw new NotFoundError('DEVICE.NOT_FOUND', 'device not found');
+    const deviceId = await this.resolveDevice(scope, deviceExternalId);
 
     const { readings, rejected } = parseEvents(events);
     this.metrics.readingsRejected.inc(rejected.length);
@@ -73,7 +75,7 @@ export class TelemetryIngestService {
     const payload: IngestReadingsPayload = {
       orgId: scope.orgId,
       projectId: scope.projectId,
-      deviceId: Number(device.id),
+      deviceId,
       receivedAt: new Date().toISOString(),
       readings: readings.map((r) => ({ event_id: r.eventId, ts: r.ts, data: r.data })),
     };
@@ -104,6 +106,27 @@ export class TelemetryIngestService {
     }
     this.metrics.readingsAccepted.inc(readings.length);
     return { queued: readings.length, device_id: payload.deviceId, rejected: rejectedOut(rejected) };
+  }
+
+  /**
+   * The device's id. While Postgres cannot answer, a device this process resolved lately is
+   * taken from memory (its batch waits in the queue until the worker can store it); any other
+   * is a 503 with Retry-After (docs/durability.md).
+   */
+  private async resolveDevice(scope: TenantScope, externalId: string): Promise<number> {
+    let deviceId: number | null;
+    try {
+      const device = await this.devices.findByExternalId(scope, externalId);
+      deviceId = device ? Number(device.id) : null;
+    } catch (err) {
+      if (!isUnavailable(err)) throw err;
+      const known = this.knownDevices.recall(scope.projectId, externalId);
+      if (known === undefined) throw new ServiceUnavailableError('TELEMETRY.UNAVAILABLE', 'the database is unavailable; retry later');
+      return known;
+    }
+    this.knownDevices.remember(scope.projectId, externalId, deviceId);
+    if (deviceId === null) throw new NotFoundError('DEVICE.NOT_FOUND', 'device not found');
+    return deviceId;
   }
 
   /**

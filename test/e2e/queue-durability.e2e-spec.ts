@@ -9,6 +9,7 @@ import { countReadings, ingestQueueIdle, openDb, waitFor } from '../support/tele
 // This suite's own Redis servers (the shared one is never killed); see docs/durability.md.
 const AOF_PORT = 6421;
 const VOLATILE_PORT = 6422;
+const OUTAGE_PORT = 6423;
 const BATCHES = 40;
 const PER_BATCH = 250;
 const TOTAL = BATCHES * PER_BATCH;
@@ -90,6 +91,37 @@ describe('queue durability', () => {
       expect(rows[0]).toEqual({ total: TOTAL, distinct_events: TOTAL });
     },
     300_000,
+  );
+
+  it(
+    'readings the api stored itself while Redis was away are evaluated once it is back',
+    async () => {
+      const redis = await own(OUTAGE_PORT, true);
+      const app = await api(redis.url);
+      const t = await createTenant(app);
+      const rule = { name: 'hot', metric: 'temperature', operator: '>', threshold: 50, window_n: 1, required_k: 1, cooldown_seconds: 0 };
+      expect((await t.http.post(`/projects/${t.projectId}/rules`, rule)).status).toBe(201);
+      const device = await createDevice(t);
+
+      await redis.kill('SIGKILL');
+      const res = await t.http.post('/telemetry', { device_external_id: device.external_id, events: [{ ts: '2026-03-01T00:00:00Z', data: { temperature: 90 } }] });
+      expect(res.status).toBe(202);
+      // Stored, and its evaluation owed: Redis could not take the job, Postgres keeps the mark.
+      expect(await countReadings(db, { deviceId: device.id })).toBe(1);
+      const marks = () => db.query(`SELECT count(*)::int AS n FROM evaluation_marks WHERE device_id = $1`, [device.id]).then((r) => r.rows[0].n);
+      expect(await marks()).toBe(1);
+
+      // The api goes too, so nothing it still holds for Redis (its offline queue) can help:
+      // only the mark in Postgres tells the worker that the device is owed an evaluation.
+      await app.proc.stop('SIGKILL');
+      await redis.start();
+      const worker = await spawnApp({ REDIS_URL: redis.url }, 'dist/src/worker.js');
+      apps.push(worker);
+      const alerts = () => db.query(`SELECT count(*)::int AS n FROM alerts WHERE device_id = $1`, [device.id]).then((r) => r.rows[0].n);
+      await waitFor(alerts, (n) => n === 1, { timeoutMs: 60_000, intervalMs: 250, what: 'the alert of the reading stored while Redis was away' });
+      await waitFor(marks, (n) => n === 0, { what: 'the mark to be cleared' });
+    },
+    180_000,
   );
 
   it('a Redis without an append-only file is reported volatile in /health/ready and warned about once at start', async () => {

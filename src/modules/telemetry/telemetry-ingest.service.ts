@@ -5,6 +5,7 @@ import { Metrics } from '../../core/metrics/metrics.service';
 import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
+import { EvaluationMarks } from '../rules/scheduling/evaluation-marks.service';
 import { EvaluationScheduler } from '../rules/scheduling/evaluation-scheduler.service';
 import { IngestAccepted, IngestStored } from './dto/ingest.dto';
 import { KnownDevices } from './ingest/known-devices';
@@ -43,6 +44,7 @@ export class TelemetryIngestService {
     private readonly writer: ReadingWriter,
     private readonly readings: ReadingsRepository,
     private readonly evaluations: EvaluationScheduler,
+    private readonly evaluationMarks: EvaluationMarks,
     private readonly metrics: Metrics,
   ) {}
 
@@ -99,7 +101,7 @@ export class TelemetryIngestService {
     } catch (queueErr) {
       // A 202 promises durability: without Redis the API writes the batch itself, or refuses it.
       this.logger.warn(`queue unavailable (${(queueErr as Error).message}); storing batch directly`);
-      await this.store(payload, { tolerateSchedulingFailure: true }).catch((dbErr) => {
+      await this.store(payload).catch((dbErr) => {
         this.logger.error(`direct store failed too: ${(dbErr as Error).message}`);
         throw new ServiceUnavailableError('TELEMETRY.UNAVAILABLE', 'telemetry cannot be accepted right now; retry later');
       });
@@ -134,11 +136,11 @@ export class TelemetryIngestService {
    * the device seen in the same statement), then asks for the device's evaluation. Every step
    * is safe to repeat, so a job retried after a crash at any point converges.
    */
-  async store(payload: IngestReadingsPayload, opts: { tolerateSchedulingFailure?: boolean } = {}): Promise<void> {
+  async store(payload: IngestReadingsPayload): Promise<void> {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
     await this.writer.write(this.rowsOf(payload));
     done();
-    await this.scheduleEvaluation(payload, opts.tolerateSchedulingFailure ?? false);
+    await this.scheduleEvaluation(payload);
   }
 
   /**
@@ -149,7 +151,7 @@ export class TelemetryIngestService {
   private async storeNow(payload: IngestReadingsPayload): Promise<Set<string>> {
     const inserted = await this.readings.insertMany(this.rowsOf(payload), 'keys');
     this.metrics.readingsStored.inc(inserted.length);
-    await this.scheduleEvaluation(payload, false);
+    await this.scheduleEvaluation(payload);
     return new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
   }
 
@@ -164,11 +166,18 @@ export class TelemetryIngestService {
     }));
   }
 
-  private async scheduleEvaluation(payload: IngestReadingsPayload, tolerateFailure: boolean): Promise<void> {
+  /**
+   * Queues the device's evaluation, or, when Redis cannot take it, marks the device in
+   * Postgres for the worker's sweeper: readings once stored are always evaluated
+   * (docs/durability.md). Fails only when neither can be done.
+   */
+  private async scheduleEvaluation(payload: IngestReadingsPayload): Promise<void> {
     const scope = { orgId: payload.orgId, projectId: payload.projectId };
-    await this.evaluations.schedule(scope, [payload.deviceId]).catch((err) => {
-      if (!tolerateFailure) throw err;
-      this.logger.warn(`evaluation of device ${payload.deviceId} not scheduled: ${(err as Error).message}`);
-    });
+    try {
+      await timeout(this.evaluations.schedule(scope, [payload.deviceId]), ENQUEUE_TIMEOUT_MS);
+    } catch (err) {
+      this.logger.warn(`evaluation of device ${payload.deviceId} not queued (${(err as Error).message}); marked for the sweeper`);
+      await this.evaluationMarks.mark(scope, [payload.deviceId]);
+    }
   }
 }

@@ -15,7 +15,10 @@ import { readingKey, ReadingWriter } from './ingest/reading-writer.service';
 import { IngestReadingsPayload, ingestReadingsJob } from './jobs/ingest-readings.job';
 import { ReadingRow, ReadingsRepository } from './readings.repository';
 
-/** How long the API waits for Redis to take a batch before writing it to Postgres itself. */
+/**
+ * How long Redis may take to accept a batch (else the API writes it to Postgres itself) or an
+ * evaluation (else the device is marked for evaluation in Postgres).
+ */
 const ENQUEUE_TIMEOUT_MS = 3_000;
 
 const rejectedOut = (r: RejectedEvent[]) => r.map(({ index, field, error }) => ({ index, field, error }));

@@ -22,9 +22,9 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     synchronize: false,
     parseInt8: true,
     logging: ['error'],
-    // A connection (or a free pool slot) that does not come within 10 s is an error, answered
-    // 503, not a request that hangs while Postgres is unreachable.
-    extra: { max: config.dbPoolSize, application_name: `watchpost-${config.role}`, connectionTimeoutMillis: 10_000 },
+    // A connection (or a free pool slot) that does not come within 30 s is an error, answered
+    // 503, not a request that hangs while Postgres is unreachable (docs/durability.md).
+    extra: { max: config.dbPoolSize, application_name: `watchpost-${config.role}`, connectionTimeoutMillis: 30_000 },
   };
 }
 

@@ -20,6 +20,7 @@ const HTTP_CODES: Record<number, string> = {
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
+  private unavailableLoggedAt = 0;
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -44,7 +45,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     // Postgres or Redis away is not a bug: the client may retry (docs/durability.md).
     if (isUnavailable(exception)) {
-      this.logger.warn(`${req.method} ${req.path}: a dependency is unavailable (${(exception as Error).message}); answered 503`);
+      // Once per 10 s: an outage fails every such request alike.
+      if (Date.now() - this.unavailableLoggedAt > 10_000) {
+        this.unavailableLoggedAt = Date.now();
+        this.logger.warn(`${req.method} ${req.path}: a dependency is unavailable (${(exception as Error).message}); answering 503`);
+      }
       res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
       res.status(503).json(errorBody(req, 'SERVICE.UNAVAILABLE', 'a dependency (database or queue) is unavailable; retry later'));
       return;

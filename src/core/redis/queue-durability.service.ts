@@ -17,6 +17,7 @@ export class QueueDurability implements OnApplicationBootstrap {
   private readonly logger = new Logger('QueueDurability');
   private known: QueueDurabilityState = 'unknown';
   private warned = false;
+  private unreachableLogged = false;
 
   constructor(private readonly redis: RedisService) {}
 
@@ -38,7 +39,10 @@ export class QueueDurability implements OnApplicationBootstrap {
     } catch (err) {
       // A refused CONFIG is an answer ("cannot tell"); an unreachable Redis is not.
       if (/unknown command|NOPERM|not allowed|disabled/i.test((err as Error).message)) this.report('unknown', (err as Error).message);
-      else if (!this.warned && this.known === 'unknown') this.logger.warn(`could not ask Redis whether it persists the queue yet: ${(err as Error).message}`);
+      else if (!this.warned && !this.unreachableLogged) {
+        this.unreachableLogged = true;
+        this.logger.warn(`could not ask Redis whether it persists the queue yet (asked again at each readiness check): ${(err as Error).message}`);
+      }
     } finally {
       clearTimeout(timer);
     }

@@ -10,6 +10,7 @@ import { countReadings, ingestQueueIdle, openDb, waitFor } from '../support/tele
 const AOF_PORT = 6421;
 const VOLATILE_PORT = 6422;
 const OUTAGE_PORT = 6423;
+const NO_CONFIG_PORT = 6426;
 const BATCHES = 40;
 const PER_BATCH = 250;
 const TOTAL = BATCHES * PER_BATCH;
@@ -32,8 +33,8 @@ describe('queue durability', () => {
     await db?.end();
   });
 
-  const own = async (port: number, appendOnly: boolean) => {
-    const s = new OwnRedis(port, appendOnly);
+  const own = async (port: number, appendOnly: boolean, extraArgs: string[] = []) => {
+    const s = new OwnRedis(port, appendOnly, extraArgs);
     servers.push(s);
     return s.start();
   };
@@ -133,5 +134,18 @@ describe('queue durability', () => {
       expect(ready.body.queue_durability).toBe('volatile');
     }
     expect(app.proc.output().match(/queue_durability=volatile/g)).toHaveLength(1);
+  });
+
+  it('a Redis that refuses CONFIG (as some managed services do) is reported unknown, and the platform carries on', async () => {
+    const redis = await own(NO_CONFIG_PORT, true, ['--rename-command', 'CONFIG', '']);
+    const app = await api(redis.url, { LOG_LEVEL: 'warn' });
+    const ready = await app.http.get('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.queue_durability).toBe('unknown');
+    expect(app.proc.output().match(/queue_durability=unknown/g)).toHaveLength(1);
+    const t = await createTenant(app);
+    const device = await createDevice(t);
+    const res = await t.http.post('/telemetry', { device_external_id: device.external_id, events: [{ ts: '2026-03-02T00:00:00Z', data: { v: 1 } }] });
+    expect(res.status).toBe(202);
   });
 });

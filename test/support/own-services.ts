@@ -28,13 +28,14 @@ export class OwnRedis {
   constructor(
     readonly port: number,
     private readonly appendOnly: boolean,
+    private readonly extraArgs: string[] = [],
   ) {
     this.url = `redis://127.0.0.1:${port}`;
   }
 
   /** Starts (or restarts, on the same data directory) the server and waits for it to answer. */
   async start(): Promise<this> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', this.appendOnly ? 'yes' : 'no'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', this.appendOnly ? 'yes' : 'no', ...this.extraArgs];
     this.proc = spawn('redis-server', args, { stdio: 'ignore' });
     await until(`redis on ${this.port}`, async () => {
       const r = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

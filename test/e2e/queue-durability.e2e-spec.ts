@@ -90,6 +90,14 @@ describe('queue durability', () => {
         [device.id],
       );
       expect(rows[0]).toEqual({ total: TOTAL, distinct_events: TOTAL });
+
+      // Redis killed again under a running worker: api and worker reconnect by themselves.
+      await redis.kill('SIGKILL');
+      await redis.start();
+      await waitFor(() => app.http.get('/health/ready').then((r) => r.status), (s) => s === 200, { what: 'the api to be ready again' });
+      const after = await t.http.post('/telemetry', { device_external_id: device.external_id, events: [{ event_id: 'after', ts: '2026-02-01T00:00:00Z', data: { v: 1 } }] });
+      expect(after.status).toBe(202);
+      await waitFor(() => countReadings(db, { deviceId: device.id }), (n) => n === TOTAL + 1, { timeoutMs: 60_000, what: 'the reading sent after the second restart' });
     },
     300_000,
   );

@@ -43,10 +43,19 @@ if ! pg_up; then
   fi
 fi
 
+# Redis holds the queues, acknowledged readings included: the one started here keeps them in
+# an append-only file under .data/redis, so a Redis restart loses nothing (docs/durability.md).
 if ! redis_up; then
   command -v redis-server >/dev/null 2>&1 || apt_install redis-server
-  log "starting Redis"
-  redis-server --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" --save "" --appendonly no >/dev/null
+  redis_dir="$(cd "$(dirname "$0")/.." && pwd)/.data/redis"
+  mkdir -p "$redis_dir"
+  log "starting Redis with an append-only file in $redis_dir"
+  redis-server --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" --dir "$redis_dir" \
+    --appendonly yes --appendfsync everysec --save "" --logfile "$redis_dir/redis.log" >/dev/null
   wait_for Redis redis_up
+elif command -v redis-cli >/dev/null 2>&1 &&
+  [ "$(redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" config get appendonly 2>/dev/null | sed -n 2p)" = no ]; then
+  log "WARNING: the Redis on $REDIS_HOST:$REDIS_PORT has no append-only file (appendonly no): a Redis restart"
+  log "  loses queued work, acknowledged readings included. See docs/durability.md."
 fi
 log "PostgreSQL on $PG_HOST:$PG_PORT and Redis on $REDIS_HOST:$REDIS_PORT are up"

@@ -22,7 +22,9 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     synchronize: false,
     parseInt8: true,
     logging: ['error'],
-    extra: { max: config.dbPoolSize, application_name: `watchpost-${config.role}` },
+    // A connection (or a free pool slot) that does not come within 30 s is an error, answered
+    // 503, not a request that hangs while Postgres is unreachable (docs/durability.md).
+    extra: { max: config.dbPoolSize, application_name: `watchpost-${config.role}`, connectionTimeoutMillis: 30_000 },
   };
 }
 

@@ -3,6 +3,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { AppError, RateLimitedError } from './app-error';
 import { errorBody, requestIdOf } from './error-body';
+import { isUnavailable, UNAVAILABLE_RETRY_AFTER_SECONDS } from './unavailable';
 
 const HTTP_CODES: Record<number, string> = {
   400: 'REQUEST.BAD_REQUEST',
@@ -19,6 +20,7 @@ const HTTP_CODES: Record<number, string> = {
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
+  private unavailableLoggedAt = 0;
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -33,6 +35,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
     if (exception instanceof AppError) {
       if (exception instanceof RateLimitedError) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      else if (exception.status === 503) res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
       res.status(exception.status).json(errorBody(req, exception.code, exception.message, exception.details));
       return;
     }
@@ -44,6 +47,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       const message = status === 404 ? `no route for ${req.method} ${req.path}` : exception.message;
       res.status(status).json(errorBody(req, HTTP_CODES[status] ?? `HTTP.${status}`, message));
+      return;
+    }
+    // Postgres or Redis away is not a bug: the client may retry (docs/durability.md).
+    if (isUnavailable(exception)) {
+      // Once per 10 s: an outage fails every such request alike.
+      if (Date.now() - this.unavailableLoggedAt > 10_000) {
+        this.unavailableLoggedAt = Date.now();
+        this.logger.warn(`${req.method} ${req.path}: a dependency is unavailable (${(exception as Error).message}); answering 503`);
+      }
+      res.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      res.status(503).json(errorBody(req, 'SERVICE.UNAVAILABLE', 'a dependency (database or queue) is unavailable; retry later'));
       return;
     }
     this.logger.error(

@@ -51,6 +51,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly jobFailures = new Counter({
+    name: 'watchpost_job_failures_total',
+    help: 'Failed job attempts by queue and job; each is retried after a capped backoff, never given up (see docs/durability.md).',
+    labelNames: ['queue', 'job'],
+    registers: [this.registry],
+  });
+
   constructor(queues: JobQueue, redis: RedisService) {
     collectDefaultMetrics({ register: this.registry, prefix: 'watchpost_' });
     new Gauge({

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import type { ApiKeyVerifier } from '../../core/auth/api-key-verifier';
 import { NotFoundError } from '../../core/errors/app-error';
+import { isUnavailable, TRUSTED_WHILE_UNAVAILABLE_MS } from '../../core/errors/unavailable';
 import { Page, PageRequest } from '../../core/http/pagination';
 import { RedisService } from '../../core/redis/redis.service';
 import { KEY_SCOPES, KeyScope, TenantScope, VerifiedKey } from '../../core/tenancy/tenant-scope';
@@ -78,7 +79,15 @@ export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
   private async verifyUncached(rawKey: string, hash: string): Promise<VerifiedKey | null> {
     const startedAt = Date.now();
     const prefix = prefixOf(rawKey)!;
-    const row = await this.repo.findActiveByPrefix(prefix);
+    let row: Awaited<ReturnType<ApiKeysRepository['findActiveByPrefix']>>;
+    try {
+      row = await this.repo.findActiveByPrefix(prefix);
+    } catch (err) {
+      // Postgres away: a key this process verified lately still opens the door.
+      const stale = isUnavailable(err) ? this.cache.getStale(hash, TRUSTED_WHILE_UNAVAILABLE_MS) : undefined;
+      if (stale) return stale;
+      throw err;
+    }
     const key: VerifiedKey | null =
       row && (await bcrypt.compare(rawKey, row.keyHash))
         ? Object.freeze({ keyId: row.id, prefix, orgId: row.orgId, projectId: row.projectId, scopes: row.scopes })

@@ -48,6 +48,29 @@ describe('VerifiedKeyCache', () => {
     expect(cache.get('h2')).toBeUndefined();
   });
 
+  describe('getStale (only while the database cannot be asked)', () => {
+    it('gives a verified key past its TTL up to the age asked for, never a failed one', () => {
+      const cache = cacheWith();
+      const key = keyOf('aaaaaaaa');
+      cache.set('h1', 'aaaaaaaa', key, now);
+      cache.set('bad', 'aaaaaaaa', null, now);
+      now += POSITIVE_TTL + 1;
+      expect(cache.get('h1')).toBeUndefined();
+      expect(cache.getStale('h1', 60_000)).toBe(key);
+      expect(cache.getStale('bad', 60_000)).toBeUndefined();
+      now += 60_000;
+      expect(cache.getStale('h1', 60_000)).toBeUndefined();
+    });
+
+    it('gives nothing once the key was revoked', () => {
+      const cache = cacheWith();
+      cache.set('h1', 'aaaaaaaa', keyOf('aaaaaaaa'), now);
+      now += POSITIVE_TTL + 1;
+      cache.dropPrefix('aaaaaaaa');
+      expect(cache.getStale('h1', 60_000)).toBeUndefined();
+    });
+  });
+
   describe('dropPrefix', () => {
     it('evicts every entry of the prefix and no other', () => {
       const cache = cacheWith();
@@ -131,7 +154,9 @@ describe('VerifiedKeyCache', () => {
       now += POSITIVE_TTL;
       for (let i = 4_900; i < 5_000; i++) expect(cache.get(`unknown-${i}`)).toBeUndefined();
       const index = (cache as unknown as { byPrefix: Map<string, Set<string>> }).byPrefix;
-      expect(index.size).toBe(0);
+      // Failed verifications leave nothing; the 50 verified keys among the last 100 stay (for
+      // getStale) within the bound.
+      expect(index.size).toBe(50);
     });
 
     it('still drops a prefix whose entries survived eviction of others', () => {

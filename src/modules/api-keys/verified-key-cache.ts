@@ -4,6 +4,7 @@ interface Entry {
   key: VerifiedKey | null;
   prefix: string;
   expiresAt: number;
+  verifiedAt: number;
 }
 
 /**
@@ -28,10 +29,20 @@ export class VerifiedKeyCache {
     const entry = this.entries.get(hash);
     if (!entry) return undefined;
     if (entry.expiresAt <= this.now()) {
-      this.remove(hash, entry);
+      // A key that verified is kept past its TTL (until evicted, dropped or cleared) for `getStale`.
+      if (!entry.key) this.remove(hash, entry);
       return undefined;
     }
     return entry.key;
+  }
+
+  /**
+   * A key that verified within `maxAgeMs`, even past its TTL: only for when the database
+   * cannot be asked (docs/durability.md). Revocations still drop it through `dropPrefix`.
+   */
+  getStale(hash: string, maxAgeMs: number): VerifiedKey | undefined {
+    const entry = this.entries.get(hash);
+    return entry?.key && this.now() - entry.verifiedAt <= maxAgeMs ? entry.key : undefined;
   }
 
   /** `startedAt` is when the verification began; an answer older than a drop is not kept. */
@@ -44,7 +55,8 @@ export class VerifiedKeyCache {
       const oldest = this.entries.keys().next().value as string;
       this.remove(oldest, this.entries.get(oldest)!);
     }
-    this.entries.set(hash, { key, prefix, expiresAt: this.now() + ttl });
+    this.entries.delete(hash);
+    this.entries.set(hash, { key, prefix, expiresAt: this.now() + ttl, verifiedAt: this.now() });
     let hashes = this.byPrefix.get(prefix);
     if (!hashes) this.byPrefix.set(prefix, (hashes = new Set()));
     hashes.add(hash);

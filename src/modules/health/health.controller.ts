@@ -25,9 +25,9 @@ export class HealthController {
       res.status(503);
       return { status: 'shutting_down', checks: {} };
     }
-    const checks = await this.health.check();
+    const [checks, queueDurability] = await Promise.all([this.health.check(), this.health.queueDurability()]);
     const up = Object.values(checks).every((c) => c === 'up');
     res.status(up ? 200 : 503);
-    return { status: up ? 'ok' : 'unavailable', checks };
+    return { status: up ? 'ok' : 'unavailable', checks, queue_durability: queueDurability };
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { QueueDurability, QueueDurabilityState } from '../../core/redis/queue-durability.service';
 import { RedisService } from '../../core/redis/redis.service';
 import { HealthRepository } from './health.repository';
 
@@ -14,7 +15,13 @@ export class HealthService {
   constructor(
     private readonly repo: HealthRepository,
     private readonly redis: RedisService,
+    private readonly durability: QueueDurability,
   ) {}
+
+  /** `durable`, `volatile` or `unknown`: whether Redis persists the queue (docs/durability.md). */
+  queueDurability(): Promise<QueueDurabilityState> {
+    return this.durability.refresh();
+  }
 
   async check(): Promise<{ postgres: Check; redis: Check }> {
     const [postgres, redis] = await Promise.all([

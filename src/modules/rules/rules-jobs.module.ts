@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { EvaluateDeviceProcessor } from './jobs/evaluate-device.processor';
 import { RulesModule } from './rules.module';
+import { EvaluationMarkSweeper } from './scheduling/evaluation-mark-sweeper.service';
 import { RuleSchedulingModule } from './scheduling/rule-scheduling.module';
 
 /** The rule-evaluation processor, loaded by the worker role only. */
 @Module({
   imports: [RulesModule, RuleSchedulingModule],
-  providers: [EvaluateDeviceProcessor],
+  providers: [EvaluateDeviceProcessor, EvaluationMarkSweeper],
 })
 export class RulesJobsModule {}

@@ -1,19 +1,25 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { BusinessRuleError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../core/errors/app-error';
+import { isUnavailable, TRUSTED_WHILE_UNAVAILABLE_MS } from '../../core/errors/unavailable';
 import { Metrics } from '../../core/metrics/metrics.service';
 import { JobQueue } from '../../core/queue/job-queue.service';
 import { ReadingsQuota } from '../../core/rate-limit/readings-quota';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
+import { EvaluationMarks } from '../rules/scheduling/evaluation-marks.service';
 import { EvaluationScheduler } from '../rules/scheduling/evaluation-scheduler.service';
 import { IngestAccepted, IngestStored } from './dto/ingest.dto';
+import { KnownDevices } from './ingest/known-devices';
 import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';
 import { readingKey, ReadingWriter } from './ingest/reading-writer.service';
 import { IngestReadingsPayload, ingestReadingsJob } from './jobs/ingest-readings.job';
 import { ReadingRow, ReadingsRepository } from './readings.repository';
 
-/** How long the API waits for Redis to take a batch before writing it to Postgres itself. */
+/**
+ * How long Redis may take to accept a batch (else the API writes it to Postgres itself) or an
+ * evaluation (else the device is marked for evaluation in Postgres).
+ */
 const ENQUEUE_TIMEOUT_MS = 3_000;
 
 const rejectedOut = (r: RejectedEvent[]) => r.map(({ index, field, error }) => ({ index, field, error }));
@@ -34,6 +40,7 @@ function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
 @Injectable()
 export class TelemetryIngestService {
   private readonly logger = new Logger('Ingest');
+  private readonly knownDevices = new KnownDevices(TRUSTED_WHILE_UNAVAILABLE_MS);
 
   constructor(
     private readonly devices: DevicesService,
@@ -41,6 +48,7 @@ export class TelemetryIngestService {
     private readonly writer: ReadingWriter,
     private readonly readings: ReadingsRepository,
     private readonly evaluations: EvaluationScheduler,
+    private readonly evaluationMarks: EvaluationMarks,
     private readonly metrics: Metrics,
     private readonly quota: ReadingsQuota,
   ) {}
@@ -60,8 +68,7 @@ export class TelemetryIngestService {
     if (events.length > MAX_EVENTS) {
       throw new BusinessRuleError('TELEMETRY.BATCH_TOO_LARGE', `too many events (max ${MAX_EVENTS})`);
     }
-    const device = await this.devices.findByExternalId(scope, deviceExternalId);
-    if (!device) throw new NotFoundError('DEVICE.NOT_FOUND', 'device not found');
+    const deviceId = await this.resolveDevice(scope, deviceExternalId);
 
     const { readings, rejected } = parseEvents(events);
     this.metrics.readingsRejected.inc(rejected.length);
@@ -76,7 +83,7 @@ export class TelemetryIngestService {
     const payload: IngestReadingsPayload = {
       orgId: scope.orgId,
       projectId: scope.projectId,
-      deviceId: Number(device.id),
+      deviceId,
       receivedAt: new Date().toISOString(),
       readings: readings.map((r) => ({ event_id: r.eventId, ts: r.ts, data: r.data })),
     };
@@ -100,7 +107,7 @@ export class TelemetryIngestService {
     } catch (queueErr) {
       // A 202 promises durability: without Redis the API writes the batch itself, or refuses it.
       this.logger.warn(`queue unavailable (${(queueErr as Error).message}); storing batch directly`);
-      await this.store(payload, { tolerateSchedulingFailure: true }).catch((dbErr) => {
+      await this.store(payload).catch((dbErr) => {
         this.logger.error(`direct store failed too: ${(dbErr as Error).message}`);
         throw new ServiceUnavailableError('TELEMETRY.UNAVAILABLE', 'telemetry cannot be accepted right now; retry later');
       });
@@ -110,15 +117,36 @@ export class TelemetryIngestService {
   }
 
   /**
+   * The device's id. While Postgres cannot answer, a device this process resolved lately is
+   * taken from memory (its batch waits in the queue until the worker can store it); any other
+   * is a 503 with Retry-After (docs/durability.md).
+   */
+  private async resolveDevice(scope: TenantScope, externalId: string): Promise<number> {
+    let deviceId: number | null;
+    try {
+      const device = await this.devices.findByExternalId(scope, externalId);
+      deviceId = device ? Number(device.id) : null;
+    } catch (err) {
+      if (!isUnavailable(err)) throw err;
+      const known = this.knownDevices.recall(scope.projectId, externalId);
+      if (known === undefined) throw new ServiceUnavailableError('TELEMETRY.UNAVAILABLE', 'the database is unavailable; retry later');
+      return known;
+    }
+    this.knownDevices.remember(scope.projectId, externalId, deviceId);
+    if (deviceId === null) throw new NotFoundError('DEVICE.NOT_FOUND', 'device not found');
+    return deviceId;
+  }
+
+  /**
    * The worker's path: makes a queued batch durable through the coalescing writer (marking
    * the device seen in the same statement), then asks for the device's evaluation. Every step
    * is safe to repeat, so a job retried after a crash at any point converges.
    */
-  async store(payload: IngestReadingsPayload, opts: { tolerateSchedulingFailure?: boolean } = {}): Promise<void> {
+  async store(payload: IngestReadingsPayload): Promise<void> {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
     await this.writer.write(this.rowsOf(payload));
     done();
-    await this.scheduleEvaluation(payload, opts.tolerateSchedulingFailure ?? false);
+    await this.scheduleEvaluation(payload);
   }
 
   /**
@@ -129,7 +157,7 @@ export class TelemetryIngestService {
   private async storeNow(payload: IngestReadingsPayload): Promise<Set<string>> {
     const inserted = await this.readings.insertMany(this.rowsOf(payload), 'keys');
     this.metrics.readingsStored.inc(inserted.length);
-    await this.scheduleEvaluation(payload, false);
+    await this.scheduleEvaluation(payload);
     return new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
   }
 
@@ -144,11 +172,18 @@ export class TelemetryIngestService {
     }));
   }
 
-  private async scheduleEvaluation(payload: IngestReadingsPayload, tolerateFailure: boolean): Promise<void> {
+  /**
+   * Queues the device's evaluation, or, when Redis cannot take it, marks the device in
+   * Postgres for the worker's sweeper: readings once stored are always evaluated
+   * (docs/durability.md). Fails only when neither can be done.
+   */
+  private async scheduleEvaluation(payload: IngestReadingsPayload): Promise<void> {
     const scope = { orgId: payload.orgId, projectId: payload.projectId };
-    await this.evaluations.schedule(scope, [payload.deviceId]).catch((err) => {
-      if (!tolerateFailure) throw err;
-      this.logger.warn(`evaluation of device ${payload.deviceId} not scheduled: ${(err as Error).message}`);
-    });
+    try {
+      await timeout(this.evaluations.schedule(scope, [payload.deviceId]), ENQUEUE_TIMEOUT_MS);
+    } catch (err) {
+      this.logger.warn(`evaluation of device ${payload.deviceId} not queued (${(err as Error).message}); marked for the sweeper`);
+      await this.evaluationMarks.mark(scope, [payload.deviceId]);
+    }
   }
 }

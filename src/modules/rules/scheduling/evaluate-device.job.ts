@@ -1,5 +1,6 @@
 import { defineJob } from '../../../core/queue/queues';
 import { QUEUES } from '../../../core/queue/queues';
+import { retryForever } from '../../../core/queue/retry-policy';
 
 export interface EvaluateDevicePayload {
   projectId: number;
@@ -15,10 +16,7 @@ export interface EvaluateDevicePayload {
 export const evaluateDeviceJob = defineJob<EvaluateDevicePayload>({
   queue: QUEUES.ruleEvaluation,
   name: 'evaluate-device',
-  options: {
-    attempts: 8,
-    backoff: { type: 'exponential', delay: 500 },
-    removeOnComplete: true,
-    removeOnFail: true,
-  },
+  // Retried without limit: readings that landed must be evaluated however long Postgres is
+  // away (docs/durability.md).
+  options: { ...retryForever(500), removeOnComplete: true },
 });

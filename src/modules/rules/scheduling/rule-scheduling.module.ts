@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { EvaluationMarksRepository } from './evaluation-marks.repository';
+import { EvaluationMarks } from './evaluation-marks.service';
 import { EvaluationScheduler } from './evaluation-scheduler.service';
 
 /**
@@ -6,7 +8,7 @@ import { EvaluationScheduler } from './evaluation-scheduler.service';
  * evaluations without depending on rules (which reads telemetry's windows).
  */
 @Module({
-  providers: [EvaluationScheduler],
-  exports: [EvaluationScheduler],
+  providers: [EvaluationScheduler, EvaluationMarksRepository, EvaluationMarks],
+  exports: [EvaluationScheduler, EvaluationMarks],
 })
 export class RuleSchedulingModule {}

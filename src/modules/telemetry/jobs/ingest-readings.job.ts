@@ -1,4 +1,5 @@
 import { defineJob, QUEUES } from '../../../core/queue/queues';
+import { retryForever } from '../../../core/queue/retry-policy';
 
 export interface IngestReadingsPayload {
   orgId: number;
@@ -10,16 +11,11 @@ export interface IngestReadingsPayload {
 }
 
 /**
- * One accepted batch. Retried generously with backoff: a 202 promised these readings, and the
- * insert is idempotent, so a retry after a crash or an outage stores each reading once.
+ * One accepted batch. Retried without limit (retryForever): a 202 promised these readings,
+ * and the insert is idempotent, so a retry after a crash or an outage stores each reading once.
  */
 export const ingestReadingsJob = defineJob<IngestReadingsPayload>({
   queue: QUEUES.telemetryIngest,
   name: 'ingest',
-  options: {
-    attempts: 25,
-    backoff: { type: 'exponential', delay: 200 },
-    removeOnComplete: true,
-    removeOnFail: false,
-  },
+  options: { ...retryForever(200), removeOnComplete: true },
 });

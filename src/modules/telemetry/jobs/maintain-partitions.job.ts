@@ -1,4 +1,5 @@
 import { defineJob, QUEUES } from '../../../core/queue/queues';
+import { retryForever } from '../../../core/queue/retry-policy';
 
 export type MaintainPartitionsPayload = Record<string, never>;
 
@@ -9,9 +10,8 @@ export const maintainPartitionsJob = defineJob<MaintainPartitionsPayload>({
   options: {
     repeat: { cron: '7 * * * *' },
     jobId: 'maintain-reading-partitions',
-    attempts: 3,
-    backoff: { type: 'fixed', delay: 60_000 },
+    // Until it succeeds, however long Postgres is away (the partitions ahead must exist).
+    ...retryForever(5_000),
     removeOnComplete: true,
-    removeOnFail: 10,
   },
 });

@@ -1,5 +1,6 @@
 import type { JobQueue } from '../../../core/queue/job-queue.service';
 import { defineJob, QUEUES } from '../../../core/queue/queues';
+import { retryForever } from '../../../core/queue/retry-policy';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 
 export interface DeliverWebhookPayload {
@@ -33,12 +34,9 @@ export const MAX_DELIVERIES_PER_HELD_JOB = 1000;
 export const deliverWebhookJob = defineJob<DeliverWebhookPayload>({
   queue: QUEUES.webhookDelivery,
   name: 'deliver',
-  options: {
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: true,
-    removeOnFail: 1000,
-  },
+  // Retried without limit: a job that gave up would keep its id in the failed list, and the
+  // sweeper's re-creation of it (same id) would then be ignored for good.
+  options: { ...retryForever(1000), removeOnComplete: true },
 });
 
 /**

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DevicesModule } from '../devices/devices.module';
+import { SilencesModule } from '../silences/silences.module';
 import { WebhooksModule } from '../webhooks/webhooks.module';
 import { AlertEventsService } from './alert-events.service';
 import { AlertsController } from './alerts.controller';
@@ -7,7 +8,7 @@ import { AlertsRepository } from './alerts.repository';
 import { AlertsService } from './alerts.service';
 
 @Module({
-  imports: [DevicesModule, WebhooksModule],
+  imports: [DevicesModule, WebhooksModule, SilencesModule],
   controllers: [AlertsController],
   providers: [AlertsRepository, AlertsService, AlertEventsService],
   exports: [AlertsService],

@@ -25,7 +25,7 @@ const time = (v: string | number | Date): Date => (v instanceof Date ? v : (pars
  * after the DTO's field schema: a matcher (422), an end for a one-off (422), then the span
  * (400). Ids of other projects are the service's to check (404).
  */
-export function validateSilence(input: SilenceInput, now: Date): SilenceFields {
+export function validateSilence(input: SilenceInput, now: Date, opts: { requireEnd: boolean } = { requireEnd: true }): SilenceFields {
   const m = input.matchers;
   const matchers: Matchers = {};
   const ruleIds = unique(m.rule_ids as number[]);
@@ -50,11 +50,11 @@ export function validateSilence(input: SilenceInput, now: Date): SilenceFields {
     : null;
   const startsAt = input.starts_at === undefined || input.starts_at === null ? now : time(input.starts_at);
   const endsAt = input.ends_at === undefined || input.ends_at === null ? null : time(input.ends_at);
-  if (!recurrence && !endsAt) throw ValidationError.field('ends_at', 'ends_at is required for a one-off silence (one without recurrence)');
+  if (!recurrence && !endsAt && opts.requireEnd) throw ValidationError.field('ends_at', 'ends_at is required for a one-off silence (one without recurrence)');
   if (endsAt && endsAt.getTime() <= startsAt.getTime()) {
     throw new BusinessRuleError('SILENCE.ENDS_BEFORE_START', 'ends_at must be after starts_at', { field: 'ends_at' });
   }
-  if (!recurrence && endsAt!.getTime() - startsAt.getTime() > MAX_ONE_OFF_MS) {
+  if (!recurrence && endsAt && endsAt.getTime() - startsAt.getTime() > MAX_ONE_OFF_MS) {
     throw new BusinessRuleError('SILENCE.TOO_LONG', 'a one-off silence may last at most 90 days', { field: 'ends_at' });
   }
   return { matchers, startsAt, endsAt, recurrence, comment: input.comment ?? null, createdBy: input.created_by ?? null };

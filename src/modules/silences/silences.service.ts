@@ -162,9 +162,12 @@ export class SilencesService implements OnModuleInit {
     await this.changed(scope);
   }
 
-  /** What the silence in `body` would match now (validated as create validates it). */
+  /**
+   * What the silence in `body` would match now, validated as create validates it except that
+   * a one-off may leave out its end (matching does not depend on it).
+   */
   async preview(scope: TenantScope, body: CreateSilenceDto): Promise<SilencePreviewResponse> {
-    const fields = validateSilence(body as SilenceInput, new Date());
+    const fields = validateSilence(body as SilenceInput, new Date(), { requireEnd: false });
     await this.requireOwned(scope, fields.matchers);
     return this.repo.preview(scope, fields.matchers);
   }

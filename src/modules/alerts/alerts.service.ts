@@ -108,7 +108,7 @@ export class AlertsService {
    * silenced; see docs/silences.md), and those are written to the outbox.
    */
   private async changeInTx(tx: EntityManager, scope: TenantScope, type: AlertEvent['type'], row: AlertRow): Promise<AlertChange> {
-    const silencedBy = await this.silences.silencing(scope, row);
+    const silencedBy = await this.silences.silencing(scope, row, tx);
     const event: AlertEvent = { type, alert: toAlertResponse(row, silencedBy) };
     const deliveries: RecordedDeliveries = { scope, deliveries: [] };
     for (const n of await this.silences.deliverableInTx(tx, scope, event, silencedBy, row.muted_event)) {

@@ -85,9 +85,9 @@ export class SilencesService implements OnModuleInit {
     private readonly ds: DataSource,
     private readonly metrics: SilenceMetrics,
   ) {
-    this.cache = new SilenceCache(async (projectId) => {
+    this.cache = new SilenceCache(async (projectId, manager) => {
       const now = Date.now();
-      const rows = await this.repo.liveOf(null, [projectId]);
+      const rows = await this.repo.liveOf(manager, [projectId]);
       return new ProjectSilences(rows.map(definitionOf), now, now + CACHE_HORIZON_MS);
     }, CACHE_TTL_MS);
   }
@@ -174,9 +174,12 @@ export class SilencesService implements OnModuleInit {
 
   // ---- the mute seam: what alert changes ask, inside their transaction ----
 
-  /** Ids of the silences muting the alert's pair now. Cached per project: no query per alert. */
-  async silencing(scope: TenantScope, alert: SilenceableAlert): Promise<number[]> {
-    return (await this.cache.get(scope.projectId)).silencing(pairOf(alert), Date.now());
+  /**
+   * Ids of the silences muting the alert's pair now. Cached per project: no query per alert.
+   * Inside an alert change, pass its transaction (a cache miss then reads through it).
+   */
+  async silencing(scope: TenantScope, alert: SilenceableAlert, tx: EntityManager | null = null): Promise<number[]> {
+    return (await this.cache.get(scope.projectId, tx)).silencing(pairOf(alert), Date.now());
   }
 
   /** The same for many alerts of the project (lists). */

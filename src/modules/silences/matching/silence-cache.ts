@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { ProjectSilences } from './project-silences';
 
 interface Entry {
@@ -15,18 +16,22 @@ export class SilenceCache {
   private readonly entries = new Map<number, Entry>();
 
   constructor(
-    private readonly load: (projectId: number) => Promise<ProjectSilences>,
+    private readonly load: (projectId: number, manager: EntityManager | null) => Promise<ProjectSilences>,
     private readonly ttlMs: number,
     private readonly maxProjects = 10_000,
     private readonly now: () => number = Date.now,
   ) {}
 
-  get(projectId: number): Promise<ProjectSilences> {
+  /**
+   * `manager`: load through this transaction's connection when the entry is missing, so an
+   * alert change holding a pooled connection never waits on the pool for a second one.
+   */
+  get(projectId: number, manager: EntityManager | null = null): Promise<ProjectSilences> {
     const now = this.now();
     const hit = this.entries.get(projectId);
     if (hit && hit.expiresAt > now) return hit.value;
     if (this.entries.size >= this.maxProjects) this.entries.delete(this.entries.keys().next().value as number);
-    const entry: Entry = { value: this.load(projectId), expiresAt: now + this.ttlMs };
+    const entry: Entry = { value: this.load(projectId, manager), expiresAt: now + this.ttlMs };
     this.entries.set(projectId, entry);
     entry.value.then(
       (compiled) => (entry.expiresAt = Math.min(entry.expiresAt, compiled.to)),

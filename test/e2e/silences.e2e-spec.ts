@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
+import { readSse } from '../../scripts/local-http';
 import { RunningApp, startApp } from '../support/app';
 import { openDb } from '../support/telemetry';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
@@ -315,8 +316,16 @@ describe('silences', () => {
     it('DELETE ends the silence at once and re-notifies what is still open', async () => {
       const p = await project();
       const s = await silence(p.t, { matchers: { device_ids: [p.devices.a.id] }, ends_at: inOneHour() });
+      // Muted alerts still stream, saying what mutes them.
+      const streamed: { type: string; alert: any }[] = [];
+      const aborter = new AbortController();
+      const stream = await fetch(`${app.url}/alerts/stream`, { headers: { 'X-API-Key': p.t.key }, signal: aborter.signal });
+      readSse(stream.body!, ({ type, data }) => void (data !== null && streamed.push({ type, alert: JSON.parse(data) }))).catch(() => undefined);
       await reading(p.t, p.devices.a.external_id, 95);
       const open = await alertsOf(p.t, p.devices.a.id, 2);
+      const triggered = await eventually(async () => streamed.filter((e) => e.type === 'alert.triggered'), (xs) => xs.length === 2);
+      aborter.abort();
+      for (const e of triggered) expect(e.alert.silenced_by).toEqual([s.id]);
       for (const a of open) expect(await deliveriesOf(p.t, a.id)).toEqual([]);
       // Acknowledging is not a webhook event, and the silence still holds.
       expect((await p.t.http.post(`/alerts/${open[0].id}/ack`)).body).toMatchObject({ status: 'acknowledged', silenced_by: [s.id] });

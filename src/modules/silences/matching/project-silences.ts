@@ -29,7 +29,9 @@ interface Compiled {
   devices: Set<number> | null;
   tags: Set<string> | null;
   severities: Set<string> | null;
-  spans: Interval[];
+  timing: SilenceTiming;
+  /** Worked out when a pair first matches: most silences never match most pairs. */
+  spans: Interval[] | null;
 }
 
 const setOf = <T>(xs: T[] | undefined): Set<T> | null => (xs && xs.length ? new Set(xs) : null);
@@ -44,8 +46,8 @@ export function pairMatches(m: Pick<Compiled, 'rules' | 'devices' | 'tags' | 'se
 
 /**
  * A project's silences, compiled for the mute check on the hot path: matcher sets, and each
- * silence's active spans over [from, to) worked out once, so asking about a pair costs set
- * look-ups and no time-zone math. Past `to` it must be rebuilt.
+ * silence's active spans over [from, to) worked out once (when a pair first matches it), so
+ * asking about a pair costs set look-ups and no time-zone math. Past `to` it must be rebuilt.
  */
 export class ProjectSilences {
   private readonly silences: Compiled[];
@@ -61,7 +63,8 @@ export class ProjectSilences {
       devices: setOf(d.matchers.device_ids),
       tags: setOf(d.matchers.tags),
       severities: setOf(d.matchers.severities),
-      spans: activeSpans(d.timing, from, to),
+      timing: d.timing,
+      spans: null,
     }));
   }
 
@@ -73,14 +76,18 @@ export class ProjectSilences {
   silencing(pair: SilencedPair, now: number): number[] {
     const out: number[] = [];
     for (const s of this.silences) {
-      if (s.spans.some((w) => w.start <= now && now < w.end) && pairMatches(s, pair)) out.push(s.id);
+      if (pairMatches(s, pair) && this.spansOf(s).some((w) => w.start <= now && now < w.end)) out.push(s.id);
     }
     return out.sort((a, b) => a - b);
   }
 
   /** When the pair stops being muted by every silence, as far as these spans reach (at most `to`). */
   mutedUntil(pair: SilencedPair, now: number): number {
-    const spans = this.silences.filter((s) => pairMatches(s, pair)).flatMap((s) => s.spans);
+    const spans = this.silences.filter((s) => pairMatches(s, pair)).flatMap((s) => this.spansOf(s));
     return Math.min(coveredUntil(spans, now), this.to);
+  }
+
+  private spansOf(s: Compiled): Interval[] {
+    return (s.spans ??= activeSpans(s.timing, this.from, this.to));
   }
 }

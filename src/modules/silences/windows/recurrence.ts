@@ -71,14 +71,42 @@ function wallClock(zone: string, t: number): number {
   return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
 }
 
-/** The zone's offset from UTC at instant `t` (ms, east positive). */
-export function offsetAt(zone: string, t: number): number {
+function exactOffset(zone: string, t: number): number {
   const whole = Math.floor(t / 1000) * 1000;
   return wallClock(zone, whole) - whole;
 }
 
+/**
+ * Offsets by zone and span of time. Asking Intl is slow (a formatToParts each), and windows
+ * ask about the same days again and again. A span whose first and last second have the same
+ * offset has it throughout, provided no zone changes its clock twice within the span: true of
+ * six hours and of a quarter hour. A six-hour span that contains a change is looked at by the
+ * quarter hour, and a quarter hour that contains one is asked exactly.
+ */
+const SPANS = [6 * 3_600_000, 15 * 60_000];
+const MIXED = Number.NaN;
+const known = new Map<string, number>();
+const MAX_KNOWN = 100_000;
+
+/** The zone's offset from UTC at instant `t` (ms, east positive). */
+export function offsetAt(zone: string, t: number): number {
+  for (const size of SPANS) {
+    const n = Math.floor(t / size);
+    const key = `${zone}|${size}|${n}`;
+    let offset = known.get(key);
+    if (offset === undefined) {
+      const first = exactOffset(zone, n * size);
+      offset = first === exactOffset(zone, (n + 1) * size - 1000) ? first : MIXED;
+      if (known.size >= MAX_KNOWN) known.clear();
+      known.set(key, offset);
+    }
+    if (!Number.isNaN(offset)) return offset;
+  }
+  return exactOffset(zone, t);
+}
+
 function localDateOf(zone: string, t: number): LocalDate {
-  const d = new Date(wallClock(zone, t));
+  const d = new Date(t + offsetAt(zone, t));
   return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
 }
 

@@ -5,9 +5,9 @@ const now = new Date('2027-01-01T00:00:00Z');
 const weekly = { days: ['tue', 'tue'], start: '02:00', duration_minutes: 120, timezone: 'Europe/Berlin' };
 
 describe('validating a silence (create, and PATCH merged)', () => {
-  it('keeps the non-empty matcher fields, without repeats, and starts now by default', () => {
+  it('keeps the matcher fields given, without repeats, and starts now by default', () => {
     const f = validateSilence({ matchers: { rule_ids: [3, 3, 1], device_ids: [], tags: [' a ', 'a'], severities: null }, ends_at: '2027-01-02T00:00:00Z' }, now);
-    expect(f).toEqual({ matchers: { rule_ids: [3, 1], tags: ['a'] }, startsAt: now, endsAt: new Date('2027-01-02T00:00:00Z'), recurrence: null, comment: null, createdBy: null });
+    expect(f).toEqual({ matchers: { rule_ids: [3, 1], device_ids: [], tags: ['a'] }, startsAt: now, endsAt: new Date('2027-01-02T00:00:00Z'), recurrence: null, comment: null, createdBy: null });
   });
 
   it('needs a matcher: 422 naming matchers', () => {

@@ -17,7 +17,7 @@ export interface SilenceInput {
   created_by?: string | null;
 }
 
-const unique = <T>(xs: readonly T[] | null | undefined): T[] | undefined => (xs && xs.length ? [...new Set(xs)] : undefined);
+const unique = <T>(xs: readonly T[]): T[] => [...new Set(xs)];
 const time = (v: string | number | Date): Date => (v instanceof Date ? v : (parseTime(v) as Date));
 
 /**
@@ -26,17 +26,14 @@ const time = (v: string | number | Date): Date => (v instanceof Date ? v : (pars
  * (400). Ids of other projects are the service's to check (404).
  */
 export function validateSilence(input: SilenceInput, now: Date, opts: { requireEnd: boolean } = { requireEnd: true }): SilenceFields {
+  // Fields are kept as given (repeats dropped), empty ones too: an empty field matches anything.
   const m = input.matchers;
   const matchers: Matchers = {};
-  const ruleIds = unique(m.rule_ids as number[]);
-  const deviceIds = unique(m.device_ids as number[]);
-  const tags = unique((m.tags as string[] | undefined)?.map((t) => t.trim()));
-  const severities = unique(m.severities as string[]);
-  if (ruleIds) matchers.rule_ids = ruleIds;
-  if (deviceIds) matchers.device_ids = deviceIds;
-  if (tags) matchers.tags = tags;
-  if (severities) matchers.severities = severities;
-  if (!Object.keys(matchers).length) {
+  if (m.rule_ids) matchers.rule_ids = unique(m.rule_ids as number[]);
+  if (m.device_ids) matchers.device_ids = unique(m.device_ids as number[]);
+  if (m.tags) matchers.tags = unique((m.tags as string[]).map((t) => t.trim()));
+  if (m.severities) matchers.severities = unique(m.severities as string[]);
+  if (!Object.values(matchers).some((xs) => xs.length)) {
     throw ValidationError.field('matchers', 'matchers must give at least one non-empty field of rule_ids, device_ids, tags, severities');
   }
 

@@ -127,7 +127,7 @@ export class SilencesRepository {
            WHERE a.project_id = $1 AND a.status <> 'resolved'
              AND ($2::bigint[] IS NULL OR a.rule_id = ANY($2)) AND ($5::text[] IS NULL OR a.severity = ANY($5))
              AND ($3::bigint[] IS NULL OR a.device_id = ANY($3)) AND ($4::text[] IS NULL OR d.tags && $4)) AS open_alert_ids`,
-      [scope.projectId, m.rule_ids ?? null, m.device_ids ?? null, m.tags ?? null, m.severities ?? null],
+      [scope.projectId, ...[m.rule_ids, m.device_ids, m.tags, m.severities].map((xs) => (xs?.length ? xs : null))],
     );
     const ids = (xs: (string | number)[]) => xs.map(Number);
     return { rule_ids: ids(row.rule_ids), device_ids: ids(row.device_ids), open_alert_ids: ids(row.open_alert_ids) };

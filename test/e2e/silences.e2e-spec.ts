@@ -321,6 +321,8 @@ describe('silences', () => {
       const aborter = new AbortController();
       const stream = await fetch(`${app.url}/alerts/stream`, { headers: { 'X-API-Key': p.t.key }, signal: aborter.signal });
       readSse(stream.body!, ({ type, data }) => void (data !== null && streamed.push({ type, alert: JSON.parse(data) }))).catch(() => undefined);
+      // The stream subscribes just after answering its headers.
+      await pause(300);
       await reading(p.t, p.devices.a.external_id, 95);
       const open = await alertsOf(p.t, p.devices.a.id, 2);
       const triggered = await eventually(async () => streamed.filter((e) => e.type === 'alert.triggered'), (xs) => xs.length === 2);

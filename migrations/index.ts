@@ -4,6 +4,15 @@ import { RulesAlerts1764000000002 } from './1764000000002-rules-alerts';
 import { Webhooks1764000000003 } from './1764000000003-webhooks';
 import { MetricRollups1764000000004 } from './1764000000004-metric-rollups';
 import { EvaluationMarks1764000000007 } from './1764000000007-evaluation-marks';
+import { Silences1764000000009 } from './1764000000009-silences';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and tests agree. */
-export const MIGRATIONS = [Foundation1764000000000, Telemetry1764000000001, RulesAlerts1764000000002, Webhooks1764000000003, MetricRollups1764000000004, EvaluationMarks1764000000007];
+export const MIGRATIONS = [
+  Foundation1764000000000,
+  Telemetry1764000000001,
+  RulesAlerts1764000000002,
+  Webhooks1764000000003,
+  MetricRollups1764000000004,
+  EvaluationMarks1764000000007,
+  Silences1764000000009,
+];

@@ -15,12 +15,13 @@ import { HealthModule } from './modules/health/health.module';
 import { OrgsModule } from './modules/orgs/orgs.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { RulesModule } from './modules/rules/rules.module';
+import { SilencesModule } from './modules/silences/silences.module';
 import { TelemetryModule } from './modules/telemetry/telemetry.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
 
 /** The HTTP side: controllers of every feature, and the request pipeline around them. */
 @Module({
-  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule, RulesModule, AlertsModule, WebhooksModule],
+  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule, RulesModule, AlertsModule, WebhooksModule, SilencesModule],
   controllers: [MetricsController],
   providers: [
     // Guards run in this order: authenticate (and scope), then count against the rate limit.

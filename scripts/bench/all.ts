@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
+import { runWithSilences } from './silences';
 import { IngestResult, prepareBodies, runIngest } from './ingest';
 import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
 import { listenLocal, readBody } from '../local-http';
@@ -473,6 +474,12 @@ async function main(): Promise<void> {
       `alerts: ${fmt(load.sent / load.elapsed)} readings/s for ${fmt(load.elapsed, 1)} s; ${arrivals.latencies.length} of ${load.breaches} breaches arrived as webhooks` +
         `${missing ? ` (${missing} missing after 10 s)` : ''}; POST → webhook p50 ${fmt(webhook.p50)} ms, p99 ${fmt(webhook.p99)} ms, max ${fmt(webhook.max)} ms`,
     );
+    // 2b. The same load with 100 active silences in the project (half recurring; see silences.ts).
+    const silenced = await phase('alerts with silences', () =>
+      guard(runWithSilences({ apiUrl: url, tenant, rate: RATE, batch: ALERT_BATCH, seconds: ALERT_SECONDS, breachMs: BREACH_MS, drainMs: 10_000, breachRuleId: overheatId, listen: (a) => (sink.onTriggered = (body, at) => void (Number(body.rule_id) === overheatId && a.arrived(Number(body.device_id), at))) })),
+    );
+    const withSilences = { silences: silenced.silences, recurring: silenced.recurring, breaches: silenced.load.breaches, missing: silenced.arrivals.pending.size, post_to_webhook_ms: summarize(silenced.arrivals.latencies) };
+    log(`alerts with ${withSilences.silences} silences (${withSilences.recurring} recurring): POST → webhook p50 ${fmt(withSilences.post_to_webhook_ms.p50)} ms, p99 ${fmt(withSilences.post_to_webhook_ms.p99)} ms (without: p99 ${fmt(webhook.p99)} ms)`);
 
     // 3. Queries over the stored readings, in the steady state autovacuum brings a bulk load to.
     const vacuumStart = performance.now();
@@ -542,6 +549,7 @@ async function main(): Promise<void> {
     row(`alerts: load (${RATE}/s target, batches of ${ALERT_BATCH})`, `${fmt(load.sent / load.elapsed)}/s for ${fmt(load.elapsed)} s`);
     row('alerts: breaches → webhooks arrived', `${arrivals.latencies.length} of ${load.breaches}${missing ? ` (${missing} missing)` : ''}`);
     row('alerts: POST answer → webhook p50 / p99', `${fmt(webhook.p50)} / ${fmt(webhook.p99)} ms`, `p99 ≤ ${TARGETS.webhookP99Ms} ms`, missing === 0 && webhook.p99 <= TARGETS.webhookP99Ms);
+    row(`alerts: … with ${withSilences.silences} silences p50 / p99 (without: p99)`, `${fmt(withSilences.post_to_webhook_ms.p50)} / ${fmt(withSilences.post_to_webhook_ms.p99)} ms (${fmt(webhook.p99)} ms)`, `p99 ≤ ${TARGETS.webhookP99Ms} ms`, withSilences.missing === 0 && withSilences.post_to_webhook_ms.p99 <= TARGETS.webhookP99Ms);
     for (const k of kinds) {
       const q = queries[k.key];
       row(`query: ${k.label} p50 / p95`, `${fmt(q.p50, 1)} / ${fmt(q.p95, 1)} ms${q.requests < QUERY_REQUESTS ? ` (${q.requests} in ${QUERY_SECONDS} s)` : ''}`, `p95 ≤ ${TARGETS.queryP95Ms} ms`, q.p95 <= TARGETS.queryP95Ms);
@@ -597,6 +605,7 @@ async function main(): Promise<void> {
           unmatched_overheat_webhooks: foreign,
           sink_requests_by_event: sink.byEvent,
           post_to_webhook_ms: webhook,
+          with_silences: withSilences,
         },
         queries: {
           stored_readings: stored,

@@ -15,7 +15,14 @@ export interface AlertRow {
   acknowledged_at: Date | null;
   resolved_at: Date | null;
   details: Record<string, unknown>;
+  /** For the mute check: the device's tags, and the event a silence still owes (see SilencesService). */
+  device_tags: string[];
+  muted_event: string | null;
 }
+
+/** Read in the same statement, so the mute check on an alert change costs no query of its own. */
+const SILENCE_COLUMNS = `(SELECT d.tags FROM devices d WHERE d.id = alerts.device_id) AS device_tags,
+  (SELECT m.event FROM muted_notifications m WHERE m.alert_id = alerts.id) AS muted_event`;
 
 export interface AlertFilter {
   status?: AlertStatus | 'open';
@@ -23,7 +30,7 @@ export interface AlertFilter {
   ruleId?: number;
 }
 
-const COLUMNS = 'id, project_id, device_id, rule_id, status, severity, triggered_at, acknowledged_at, resolved_at, details';
+const COLUMNS = `id, project_id, device_id, rule_id, status, severity, triggered_at, acknowledged_at, resolved_at, details, ${SILENCE_COLUMNS}`;
 
 @Injectable()
 export class AlertsRepository {

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError } from '../../core/errors/app-error';
 import { Page, PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
+import { SilencesService } from '../silences/silences.service';
 import { RecordedDeliveries, WebhookDeliveriesService } from '../webhooks/webhook-deliveries.service';
 import { AlertEvent, AlertEventsService } from './alert-events.service';
 import { AlertFilter, AlertRow, AlertsRepository } from './alerts.repository';
@@ -26,6 +27,7 @@ export class AlertsService {
     private readonly events: AlertEventsService,
     private readonly devices: DevicesService,
     private readonly webhooks: WebhookDeliveriesService,
+    private readonly silences: SilencesService,
     private readonly ds: DataSource,
     private readonly metrics: Metrics,
   ) {}
@@ -36,7 +38,8 @@ export class AlertsService {
     if (filter.ruleId !== undefined && !(await this.repo.ruleExists(scope, filter.ruleId))) {
       throw new NotFoundError('RULE.NOT_FOUND', 'rule not found');
     }
-    return Page.of(await this.repo.list(scope, filter, page), page, toAlertResponse);
+    const [rows, silencing] = await Promise.all([this.repo.list(scope, filter, page), this.silences.silencer(scope)]);
+    return Page.of(rows, page, (row) => toAlertResponse(row, silencing(row)));
   }
 
   listForDevice(scope: TenantScope, deviceId: number, page: PageRequest): Promise<Page<AlertResponse>> {
@@ -46,13 +49,13 @@ export class AlertsService {
   async get(scope: TenantScope, alertId: number): Promise<AlertResponse> {
     const row = await this.repo.get(scope, alertId);
     if (!row) throw alertNotFound();
-    return toAlertResponse(row);
+    return toAlertResponse(row, await this.silences.silencing(scope, row));
   }
 
   /** firing → acknowledged (still open). Acknowledging again changes nothing. */
   async acknowledge(scope: TenantScope, alertId: number): Promise<AlertResponse> {
     const changed = await this.repo.transition(null, scope, alertId, 'acknowledged');
-    if (changed) return this.emit(changed, 'alert.acknowledged');
+    if (changed) return this.emit(scope, changed, 'alert.acknowledged');
     const current = await this.get(scope, alertId);
     if (current.status === 'resolved') throw new ConflictError('ALERT.RESOLVED', 'alert is already resolved');
     return current;
@@ -79,12 +82,12 @@ export class AlertsService {
     row: { deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> },
   ): Promise<AlertChange | null> {
     const alert = await this.repo.open(tx, scope, row);
-    return alert ? this.changeInTx(tx, scope, { type: 'alert.triggered', alert: toAlertResponse(alert) }) : null;
+    return alert ? this.changeInTx(tx, scope, 'alert.triggered', alert) : null;
   }
 
   async resolveInTx(tx: EntityManager, scope: TenantScope, alertId: number): Promise<AlertChange | null> {
     const alert = await this.repo.transition(tx, scope, alertId, 'resolved');
-    return alert ? this.changeInTx(tx, scope, { type: 'alert.resolved', alert: toAlertResponse(alert) }) : null;
+    return alert ? this.changeInTx(tx, scope, 'alert.resolved', alert) : null;
   }
 
   /**
@@ -104,12 +107,22 @@ export class AlertsService {
     ]);
   }
 
-  private async changeInTx(tx: EntityManager, scope: TenantScope, event: AlertEvent): Promise<AlertChange> {
-    return { event, deliveries: await this.webhooks.recordInTx(tx, scope, event) };
+  /**
+   * The mute seam: the silences say which notifications go out now (none while the pair is
+   * silenced; see docs/silences.md), and those are written to the outbox.
+   */
+  private async changeInTx(tx: EntityManager, scope: TenantScope, type: AlertEvent['type'], row: AlertRow): Promise<AlertChange> {
+    const silencedBy = await this.silences.silencing(scope, row, tx);
+    const event: AlertEvent = { type, alert: toAlertResponse(row, silencedBy) };
+    const deliveries: RecordedDeliveries = { scope, deliveries: [] };
+    for (const n of await this.silences.deliverableInTx(tx, scope, event, silencedBy, row.muted_event)) {
+      deliveries.deliveries.push(...(await this.webhooks.recordInTx(tx, scope, n)).deliveries);
+    }
+    return { event, deliveries };
   }
 
-  private async emit(row: AlertRow, type: AlertEvent['type']): Promise<AlertResponse> {
-    const alert = toAlertResponse(row);
+  private async emit(scope: TenantScope, row: AlertRow, type: AlertEvent['type']): Promise<AlertResponse> {
+    const alert = toAlertResponse(row, await this.silences.silencing(scope, row));
     await this.events.publish([{ type, alert }]);
     return alert;
   }

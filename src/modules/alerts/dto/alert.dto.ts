@@ -35,12 +35,14 @@ export interface AlertResponse {
   triggered_at: string;
   acknowledged_at: string | null;
   resolved_at: string | null;
+  /** Ids of the silences muting the alert's pair now. */
+  silenced_by: number[];
   details: Record<string, unknown>;
 }
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
-export const toAlertResponse = (a: AlertRow): AlertResponse => ({
+export const toAlertResponse = (a: AlertRow, silencedBy: number[]): AlertResponse => ({
   id: Number(a.id),
   project_id: Number(a.project_id),
   device_id: Number(a.device_id),
@@ -50,5 +52,6 @@ export const toAlertResponse = (a: AlertRow): AlertResponse => ({
   triggered_at: new Date(a.triggered_at).toISOString(),
   acknowledged_at: iso(a.acknowledged_at),
   resolved_at: iso(a.resolved_at),
+  silenced_by: silencedBy,
   details: a.details,
 });

@@ -7,7 +7,7 @@ import type { Admission } from '../circuit/circuit-store';
 import { WebhookCircuits } from '../circuit/webhook-circuits.service';
 import { attemptOf, MAX_DELIVERIES_PER_HELD_JOB, queueAttempt } from '../jobs/deliver-webhook.job';
 import { Pacer } from '../pacing/pacer';
-import { after, dueNow, turnAt, Turns } from '../pacing/pacing';
+import { after, dueNow, missedCount, turnAt, Turns } from '../pacing/pacing';
 import { signingHeaders } from '../signing';
 import { assertSafeWebhookUrl, UnsafeUrlError } from '../url-guard';
 import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
@@ -93,25 +93,33 @@ export class WebhookDeliveryRunner {
   }
 
   /**
-   * Of deliveries of a paced webhook, those whose turn has come; the others are queued again
-   * as one delayed job that holds their turns (their rows say when, for the API and the
-   * sweeper), so the wait spends no attempt and holds no worker slot. Deliveries without turns
-   * yet reserve them now, consecutive ones, from the pace shared by every worker.
+   * Of deliveries of a paced webhook, those whose turn has come (docs/webhooks.md, "Pacing").
+   * Deliveries without turns reserve consecutive ones now, from the pace every worker shares;
+   * those whose turns lie ahead are queued again as one delayed job that holds them (their
+   * rows say when, for the API and the sweeper), so the wait spends no attempt and holds no
+   * worker slot. Turns a late job missed are given up for new ones.
    */
   private async paced(scope: TenantScope, webhookId: number, ids: number[], held?: Turns): Promise<number[]> {
-    let turns = held;
-    if (!turns) {
+    if (!held) {
       const rate = await this.pacer.rateOf(scope, webhookId);
       if (!rate || !ids.length) return ids;
-      turns = await this.pacer.reserve(webhookId, ids.length, rate);
+      return this.takeTurns(scope, webhookId, ids, await this.pacer.reserve(webhookId, ids.length, rate), true);
     }
+    const missed = missedCount(held, ids.length, Date.now());
+    const now = await this.takeTurns(scope, webhookId, ids.slice(missed), after(held, missed), false);
+    if (!missed) return now;
+    return [...now, ...(await this.paced(scope, webhookId, ids.slice(0, missed)))];
+  }
+
+  /** Those of `ids` (holding `turns`) whose turn came; the others are queued for theirs. */
+  private async takeTurns(scope: TenantScope, webhookId: number, ids: number[], turns: Turns, reserved: boolean): Promise<number[]> {
     const k = dueNow(turns, ids.length, Date.now());
     if (k === ids.length) return ids;
     const rest = ids.slice(k);
     const later = after(turns, k);
-    if (!held) await Promise.all(rest.map((id, i) => this.states.postpone(scope, id, new Date(Math.ceil(turnAt(later, i))))));
+    if (reserved) await Promise.all(rest.map((id, i) => this.states.postpone(scope, id, new Date(Math.ceil(turnAt(later, i))))));
     // A job woken before its first turn (clocks, rounding) must not collide with its own id.
-    const tag = k === 0 && held ? `paced-${Date.now()}` : 'paced';
+    const tag = k === 0 && !reserved ? `paced-${Date.now()}` : 'paced';
     await queueAttempt(this.queue, scope, { deliveryIds: rest, webhookId, attempts: tag, due: later.at, pace: later }, MAX_DELIVERIES_PER_HELD_JOB);
     return ids.slice(0, k);
   }

@@ -23,6 +23,8 @@ return {string.format('%.3f', first), string.format('%.3f', now)}`);
 /** How long a webhook's rate is taken as read, per process (a PATCH takes effect within this). */
 const RATE_TTL_MS = 1000;
 const MAX_CACHED = 10_000;
+/** How long the best clock reading is kept before a worse one may replace it. */
+const CLOCK_SAMPLE_TTL_MS = 30_000;
 
 /**
  * `rate_limit_per_second` across every worker process: turns are handed out from one shared
@@ -31,6 +33,8 @@ const MAX_CACHED = 10_000;
 @Injectable()
 export class Pacer {
   private readonly rates = new Map<number, { at: number; rate: Promise<number | null | undefined> }>();
+  /** Redis's clock minus ours, from the quickest recent round trip (the least uncertain reading). */
+  private clock = { offset: 0, rtt: Infinity, at: 0 };
 
   constructor(
     private readonly redis: RedisService,
@@ -51,8 +55,15 @@ export class Pacer {
   /** The next `count` turns of the webhook at `ratePerSecond`, on this process's clock. */
   async reserve(webhookId: number, count: number, ratePerSecond: number): Promise<Turns> {
     const every = intervalMs(ratePerSecond);
+    const sent = Date.now();
     const [first, now] = (await RESERVE.run(this.redis.client, [this.key(webhookId)], count, every)) as [string, string];
-    return { at: Number(first) - Number(now) + Date.now(), every };
+    const back = Date.now();
+    // Turns from several processes interleave, so each must read the shared clock closely: a
+    // slow round trip (a busy event loop) would shift its turns late by its delay.
+    if (back - sent <= this.clock.rtt || back - this.clock.at > CLOCK_SAMPLE_TTL_MS) {
+      this.clock = { offset: Number(now) - (sent + back) / 2, rtt: back - sent, at: back };
+    }
+    return { at: Number(first) - this.clock.offset, every };
   }
 
   /** Drops the webhook's schedule: after its pace changed, turns start again from now. */

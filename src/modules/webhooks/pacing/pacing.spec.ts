@@ -1,4 +1,4 @@
-import { after, dueNow, earlyMs, intervalMs, MAX_EARLY_MS, turnAt } from './pacing';
+import { after, dueNow, earlyMs, intervalMs, LATE_MS, MAX_EARLY_MS, missedCount, turnAt } from './pacing';
 
 describe('webhook pacing math', () => {
   it('spaces turns by the rate', () => {
@@ -36,6 +36,41 @@ describe('webhook pacing math', () => {
     const t = { at: 0, every: 100 };
     expect(dueNow(t, 5, 420)).toBe(5);
     expect(dueNow(t, 10, 420)).toBe(5);
+  });
+
+  it('a late wake sends only the turns of the last LATE_MS and early allowance, so no second sees more than that over the rate', () => {
+    // A worker that wakes every 400 ms (late) for a pace of 20/s.
+    let t = { at: 0, every: 50 };
+    let left = 100;
+    const sent: number[] = [];
+    let missedTotal = 0;
+    for (let now = 0; left > 0; now += 400) {
+      const m = missedCount(t, left, now);
+      const k = dueNow(t, left, now);
+      for (let i = m; i < k; i++) sent.push(now);
+      missedTotal += m;
+      t = after(t, k);
+      left -= k;
+    }
+    expect(missedTotal).toBeGreaterThan(0);
+    const perSecond = new Map<number, number>();
+    for (const at of sent) perSecond.set(Math.floor(at / 1000), (perSecond.get(Math.floor(at / 1000)) ?? 0) + 1);
+    for (const n of perSecond.values()) expect(n).toBeLessThanOrEqual(20 * (1 + (LATE_MS + 25) / 1000) + 1);
+  });
+
+  it('turns passed more than LATE_MS ago are missed, except the last one that came', () => {
+    const t = { at: 0, every: 50 };
+    // On time, or a little late: nothing missed.
+    expect(missedCount(t, 10, 0)).toBe(0);
+    expect(missedCount(t, 10, LATE_MS)).toBe(0);
+    // 420 ms late: turns 0…6 (0–300 ms) passed more than 100 ms ago; 7…8 (350, 400) are taken.
+    expect(dueNow(t, 10, 420)).toBe(9);
+    expect(missedCount(t, 10, 420)).toBe(7);
+    // Held turns all long past: the last one still goes.
+    expect(missedCount({ at: 0, every: 1000 }, 3, 10_000)).toBe(2);
+    expect(missedCount({ at: 0, every: 1000 }, 1, 10_000)).toBe(0);
+    // Woken before any turn came: nothing missed, nothing due.
+    expect(missedCount({ at: 1000, every: 50 }, 5, 0)).toBe(0);
   });
 
   it('the rest keep their own turns', () => {

@@ -17,6 +17,14 @@ export interface Turns {
  */
 export const MAX_EARLY_MS = 50;
 
+/**
+ * A turn that passed more than this long ago was missed (the job holding it came late: a
+ * stalled or busy worker): its delivery takes a new turn rather than go together with the
+ * turns that came since, so a late wake does not turn into a burst. Whatever its receiver
+ * counts, a second then sees at most the rate plus what LATE_MS and MAX_EARLY_MS hold.
+ */
+export const LATE_MS = 100;
+
 export function intervalMs(ratePerSecond: number): number {
   return 1000 / ratePerSecond;
 }
@@ -39,4 +47,14 @@ export function after(t: Turns, k: number): Turns {
 /** When the i-th holder's turn comes. */
 export function turnAt(t: Turns, i: number): number {
   return t.at + i * t.every;
+}
+
+/**
+ * How many of the first turns were missed (see LATE_MS). The last turn that came is taken
+ * however late, so that a worker that is always late still sends something at every wake.
+ */
+export function missedCount(t: Turns, count: number, now: number): number {
+  const due = dueNow(t, count, now);
+  const missed = Math.max(0, Math.min(count, Math.ceil((now - LATE_MS - t.at) / t.every)));
+  return due > 0 && missed >= due ? due - 1 : missed;
 }

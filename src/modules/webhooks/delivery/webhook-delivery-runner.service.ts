@@ -7,7 +7,7 @@ import type { Admission } from '../circuit/circuit-store';
 import { WebhookCircuits } from '../circuit/webhook-circuits.service';
 import { attemptOf, MAX_DELIVERIES_PER_HELD_JOB, queueAttempt } from '../jobs/deliver-webhook.job';
 import { Pacer } from '../pacing/pacer';
-import { after, dueNow, missedCount, turnAt, Turns } from '../pacing/pacing';
+import { after, dueNow, intervalMs, missedCount, turnAt, Turns } from '../pacing/pacing';
 import { signingHeaders } from '../signing';
 import { assertSafeWebhookUrl, UnsafeUrlError } from '../url-guard';
 import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
@@ -105,6 +105,12 @@ export class WebhookDeliveryRunner {
       if (!rate || !ids.length) return ids;
       return this.takeTurns(scope, webhookId, ids, await this.pacer.reserve(webhookId, ids.length, rate), true);
     }
+    const rate = await this.pacer.rateOf(scope, webhookId);
+    // The webhook is gone: so are its deliveries. Its pace was removed or changed: the PATCH
+    // released what waited (claims sort out what was sent since); left, at the new pace.
+    if (rate === undefined) return [];
+    if (rate === null) return ids;
+    if (intervalMs(rate) !== held.every) return this.paced(scope, webhookId, ids);
     const missed = missedCount(held, ids.length, Date.now());
     const now = await this.takeTurns(scope, webhookId, ids.slice(missed), after(held, missed), false);
     if (!missed) return now;

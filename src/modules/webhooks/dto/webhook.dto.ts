@@ -13,6 +13,9 @@ export const GRACE_SECONDS_MAX = 604_800;
 export const GRACE_SECONDS_DEFAULT = 86_400;
 
 /** Deliveries a second to the webhook; null (or left out) for no pace. */
+/** A webhook secret as a client may give it (at creation, in a PATCH, in a rotation). */
+const SecretText = () => applyDecorators(IsString(), MinLength(SECRET_MIN), MaxLength(SECRET_MAX));
+
 const RatePerSecond = () => applyDecorators(IsOptional(), IsInt(), Min(1), Max(RATE_LIMIT_MAX));
 
 /** PATCH fields may be left out, but not set to null (null is not a value any of them takes). */
@@ -32,9 +35,7 @@ export class CreateWebhookDto {
   url: string;
 
   @IsOptional()
-  @IsString()
-  @MinLength(SECRET_MIN)
-  @MaxLength(SECRET_MAX)
+  @SecretText()
   secret?: string;
 
   @IsOptional()
@@ -57,9 +58,7 @@ export class PatchWebhookDto {
   url?: string;
 
   @PresentUnlessUndefined()
-  @IsString()
-  @MinLength(SECRET_MIN)
-  @MaxLength(SECRET_MAX)
+  @SecretText()
   secret?: string;
 
   @PresentUnlessUndefined()
@@ -80,9 +79,7 @@ export class PatchWebhookDto {
 
 export class RotateSecretDto {
   @IsOptional()
-  @IsString()
-  @MinLength(SECRET_MIN)
-  @MaxLength(SECRET_MAX)
+  @SecretText()
   secret?: string;
 
   @IsOptional()

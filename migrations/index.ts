@@ -5,6 +5,7 @@ import { Webhooks1764000000003 } from './1764000000003-webhooks';
 import { MetricRollups1764000000004 } from './1764000000004-metric-rollups';
 import { EvaluationMarks1764000000007 } from './1764000000007-evaluation-marks';
 import { Silences1764000000009 } from './1764000000009-silences';
+import { WebhookControls1764000000010 } from './1764000000010-webhook-controls';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and tests agree. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   MetricRollups1764000000004,
   EvaluationMarks1764000000007,
   Silences1764000000009,
+  WebhookControls1764000000010,
 ];

@@ -1,13 +1,15 @@
 /**
- * A local webhook receiver for trying the platform by hand: prints each delivery and whether
- * its signatures check out, then answers with a fixed status (use --status 500 or 410 to
- * watch retries and disabling).
+ * A local webhook receiver for trying the platform by hand: prints each delivery and which of
+ * the secrets it knows verified its signatures, then answers with a fixed status (use
+ * --status 500 or 410 to watch retries and disabling). Give --secret more than once to watch a
+ * rotation: during its grace the old and the new secret both verify (docs/webhooks.md).
  *
- *   npm run webhook-sink -- [--port 9000] [--secret whsec_...] [--status 200]
+ *   npm run webhook-sink -- [--port 9000] [--secret whsec_... [--secret whsec_...]] [--status 200]
  *
- * WEBHOOK_SINK_PORT and WEBHOOK_SINK_SECRET stand in for the flags. Plain node:http, so it
- * starts without the platform's config or services.
+ * WEBHOOK_SINK_PORT and WEBHOOK_SINK_SECRET (comma-separated for several) stand in for the
+ * flags. Plain node:http, so it starts without the platform's config or services.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -16,7 +18,7 @@ import { readBody } from './local-http';
 
 interface SinkOptions {
   port: number;
-  secret: string | undefined;
+  secrets: string[];
   status: number;
 }
 
@@ -26,10 +28,10 @@ function fail(message: string): never {
 }
 
 function readOptions(): SinkOptions {
-  let values: { port?: string; secret?: string; status?: string };
+  let values: { port?: string; secret?: string[]; status?: string };
   try {
     ({ values } = parseArgs({
-      options: { port: { type: 'string' }, secret: { type: 'string' }, status: { type: 'string' } },
+      options: { port: { type: 'string' }, secret: { type: 'string', multiple: true }, status: { type: 'string' } },
     }));
   } catch (err) {
     fail(err.message);
@@ -38,12 +40,20 @@ function readOptions(): SinkOptions {
   const status = Number(values.status ?? 200);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port ${values.port ?? process.env.WEBHOOK_SINK_PORT}`);
   if (!Number.isInteger(status) || status < 200 || status > 599) fail(`invalid status ${values.status}`);
-  return { port, status, secret: values.secret || process.env.WEBHOOK_SINK_SECRET || undefined };
+  const secrets = values.secret?.length ? values.secret : (process.env.WEBHOOK_SINK_SECRET ?? '').split(',');
+  return { port, status, secrets: secrets.map((x) => x.trim()).filter(Boolean) };
 }
 
-function verdict(secret: string | undefined, verify: (secret: string) => boolean): string {
-  if (!secret) return 'not checked (no secret)';
-  return verify(secret) ? 'valid' : 'INVALID';
+/** Names a secret without printing it: its place on the command line and a short fingerprint. */
+function secretLabel(secrets: string[], i: number): string {
+  return `secret #${i + 1} (sha256 ${createHash('sha256').update(secrets[i]).digest('hex').slice(0, 8)})`;
+}
+
+/** Which of the known secrets verify a delivery, e.g. "valid with secret #2 (sha256 1a2b3c4d)". */
+function verdict(secrets: string[], verify: (secret: string) => boolean): string {
+  if (!secrets.length) return 'not checked (no secret)';
+  const ok = secrets.flatMap((secret, i) => (verify(secret) ? [secretLabel(secrets, i)] : []));
+  return ok.length ? `valid with ${ok.join(', ')}` : 'INVALID with every secret given';
 }
 
 function jsonObject(body: string): Record<string, unknown> | null {
@@ -55,7 +65,7 @@ function jsonObject(body: string): Record<string, unknown> | null {
   }
 }
 
-function report(req: IncomingMessage, body: string, secret: string | undefined): string {
+function report(req: IncomingMessage, body: string, secrets: string[]): string {
   const payload = jsonObject(body);
   const field = (name: string) => (payload?.[name] === undefined ? '-' : String(payload[name]));
   const lines = [
@@ -66,8 +76,9 @@ function report(req: IncomingMessage, body: string, secret: string | undefined):
     `  device_external_id: ${field('device_external_id')}`,
     `  status:             ${field('status')}`,
     `  severity:           ${field('severity')}`,
-    `  standard signature: ${verdict(secret, (s) => verifyStandardSignature(s, req.headers, body))}`,
-    `  legacy signature:   ${verdict(secret, (s) => verifyLegacySignature(s, req.headers, body))}`,
+    `  signatures sent:    ${String(req.headers['webhook-signature'] ?? '').split(' ').filter(Boolean).length}`,
+    `  standard signature: ${verdict(secrets, (s) => verifyStandardSignature(s, req.headers, body))}`,
+    `  legacy signature:   ${verdict(secrets, (s) => verifyLegacySignature(s, req.headers, body))}`,
   ];
   if (!payload) lines.push(`  body (not a JSON object): ${body.slice(0, 500)}`);
   return lines.join('\n');
@@ -82,7 +93,7 @@ function main(): void {
     }
     readBody(req).then(
       (body) => {
-        console.log(report(req, body, options.secret));
+        console.log(report(req, body, options.secrets));
         res.writeHead(options.status, { 'content-type': 'application/json' }).end('{"ok":true}');
       },
       (err) => {
@@ -104,7 +115,8 @@ function main(): void {
   server.listen(options.port, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     console.log(`webhook sink listening on http://127.0.0.1:${port}`);
-    console.log(`  answering ${options.status}; signatures ${options.secret ? 'checked' : 'not checked (no secret)'}`);
+    const known = options.secrets.map((_, i) => secretLabel(options.secrets, i)).join(', ');
+    console.log(`  answering ${options.status}; signatures ${known ? `checked with ${known}` : 'not checked (no secret)'}`);
   });
 }
 

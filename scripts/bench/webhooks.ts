@@ -11,16 +11,19 @@ import { api, benchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, pg,
  * the drain at the sink, so the figure is delivery alone, not rule evaluation.
  *
  * After a warm-up (one open and one resolve phase), ROUNDS rounds each time the healthy
- * endpoint alone and then next to a newly created dead endpoint (deleted after its round), so
+ * endpoint alone, then next to a newly created dead endpoint (deleted after its round), so
  * every round starts with a closed circuit that must open during the drain: the default
- * backlog (30,000) drains for longer than the 5 s send timeout. Medians are compared, since
- * single runs on a small VM vary by ±10 %.
+ * backlog (30,000) drains for longer than the 5 s send timeout; then next to a newly created
+ * endpoint paced at PACED_RATE/s (default 10), which gets the same 30,000 deliveries as a
+ * backlog to pace (deleted after its round). Medians are compared, since single runs on a
+ * small VM vary by ±10 % (far more when the machine is shared).
  */
 const DEVICES = Number(process.env.DEVICES ?? 600);
 const RULES = Number(process.env.RULES ?? 50);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 /** Worker processes; deliveries are CPU-bound in the worker, so a second one uses the other core. */
 const WORKERS = Number(process.env.WORKERS ?? 2);
+const PACED_RATE = Number(process.env.PACED_RATE ?? 10);
 
 class Sink {
   count = 0;
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
   const procs: Proc[] = [];
   const healthy = await new Sink().start(true);
   const dead = await new Sink().start(false);
+  const paced = await new Sink().start(true);
   const extra = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
   try {
     const apiProc = await startProcess('api', 'api', env, extra);
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
       const total = Number((await db.query('SELECT count(*)::int AS n FROM webhook_deliveries')).rows[0].n) - before;
       healthy.reset();
       dead.reset();
+      paced.reset();
       const cpu0 = cpuSnapshot(procs);
       const t0 = performance.now();
       await queue.resume(false);
@@ -123,7 +128,9 @@ async function main(): Promise<void> {
     await phase('warm-up', next());
     const alone: number[] = [];
     const withDead: number[] = [];
+    const withPaced: number[] = [];
     const deadLines: string[] = [];
+    const pacedLines: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       alone.push(await phase(`round ${round}: healthy alone`, next()));
       const deadHook = await api(url, 'POST', `/projects/${tenant.projectId}/webhooks`, { url: dead.url }, tenant.auth);
@@ -135,6 +142,16 @@ async function main(): Promise<void> {
           (opened ? '' : ' (it did not open during the drain: raise DEVICES so the drain outlasts the send timeout)'),
       );
       await api(url, 'DELETE', `/webhooks/${deadHook.id}`, undefined, tenant.auth);
+      const pacedHook = await api(url, 'POST', `/projects/${tenant.projectId}/webhooks`, { url: paced.url, rate_limit_per_second: PACED_RATE }, tenant.auth);
+      withPaced.push(await phase(`round ${round}: next to a paced one`, next()));
+      const [{ n: waiting }] = (
+        await db.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE webhook_id = $1 AND status IN ('pending', 'retrying', 'sending')`, [pacedHook.id])
+      ).rows;
+      pacedLines.push(
+        `round ${round}: the endpoint paced at ${PACED_RATE}/s got ${fmt(paced.count)} deliveries while the healthy one drained` +
+          `${paced.first && paced.last > paced.first ? ` (${fmt((paced.count - 1) / ((paced.last - paced.first) / 1000), 1)}/s between its first and last)` : ''}; ${fmt(waiting)} still waiting for their turns`,
+      );
+      await api(url, 'DELETE', `/webhooks/${pacedHook.id}`, undefined, tenant.auth);
     }
     const median = (xs: number[]) => {
       const s = [...xs].sort((a, b) => a - b);
@@ -144,9 +161,12 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         ...deadLines,
+        ...pacedLines,
         `healthy alone                    median ${fmt(median(alone))} deliveries/s (${range(alone)})`,
         `healthy next to a dead endpoint  median ${fmt(median(withDead))} deliveries/s (${range(withDead)})`,
+        `healthy next to a paced one      median ${fmt(median(withPaced))} deliveries/s (${range(withPaced)}; ${PACED_RATE}/s with a ${fmt(DEVICES * RULES)}-delivery backlog)`,
         `healthy rate with the dead one   ${fmt((median(withDead) / median(alone)) * 100)} % of its rate alone (medians; per round ${alone.map((a, i) => `${fmt((withDead[i] / a) * 100)} %`).join(', ')})`,
+        `healthy rate with the paced one  ${fmt((median(withPaced) / median(alone)) * 100)} % of its rate alone (medians; per round ${alone.map((a, i) => `${fmt((withPaced[i] / a) * 100)} %`).join(', ')})`,
         `peak RSS                         ${procs.map((p) => `${p.name} ${peakRssMb(p.child.pid)} MB`).join(', ')}`,
         '',
       ].join('\n'),
@@ -157,6 +177,7 @@ async function main(): Promise<void> {
     for (const p of procs.reverse()) await p.stop();
     healthy.stop();
     dead.stop();
+    paced.stop();
     await dropDatabase(env);
   }
 }

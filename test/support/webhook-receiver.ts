@@ -9,11 +9,13 @@ export interface Received {
   at: number;
 }
 
-/** How the receiver answers one request: a status, optional headers, optional delay. */
+/** How the receiver answers one request: a status, optional headers, body and delay. */
 export interface Reply {
   status: number;
   headers?: Record<string, string>;
   delayMs?: number;
+  /** The answer's body ('{}' when left out). */
+  body?: string | Buffer;
 }
 
 /**
@@ -44,7 +46,7 @@ export class WebhookReceiver {
         const reply = (script.length > 1 ? script.shift() : script[0]) ?? { status: 200 };
         setTimeout(() => {
           res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-          res.end('{}');
+          res.end(reply.body ?? '{}');
         }, reply.delayMs ?? 0);
       });
     });

@@ -9,7 +9,7 @@ const plain = 'a plain shared secret';
 describe('webhook signing', () => {
   it('produces exactly the headers DESIGN.md names, for one instant', () => {
     const now = new Date('2026-03-01T10:20:30.789Z');
-    const headers = signingHeaders({ deliveryId: 17, secret: whsec, body, now });
+    const headers = signingHeaders({ deliveryId: 17, secrets: [whsec], body, now });
     expect(Object.keys(headers).sort()).toEqual(
       ['X-Telemetry-Signature', 'X-Telemetry-Timestamp', 'webhook-id', 'webhook-signature', 'webhook-timestamp'].sort(),
     );
@@ -24,7 +24,7 @@ describe('webhook signing', () => {
     ['a whsec_ secret', whsec, whsec],
     ['a plain secret, which the package only takes base64-encoded', plain, Buffer.from(plain).toString('base64')],
   ])('the Standard Webhooks signature verifies with the standardwebhooks package for %s', (_, secret, packageKey) => {
-    const headers = signingHeaders({ deliveryId: 5, secret, body });
+    const headers = signingHeaders({ deliveryId: 5, secrets: [secret], body });
     expect(() => new Webhook(packageKey).verify(body, headers)).not.toThrow();
     expect(verifyStandardSignature(secret, headers, body)).toBe(true);
   });
@@ -40,7 +40,7 @@ describe('webhook signing', () => {
 
   it('keys the legacy signature with the secret string as stored, whsec_ prefix included', () => {
     for (const secret of [whsec, plain]) {
-      const headers = signingHeaders({ deliveryId: 9, secret, body });
+      const headers = signingHeaders({ deliveryId: 9, secrets: [secret], body });
       const timestamp = headers['X-Telemetry-Timestamp'];
       const expected = createHmac('sha256', Buffer.from(secret, 'utf8')).update(`${timestamp}.${body}`).digest('hex');
       expect(headers['X-Telemetry-Signature']).toBe(expected);
@@ -49,7 +49,7 @@ describe('webhook signing', () => {
   });
 
   it('fails both verifiers when the body, the secret or the id is tampered with', () => {
-    const headers = signingHeaders({ deliveryId: 3, secret: whsec, body });
+    const headers = signingHeaders({ deliveryId: 3, secrets: [whsec], body });
     const tampered = body.replace('42', '43');
     expect(verifyStandardSignature(whsec, headers, tampered)).toBe(false);
     expect(verifyLegacySignature(whsec, headers, tampered)).toBe(false);
@@ -61,7 +61,7 @@ describe('webhook signing', () => {
   });
 
   it('reads headers case-insensitively and accepts any of several v1 signatures', () => {
-    const headers = signingHeaders({ deliveryId: 8, secret: whsec, body });
+    const headers = signingHeaders({ deliveryId: 8, secrets: [whsec], body });
     const shouted = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toUpperCase(), v]));
     expect(verifyStandardSignature(whsec, shouted, body)).toBe(true);
     expect(verifyLegacySignature(whsec, shouted, body)).toBe(true);
@@ -70,9 +70,33 @@ describe('webhook signing', () => {
     expect(verifyStandardSignature(whsec, { ...headers, 'webhook-signature': 'v1,bm90IGl0' }, body)).toBe(false);
   });
 
+  it('while a rotation lasts, signs once per valid secret, newest first; the legacy header with the newest', () => {
+    const newest = generateWebhookSecret();
+    const secrets = [newest, whsec, plain];
+    const headers = signingHeaders({ deliveryId: 21, secrets, body });
+    const entries = headers['webhook-signature'].split(' ');
+    expect(entries).toHaveLength(3);
+    secrets.forEach((secret, i) => {
+      // Each entry is exactly the one-secret signature of that secret, in the order given.
+      expect(entries[i]).toBe(signingHeaders({ deliveryId: 21, secrets: [secret], body, now: new Date(Number(headers['webhook-timestamp']) * 1000) })['webhook-signature']);
+      expect(verifyStandardSignature(secret, headers, body)).toBe(true);
+    });
+    // A receiver that knows any one of them verifies with the reference package.
+    expect(() => new Webhook(newest).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(whsec).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(Buffer.from(plain).toString('base64')).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(generateWebhookSecret()).verify(body, headers)).toThrow();
+    expect(verifyLegacySignature(newest, headers, body)).toBe(true);
+    expect(verifyLegacySignature(whsec, headers, body)).toBe(false);
+  });
+
+  it('refuses to sign with no secret', () => {
+    expect(() => signingHeaders({ deliveryId: 1, secrets: [], body })).toThrow();
+  });
+
   it('rejects timestamps outside the tolerance, either way', () => {
     const signedAt = new Date('2026-03-01T10:00:00Z');
-    const headers = signingHeaders({ deliveryId: 1, secret: whsec, body, now: signedAt });
+    const headers = signingHeaders({ deliveryId: 1, secrets: [whsec], body, now: signedAt });
     const at = (seconds: number) => new Date(signedAt.getTime() + seconds * 1000);
     expect(verifyStandardSignature(whsec, headers, body, 300, at(300))).toBe(true);
     expect(verifyStandardSignature(whsec, headers, body, 300, at(301))).toBe(false);

@@ -11,7 +11,8 @@ export type HeaderBag = Record<string, string | string[] | undefined>;
 
 export interface SigningInput {
   deliveryId: number;
-  secret: string;
+  /** Every secret valid now, newest first (more than one while a rotation's grace lasts). */
+  secrets: readonly string[];
   body: string;
   now?: Date;
 }
@@ -42,9 +43,12 @@ function legacySignature(secret: string, timestamp: string, body: string): strin
 
 /**
  * Both signatures cover the same instant; the ISO form drops sub-second precision so a
- * receiver comparing the two timestamps sees them agree.
+ * receiver comparing the two timestamps sees them agree. `webhook-signature` carries one
+ * `v1,` entry per valid secret, newest first, so a receiver that knows any of them verifies
+ * (Standard Webhooks' way of rotating); the legacy header has room for one: the newest.
  */
 export function signingHeaders(input: SigningInput): Record<string, string> {
+  if (!input.secrets.length) throw new Error('a delivery needs at least one secret to be signed');
   const seconds = Math.floor((input.now ?? new Date()).getTime() / 1000);
   const webhookId = `dlv_${input.deliveryId}`;
   const unix = String(seconds);
@@ -52,9 +56,9 @@ export function signingHeaders(input: SigningInput): Record<string, string> {
   return {
     'webhook-id': webhookId,
     'webhook-timestamp': unix,
-    'webhook-signature': `v1,${standardSignature(input.secret, webhookId, unix, input.body)}`,
+    'webhook-signature': input.secrets.map((secret) => `v1,${standardSignature(secret, webhookId, unix, input.body)}`).join(' '),
     'X-Telemetry-Timestamp': iso,
-    'X-Telemetry-Signature': legacySignature(input.secret, iso, input.body),
+    'X-Telemetry-Signature': legacySignature(input.secrets[0], iso, input.body),
   };
 }
 

@@ -30,7 +30,8 @@ export interface ClaimedDelivery {
   attempts: number;
   chain_start: number;
   url: string;
-  secret: string;
+  /** Every secret of the webhook valid now, newest first: the current one, then any in grace. */
+  secrets: string[];
   enabled: boolean;
 }
 
@@ -82,6 +83,17 @@ export class WebhookDeliveriesRepository {
     );
   }
 
+  /** A delivery of `payload` to one webhook of the project (a test event), if the webhook exists. */
+  async insertOne(scope: TenantScope, webhookId: number, d: { event: string; payload: Record<string, unknown> }): Promise<DeliveryRow | null> {
+    const rows = await this.ds.query(
+      `INSERT INTO webhook_deliveries (project_id, webhook_id, event, payload)
+       SELECT w.project_id, w.id, $3, $4::jsonb FROM webhooks w WHERE w.project_id = $1 AND w.id = $2
+       RETURNING ${COLUMNS}`,
+      [scope.projectId, webhookId, d.event, d.payload],
+    );
+    return rows[0] ?? null;
+  }
+
   list(scope: TenantScope, status: DeliveryStatus | undefined, page: PageRequest): Promise<DeliveryRow[]> {
     return this.ds.query(
       `SELECT ${COLUMNS} FROM webhook_deliveries
@@ -111,7 +123,9 @@ export class WebhookDeliveriesRepository {
         WHERE d.id = v.id AND d.project_id = v.project_id AND w.id = d.webhook_id
           AND (d.status IN ('pending', 'retrying') OR (d.status = 'sending' AND d.lease_until < now()))
           AND d.next_attempt_at <= now() + interval '1 second'
-       RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, d.chain_start, w.url, w.secret, w.enabled`,
+       RETURNING d.id, d.webhook_id, d.event, d.payload, d.attempts, d.chain_start, w.url, w.enabled,
+                 ARRAY[w.secret] || ARRAY(SELECT s.secret FROM webhook_previous_secrets s
+                                           WHERE s.webhook_id = w.id AND s.expires_at > now() ORDER BY s.id DESC) AS secrets`,
       [claims.map((c) => c.id), claims.map((c) => c.scope.projectId), leaseMs],
     );
     return rows;

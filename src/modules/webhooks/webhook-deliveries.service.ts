@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError } from '../../core/errors/app-error';
 import { Page, PageRequest } from '../../core/http/pagination';
 import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
-import { AlertNotification, toDeliveryPayload } from './delivery/webhook-body';
+import { AlertNotification, TEST_EVENT, testPayload, toDeliveryPayload } from './delivery/webhook-body';
 import { DeliveryDetailResponse, DeliveryResponse, DeliveryStatus } from './dto/webhook.dto';
 import { attemptOf, byWebhook, queueAttempt } from './jobs/deliver-webhook.job';
 import { DeliveryRow, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
@@ -67,6 +67,17 @@ export class WebhookDeliveriesService {
     const results = await Promise.allSettled(jobs);
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed) this.logger.warn(`${failed} delivery jobs not queued now; the sweeper will queue their deliveries`);
+  }
+
+  /** A test event to one webhook, queued at once (the caller checked that the webhook is enabled). */
+  async sendTest(scope: TenantScope, webhookId: number): Promise<DeliveryResponse> {
+    const row = await this.repo.insertOne(scope, webhookId, { event: TEST_EVENT, payload: testPayload(scope.projectId) });
+    if (!row) throw new NotFoundError('WEBHOOK.NOT_FOUND', 'webhook not found');
+    // Queued after the row committed; were this lost, the sweeper would queue it.
+    await queueAttempt(this.queue, scope, { deliveryIds: [Number(row.id)], webhookId, attempts: 0, due: 0 }).catch((err: Error) =>
+      this.logger.warn(`test delivery ${row.id} not queued now (${err.message}); the sweeper will queue it`),
+    );
+    return toDeliveryResponse(row);
   }
 
   /** After an operator closed a webhook's circuit: what waited on it goes now. */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CircuitStore } from './circuit/circuit-store';
+import { Pacer } from './pacing/pacer';
 import { WebhookCircuits } from './circuit/webhook-circuits.service';
 import { DeliveryStates } from './delivery/delivery-states.service';
 import { DeliverySweeper } from './delivery/delivery-sweeper.service';
@@ -16,6 +17,7 @@ import { WebhooksRepository } from './webhooks.repository';
     WebhookDeliveriesRepository,
     CircuitStore,
     WebhookCircuits,
+    Pacer,
     WebhookSender,
     DeliveryStates,
     WebhookDeliveryRunner,

@@ -4,7 +4,7 @@ import { pageRequest, PageQuery } from '../../core/http/pagination';
 import { IdPipe } from '../../core/http/validation';
 import { Tenant } from '../../core/tenancy/tenant-scope';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
-import { CreateWebhookDto, DeliveryListQuery, PatchWebhookDto } from './dto/webhook.dto';
+import { CreateWebhookDto, DeliveryListQuery, PatchWebhookDto, RotateSecretDto } from './dto/webhook.dto';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
 import { WebhooksService } from './webhooks.service';
 
@@ -53,6 +53,18 @@ export class WebhooksController {
   @HttpCode(200)
   enable(@Tenant() scope: TenantScope, @Param('webhookId', IdPipe) id: number) {
     return this.webhooks.setEnabled(scope, id, true);
+  }
+
+  @Post('webhooks/:webhookId/rotate-secret')
+  @HttpCode(200)
+  rotateSecret(@Tenant() scope: TenantScope, @Param('webhookId', IdPipe) id: number, @Body() body: RotateSecretDto) {
+    return this.webhooks.rotateSecret(scope, id, body);
+  }
+
+  @Post('webhooks/:webhookId/test')
+  @HttpCode(202)
+  sendTest(@Tenant() scope: TenantScope, @Param('webhookId', IdPipe) id: number) {
+    return this.webhooks.sendTest(scope, id);
   }
 
   @Get('webhooks/:webhookId/circuit-status')

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CircuitStore } from './circuit/circuit-store';
+import { Pacer } from './pacing/pacer';
 import { WebhookCircuits } from './circuit/webhook-circuits.service';
 import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
@@ -10,7 +11,7 @@ import { WebhooksService } from './webhooks.service';
 /** Subscriptions, their circuits and deliveries; exports the outbox that alert changes write to. */
 @Module({
   controllers: [WebhooksController],
-  providers: [WebhooksRepository, WebhookDeliveriesRepository, WebhooksService, WebhookDeliveriesService, CircuitStore, WebhookCircuits],
+  providers: [WebhooksRepository, WebhookDeliveriesRepository, WebhooksService, WebhookDeliveriesService, CircuitStore, WebhookCircuits, Pacer],
   exports: [WebhookDeliveriesService],
 })
 export class WebhooksModule {}

@@ -1,11 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { BusinessRuleError, NotFoundError } from '../../core/errors/app-error';
+import { BusinessRuleError, ConflictError, NotFoundError } from '../../core/errors/app-error';
 import { Page, PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { WebhookCircuits } from './circuit/webhook-circuits.service';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
-import { CircuitStatusResponse, CreatedWebhookResponse, WEBHOOK_EVENT_TYPES, WebhookResponse } from './dto/webhook.dto';
+import { Pacer } from './pacing/pacer';
+import {
+  CircuitStatusResponse,
+  CreatedWebhookResponse,
+  DeliveryResponse,
+  GRACE_SECONDS_DEFAULT,
+  RotatedSecretResponse,
+  WEBHOOK_EVENT_TYPES,
+  WebhookResponse,
+} from './dto/webhook.dto';
 import { generateWebhookSecret } from './signing';
 import { assertSafeWebhookUrl, UnsafeUrlError } from './url-guard';
 import { WebhookRow, WebhooksRepository } from './webhooks.repository';
@@ -17,11 +26,15 @@ export const toWebhookResponse = (w: WebhookRow): WebhookResponse => ({
   event_types: w.event_types,
   enabled: w.enabled,
   disabled_reason: w.disabled_reason,
+  rate_limit_per_second: w.rate_limit_per_second,
   created_at: new Date(w.created_at).toISOString(),
   updated_at: new Date(w.updated_at).toISOString(),
 });
 
 const webhookNotFound = () => new NotFoundError('WEBHOOK.NOT_FOUND', 'webhook not found');
+
+/** Secrets valid at once, the current one included (DESIGN.md). */
+export const MAX_VALID_SECRETS = 5;
 
 @Injectable()
 export class WebhooksService {
@@ -29,13 +42,22 @@ export class WebhooksService {
     private readonly repo: WebhooksRepository,
     private readonly circuits: WebhookCircuits,
     private readonly deliveries: WebhookDeliveriesService,
+    private readonly pacer: Pacer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async create(scope: TenantScope, body: { url: string; secret?: string; event_types?: string[] }): Promise<CreatedWebhookResponse> {
+  async create(
+    scope: TenantScope,
+    body: { url: string; secret?: string; event_types?: string[]; rate_limit_per_second?: number | null },
+  ): Promise<CreatedWebhookResponse> {
     await this.checkUrl(body.url);
     const secret = body.secret ?? generateWebhookSecret();
-    const row = await this.repo.insert(scope, { url: body.url, secret, eventTypes: body.event_types ?? [...WEBHOOK_EVENT_TYPES] });
+    const row = await this.repo.insert(scope, {
+      url: body.url,
+      secret,
+      eventTypes: body.event_types ?? [...WEBHOOK_EVENT_TYPES],
+      ratePerSecond: body.rate_limit_per_second ?? null,
+    });
     return { ...toWebhookResponse(row), secret };
   }
 
@@ -50,13 +72,46 @@ export class WebhooksService {
   async update(
     scope: TenantScope,
     id: number,
-    patch: { url?: string; secret?: string; event_types?: string[]; enabled?: boolean },
+    patch: { url?: string; secret?: string; event_types?: string[]; enabled?: boolean; rate_limit_per_second?: number | null },
   ): Promise<WebhookResponse> {
-    await this.require(scope, id);
+    const before = await this.require(scope, id);
     if (patch.url !== undefined) await this.checkUrl(patch.url);
-    const row = await this.repo.update(scope, id, { url: patch.url, secret: patch.secret, eventTypes: patch.event_types, enabled: patch.enabled });
+    const row = await this.repo.update(scope, id, {
+      url: patch.url,
+      secret: patch.secret,
+      eventTypes: patch.event_types,
+      enabled: patch.enabled,
+      ratePerSecond: patch.rate_limit_per_second,
+    });
     if (!row) throw webhookNotFound();
+    if (row.rate_limit_per_second !== before.rate_limit_per_second) {
+      // Turns reserved at the old pace are given up: what waits for them goes now, at the new one.
+      await this.pacer.forget(id);
+      await this.deliveries.releaseWaiting(scope, id);
+    }
     return toWebhookResponse(row);
+  }
+
+  /** A new current secret; the replaced ones keep signing until the grace ends (docs/webhooks.md). */
+  async rotateSecret(scope: TenantScope, id: number, body: { secret?: string; grace_seconds?: number }): Promise<RotatedSecretResponse> {
+    const secret = body.secret ?? generateWebhookSecret();
+    const result = await this.repo.rotateSecret(scope, id, secret, body.grace_seconds ?? GRACE_SECONDS_DEFAULT, MAX_VALID_SECRETS);
+    if (result.kind === 'not_found') throw webhookNotFound();
+    if (result.kind === 'too_many') {
+      throw new ConflictError(
+        'WEBHOOK.TOO_MANY_SECRETS',
+        `${result.valid} secrets of this webhook are valid; a rotation now would make more than ${MAX_VALID_SECRETS}. Wait for the oldest to expire, or rotate with grace_seconds 0`,
+        { valid_secrets: result.valid, max_valid_secrets: MAX_VALID_SECRETS },
+      );
+    }
+    return { webhook_id: id, secret, previous_secret_expires_at: result.previousExpiresAt.toISOString() };
+  }
+
+  /** A `webhook.test` delivery, sent like any other; event_types does not filter it. */
+  async sendTest(scope: TenantScope, id: number): Promise<DeliveryResponse> {
+    const webhook = await this.require(scope, id);
+    if (!webhook.enabled) throw new ConflictError('WEBHOOK.DISABLED', 'the webhook is disabled; enable it to send a test event');
+    return this.deliveries.sendTest(scope, id);
   }
 
   setEnabled(scope: TenantScope, id: number, enabled: boolean): Promise<WebhookResponse> {

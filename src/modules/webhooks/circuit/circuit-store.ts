@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
+import { RedisScript } from '../../../core/redis/redis-script';
 import { RedisService } from '../../../core/redis/redis.service';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
@@ -72,7 +72,7 @@ return {v[1] or 'closed', v[2] or '0', v[3] or '', v[4] or '', now}`;
 
 @Injectable()
 export class CircuitStore {
-  private readonly shas = new Map<string, string>();
+  private readonly scripts = new Map<string, RedisScript>();
   constructor(
     private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -118,18 +118,13 @@ export class CircuitStore {
     };
   }
 
-  /** Runs a script by its SHA (EVALSHA), sending its text only when Redis does not have it yet. */
   private run(name: string, script: string, webhookId: number, ...args: (string | number)[]): Promise<unknown> {
-    let sha = this.shas.get(name);
-    if (!sha) {
-      sha = createHash('sha1').update(script).digest('hex');
-      this.shas.set(name, sha);
+    let s = this.scripts.get(name);
+    if (!s) {
+      s = new RedisScript(script);
+      this.scripts.set(name, s);
     }
-    const key = this.key(webhookId);
-    return this.redis.client.evalsha(sha, 1, key, ...args).catch((err: Error) => {
-      if (!err.message.includes('NOSCRIPT')) throw err;
-      return this.redis.client.eval(script, 1, key, ...args);
-    });
+    return s.run(this.redis.client, [this.key(webhookId)], ...args);
   }
 
   private key(webhookId: number): string {

@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '../../../config/app-config';
 import { JobQueue } from '../../../core/queue/job-queue.service';
 import { attemptOf, byWebhook, queueAttempt } from '../jobs/deliver-webhook.job';
 import { WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
+import { WebhooksRepository } from '../webhooks.repository';
 
 const BATCH = 500;
 
@@ -10,7 +11,9 @@ const BATCH = 500;
  * The outbox's second half: every WEBHOOK_SWEEP_INTERVAL_MS, deliveries that were committed
  * but whose job never made it to Redis (a crash between commit and enqueue, Redis down or
  * flushed), or whose sender died holding them, are queued again. Several workers may sweep at
- * once: job ids collide on purpose, and a job acts only on a delivery it can claim.
+ * once: job ids collide on purpose, and a job acts only on a delivery it can claim. The same
+ * round deletes the secrets whose rotation grace ended (deliveries stopped signing with them
+ * at once; this removes them from the database too).
  */
 @Injectable()
 export class DeliverySweeper implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -20,6 +23,7 @@ export class DeliverySweeper implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly webhooks: WebhooksRepository,
     private readonly queue: JobQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -43,6 +47,7 @@ export class DeliverySweeper implements OnApplicationBootstrap, OnApplicationShu
 
   /** Returns how many deliveries were queued again. */
   async sweep(): Promise<number> {
+    await this.webhooks.deleteExpiredSecrets();
     const stranded = await this.deliveries.findStranded(this.config.webhooks.sweepIntervalMs, BATCH);
     // Each one was due a while ago: one job per webhook sends them all now.
     await Promise.all(

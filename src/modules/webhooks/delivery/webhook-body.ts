@@ -34,6 +34,14 @@ export function toDeliveryPayload(n: AlertNotification): Record<string, unknown>
   };
 }
 
+/** The event of `POST /webhooks/{id}/test`. */
+export const TEST_EVENT = 'webhook.test';
+
+/** A test event's body: the alert's shape, its alert fields null. */
+export function testPayload(projectId: number): Record<string, unknown> {
+  return { event: TEST_EVENT, project_id: projectId };
+}
+
 const FIELD_ORDER = ['event', 'alert_id', 'project_id', 'device_id', 'device_external_id', 'rule_id', 'status', 'severity', 'triggered_at', 'resolved_at', 'details'];
 
 /** The exact bytes sent and signed: the design's field order, the same on every retry. */

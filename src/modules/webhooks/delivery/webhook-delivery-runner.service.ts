@@ -6,6 +6,8 @@ import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import type { Admission } from '../circuit/circuit-store';
 import { WebhookCircuits } from '../circuit/webhook-circuits.service';
 import { attemptOf, MAX_DELIVERIES_PER_HELD_JOB, queueAttempt } from '../jobs/deliver-webhook.job';
+import { Pacer } from '../pacing/pacer';
+import { after, dueNow, intervalMs, missedCount, turnAt, Turns } from '../pacing/pacing';
 import { signingHeaders } from '../signing';
 import { assertSafeWebhookUrl, UnsafeUrlError } from '../url-guard';
 import { AttemptResult, ClaimedDelivery, WebhookDeliveriesRepository } from '../webhook-deliveries.repository';
@@ -43,6 +45,7 @@ export class WebhookDeliveryRunner {
     private readonly webhooks: WebhooksRepository,
     private readonly circuits: WebhookCircuits,
     private readonly sender: WebhookSender,
+    private readonly pacer: Pacer,
     private readonly queue: JobQueue,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -53,20 +56,23 @@ export class WebhookDeliveryRunner {
     );
   }
 
-  async attempt(scope: TenantScope, webhookId: number, deliveryIds: number[]): Promise<void> {
+  /** `pace`: the turns these deliveries hold at their webhook's pace, when they hold some. */
+  async attempt(scope: TenantScope, webhookId: number, deliveryIds: number[], pace?: Turns): Promise<void> {
     const slots = this.slots(webhookId);
     slots.jobs++;
     try {
-      await this.attemptWith(slots, scope, webhookId, deliveryIds);
+      await this.attemptWith(slots, scope, webhookId, deliveryIds, pace);
     } finally {
       slots.jobs--;
       if (slots.idle) this.inFlight.delete(webhookId);
     }
   }
 
-  private async attemptWith(slots: Slots, scope: TenantScope, webhookId: number, deliveryIds: number[]): Promise<void> {
+  private async attemptWith(slots: Slots, scope: TenantScope, webhookId: number, deliveryIds: number[], pace?: Turns): Promise<void> {
     let ids = deliveryIds;
     let admission = await this.circuits.admit(webhookId);
+    // The pace applies to what the circuit lets through; the circuit's wait spends no turn.
+    if (admission.kind !== 'wait') ids = await this.paced(scope, webhookId, ids, pace);
     // A half-open circuit admits one probe: one delivery tries, the others go by its result.
     while (admission.kind === 'probe' && ids.length) {
       const [probe, ...rest] = ids;
@@ -84,6 +90,44 @@ export class WebhookDeliveryRunner {
     await this.settle(scope, webhookId, turns.flatMap((t) => (t.status === 'fulfilled' ? [t.value] : [])));
     const failed = turns.find((t): t is PromiseRejectedResult => t.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * Of deliveries of a paced webhook, those whose turn has come (docs/webhooks.md, "Pacing").
+   * Deliveries without turns reserve consecutive ones now, from the pace every worker shares;
+   * those whose turns lie ahead are queued again as one delayed job that holds them (their
+   * rows say when, for the API and the sweeper), so the wait spends no attempt and holds no
+   * worker slot. Turns a late job missed are given up for new ones.
+   */
+  private async paced(scope: TenantScope, webhookId: number, ids: number[], held?: Turns): Promise<number[]> {
+    if (!held) {
+      const rate = await this.pacer.rateOf(scope, webhookId);
+      if (!rate || !ids.length) return ids;
+      return this.takeTurns(scope, webhookId, ids, await this.pacer.reserve(webhookId, ids.length, rate), true);
+    }
+    const rate = await this.pacer.rateOf(scope, webhookId);
+    // The webhook is gone: so are its deliveries. Its pace was removed or changed: the PATCH
+    // released what waited (claims sort out what was sent since); left, at the new pace.
+    if (rate === undefined) return [];
+    if (rate === null) return ids;
+    if (intervalMs(rate) !== held.every) return this.paced(scope, webhookId, ids);
+    const missed = missedCount(held, ids.length, Date.now());
+    const now = await this.takeTurns(scope, webhookId, ids.slice(missed), after(held, missed), false);
+    if (!missed) return now;
+    return [...now, ...(await this.paced(scope, webhookId, ids.slice(0, missed)))];
+  }
+
+  /** Those of `ids` (holding `turns`) whose turn came; the others are queued for theirs. */
+  private async takeTurns(scope: TenantScope, webhookId: number, ids: number[], turns: Turns, reserved: boolean): Promise<number[]> {
+    const k = dueNow(turns, ids.length, Date.now());
+    if (k === ids.length) return ids;
+    const rest = ids.slice(k);
+    const later = after(turns, k);
+    if (reserved) await Promise.all(rest.map((id, i) => this.states.postpone(scope, id, new Date(Math.ceil(turnAt(later, i))))));
+    // A job woken before its first turn (clocks, rounding) must not collide with its own id.
+    const tag = k === 0 && !reserved ? `paced-${Date.now()}` : 'paced';
+    await queueAttempt(this.queue, scope, { deliveryIds: rest, webhookId, attempts: tag, due: later.at, pace: later }, MAX_DELIVERIES_PER_HELD_JOB);
+    return ids.slice(0, k);
   }
 
   /** One delivery's turn at a slot of its webhook, then its attempt. */
@@ -162,7 +206,8 @@ export class WebhookDeliveryRunner {
       return null;
     }
     const body = renderBody(delivery.payload);
-    const headers = signingHeaders({ deliveryId: Number(delivery.id), secret: delivery.secret, body });
+    // Signed with the secrets valid at this attempt, a retry of a delivery made before a rotation included.
+    const headers = signingHeaders({ deliveryId: Number(delivery.id), secrets: delivery.secrets, body });
     const started = performance.now();
     let outcome: AttemptOutcome;
     try {

@@ -3,6 +3,8 @@ import axios, { AxiosInstance } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { MAX_RESPONSE_BYTES, readAtMost } from './response-body';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
 import { guardedLookup } from '../url-guard';
 
@@ -12,8 +14,6 @@ export interface SendResult {
   retryAfter: string | undefined;
 }
 
-/** Largest response body read (and thrown away); subscribers owe us only a status. */
-const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 type ConnectionFactory = (options: unknown, callback?: unknown) => Socket;
 
@@ -44,8 +44,11 @@ export class WebhookSender implements OnApplicationShutdown {
   private readonly httpsAgent: https.Agent;
   private readonly client: AxiosInstance;
 
+  private readonly timeoutMs: number;
+
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const { connectTimeoutMs, timeoutMs, allowPrivateTargets } = config.webhooks;
+    this.timeoutMs = timeoutMs;
     const lookup = guardedLookup(allowPrivateTargets);
     const agentOptions = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, lookup };
     this.httpAgent = withConnectTimeout(new http.Agent(agentOptions), connectTimeoutMs);
@@ -56,21 +59,23 @@ export class WebhookSender implements OnApplicationShutdown {
       timeout: timeoutMs,
       maxRedirects: 0,
       proxy: false,
-      maxContentLength: MAX_RESPONSE_BYTES,
-      responseType: 'text',
+      responseType: 'stream',
       // The body goes as the exact bytes that were signed, and the answer is not parsed:
       // axios's own transforms cost more CPU per delivery than the HTTP exchange.
       transformRequest: [(data: unknown) => data],
       transformResponse: [(data: unknown) => data],
+      decompress: false,
       validateStatus: () => true,
     });
   }
 
   /** Resolves with any HTTP answer; rejects only when none came (network, timeout). */
   async send(url: string, body: string, headers: Record<string, string>): Promise<SendResult> {
-    const res = await this.client.post(url, Buffer.from(body), {
+    const started = Date.now();
+    const res = await this.client.post<Readable>(url, Buffer.from(body), {
       headers: { 'content-type': 'application/json', 'user-agent': 'Watchpost-Webhooks/1.0', ...headers },
     });
+    await readAtMost(res.data, MAX_RESPONSE_BYTES, Math.max(0, this.timeoutMs - (Date.now() - started)));
     const retryAfter = res.headers['retry-after'];
     return { statusCode: res.status, retryAfter: typeof retryAfter === 'string' ? retryAfter : undefined };
   }

@@ -1,4 +1,5 @@
-import { ArrayMaxSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, IsUrl, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { ArrayMaxSize, ArrayUnique, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { Trim } from '../../../core/http/field-decorators';
 import { PageQuery } from '../../../core/http/pagination';
 
@@ -7,6 +8,15 @@ export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const URL_MAX = 2048;
 const SECRET_MIN = 16;
 const SECRET_MAX = 200;
+export const RATE_LIMIT_MAX = 10_000;
+export const GRACE_SECONDS_MAX = 604_800;
+export const GRACE_SECONDS_DEFAULT = 86_400;
+
+/** Deliveries a second to the webhook; null (or left out) for no pace. */
+/** A webhook secret as a client may give it (at creation, in a PATCH, in a rotation). */
+const SecretText = () => applyDecorators(IsString(), MinLength(SECRET_MIN), MaxLength(SECRET_MAX));
+
+const RatePerSecond = () => applyDecorators(IsOptional(), IsInt(), Min(1), Max(RATE_LIMIT_MAX));
 
 /** PATCH fields may be left out, but not set to null (null is not a value any of them takes). */
 const PresentUnlessUndefined = () => ValidateIf((_o: unknown, value: unknown) => value !== undefined);
@@ -25,9 +35,7 @@ export class CreateWebhookDto {
   url: string;
 
   @IsOptional()
-  @IsString()
-  @MinLength(SECRET_MIN)
-  @MaxLength(SECRET_MAX)
+  @SecretText()
   secret?: string;
 
   @IsOptional()
@@ -36,6 +44,9 @@ export class CreateWebhookDto {
   @ArrayUnique()
   @IsIn(WEBHOOK_EVENT_TYPES, { each: true, message: `each value in event_types must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}` })
   event_types?: WebhookEventType[];
+
+  @RatePerSecond()
+  rate_limit_per_second?: number | null;
 }
 
 export class PatchWebhookDto {
@@ -47,9 +58,7 @@ export class PatchWebhookDto {
   url?: string;
 
   @PresentUnlessUndefined()
-  @IsString()
-  @MinLength(SECRET_MIN)
-  @MaxLength(SECRET_MAX)
+  @SecretText()
   secret?: string;
 
   @PresentUnlessUndefined()
@@ -62,6 +71,29 @@ export class PatchWebhookDto {
   @PresentUnlessUndefined()
   @IsBoolean()
   enabled?: boolean;
+
+  /** null removes the pace. */
+  @RatePerSecond()
+  rate_limit_per_second?: number | null;
+}
+
+export class RotateSecretDto {
+  @IsOptional()
+  @SecretText()
+  secret?: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(GRACE_SECONDS_MAX)
+  grace_seconds?: number;
+}
+
+/** The one answer that shows a rotated-in secret. */
+export interface RotatedSecretResponse {
+  webhook_id: number;
+  secret: string;
+  previous_secret_expires_at: string;
 }
 
 export const DELIVERY_STATUSES = ['pending', 'sending', 'retrying', 'success', 'failed'] as const;
@@ -80,6 +112,7 @@ export interface WebhookResponse {
   event_types: string[];
   enabled: boolean;
   disabled_reason: string | null;
+  rate_limit_per_second: number | null;
   created_at: string;
   updated_at: string;
 }

@@ -2,6 +2,7 @@ import type { JobQueue } from '../../../core/queue/job-queue.service';
 import { defineJob, QUEUES } from '../../../core/queue/queues';
 import { retryForever } from '../../../core/queue/retry-policy';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
+import { turnAt, Turns } from '../pacing/pacing';
 
 export interface DeliverWebhookPayload {
   orgId: number;
@@ -9,6 +10,8 @@ export interface DeliverWebhookPayload {
   webhookId: number;
   /** Deliveries of this one webhook that are due together (an alert change's, say). */
   deliveryIds: number[];
+  /** Turns these deliveries hold at their webhook's pace (the i-th at at + i·every), if they hold any. */
+  pace?: Turns;
 }
 
 /**
@@ -42,23 +45,25 @@ export const deliverWebhookJob = defineJob<DeliverWebhookPayload>({
 /**
  * Queues one attempt of each of a webhook's deliveries, to run at `due` (0 or a past time:
  * now), in jobs of at most `perJob`. `attempts` is the most made so far by any
- * of them, or a tag for a turn that is not an attempt's (a step aside).
+ * of them, or a tag for a turn that is not an attempt's (a step aside, a paced turn).
+ * Deliveries holding paced turns (`pace`) are each due at their first turn instead.
  */
 export function queueAttempt(
   queue: JobQueue,
   scope: TenantScope,
-  a: { deliveryIds: number[]; webhookId: number; attempts: number | string; due: Date | number },
+  a: { deliveryIds: number[]; webhookId: number; attempts: number | string; due: Date | number; pace?: Turns },
   perJob = MAX_DELIVERIES_PER_JOB,
 ): Promise<unknown> {
-  const due = typeof a.due === 'number' ? a.due : a.due.getTime();
   const jobs: Promise<unknown>[] = [];
   for (let i = 0; i < a.deliveryIds.length; i += perJob) {
     const deliveryIds = a.deliveryIds.slice(i, i + perJob);
+    const pace = a.pace && { at: turnAt(a.pace, i), every: a.pace.every };
+    const due = Math.ceil(pace ? pace.at : typeof a.due === 'number' ? a.due : a.due.getTime());
     const more = deliveryIds.length > 1 ? `+${deliveryIds.length - 1}` : '';
     jobs.push(
       queue.enqueue(
         deliverWebhookJob,
-        { orgId: scope.orgId, projectId: scope.projectId, webhookId: a.webhookId, deliveryIds },
+        { orgId: scope.orgId, projectId: scope.projectId, webhookId: a.webhookId, deliveryIds, ...(pace && { pace }) },
         { jobId: `dlv:${deliveryIds[0]}${more}:${a.attempts}:${due}`, delay: Math.max(0, due - Date.now()) },
       ),
     );

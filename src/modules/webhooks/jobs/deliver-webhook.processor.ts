@@ -14,7 +14,7 @@ export class DeliverWebhookProcessor {
 
   @Process({ name: deliverWebhookJob.name, concurrency: CONCURRENCY })
   handle(job: Job<DeliverWebhookPayload>): Promise<void> {
-    const { orgId, projectId, webhookId, deliveryIds } = job.data;
-    return withJobContext(job, () => this.runner.attempt({ orgId, projectId }, webhookId, deliveryIds));
+    const { orgId, projectId, webhookId, deliveryIds, pace } = job.data;
+    return withJobContext(job, () => this.runner.attempt({ orgId, projectId }, webhookId, deliveryIds, pace));
   }
 }

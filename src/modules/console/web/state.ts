@@ -63,14 +63,21 @@ export const devicesLoaded = signal(false);
 export const devicesError = signal<ApiError | Error | null>(null);
 let devicesLoading: Promise<void> | null = null;
 
-export function loadDevices(force = false): Promise<void> {
-  if (devicesLoading && !force) return devicesLoading;
-  if (devicesLoaded.value && !force) return Promise.resolve();
+/**
+ * Loads (or refreshes) every device. The first load shows each page as it arrives; a refresh
+ * keeps the current list on screen and swaps the new one in when complete.
+ */
+export function loadDevices(): Promise<void> {
+  if (devicesLoading) return devicesLoading;
   devicesError.value = null;
+  const first = !devicesLoaded.value;
   devicesLoading = api
-    .all<Device>(api.project('/devices'), { limit: 1000 }, (items) => (devices.value = items))
+    .all<Device>(api.project('/devices'), { limit: 1000 }, (items) => {
+      if (first) devices.value = items;
+    })
     .then(
-      () => {
+      (items) => {
+        devices.value = items;
         devicesLoaded.value = true;
       },
       (err) => {
@@ -81,7 +88,17 @@ export function loadDevices(force = false): Promise<void> {
   return devicesLoading;
 }
 
-export const deviceById = (id: number): Device | undefined => devices.value.find((d) => d.id === id);
+const fetchingDevice = new Set<number>();
+
+/** A device the list does not hold yet (one created since it loaded) is fetched on its own. */
+export function ensureDevice(id: number): void {
+  if (fetchingDevice.has(id) || devicesLoading || devices.value.some((d) => d.id === id)) return;
+  fetchingDevice.add(id);
+  api.get<Device>(api.project(`/devices/${id}`)).then(
+    (d) => (devices.value = [...devices.value, d]),
+    () => undefined,
+  );
+}
 
 // ---- live alerts: one stream per signed-in tab, fanned out to whichever page listens ----
 export interface AlertEvent {

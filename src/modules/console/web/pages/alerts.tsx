@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { formatTime, upsertAlert } from '../lib/format';
 import type { Alert } from '../lib/types';
-import { api, devices, loadDevices, navigate, onAlertEvent, streamDetail, streamState } from '../state';
+import { api, devices, ensureDevice, loadDevices, navigate, onAlertEvent, streamDetail, streamState } from '../state';
 import { ActionButton, Badge, ErrorBox, Link, Loading, PageTitle } from '../ui/kit';
 
 const STATUSES: [string, string][] = [
@@ -89,6 +89,9 @@ export function AlertsPage() {
 
   const replace = (a: Alert) => setItems((list) => (matches(a, filter) ? list.map((b) => (b.id === a.id ? a : b)) : list.filter((b) => b.id !== a.id)));
   const shown = items.filter((a) => matches(a, filter));
+  useEffect(() => {
+    for (const a of shown) if (!names.has(a.device_id)) ensureDevice(a.device_id);
+  }, [shown, names]);
   const set = (k: keyof Filter) => (e: Event) => setFilter((f) => ({ ...f, [k]: (e.currentTarget as HTMLInputElement).value }));
 
   return (
@@ -133,7 +136,7 @@ export function AlertsPage() {
       {loading && <Loading />}
       <ul class="alert-list" aria-label="Alerts" aria-live="polite" data-testid="alert-list">
         {shown.map((a) => (
-          <li key={a.id} class={`alert-row ${fresh.has(a.id) ? 'fresh' : ''}`} data-alert-id={a.id} data-status={a.status}>
+          <li key={a.id} class={`alert-row ${fresh.has(a.id) ? "fresh" : ""}`} data-alert-id={a.id} data-device-id={a.device_id} data-status={a.status}>
             <div class="alert-main">
               <Badge value={a.severity} /> <Badge value={a.status} kind={a.status} />
               {a.silenced_by && a.silenced_by.length > 0 && <Badge value={`silenced by ${a.silenced_by.join(', ')}`} kind="silenced" />}

@@ -15,7 +15,7 @@ export function DevicesPage() {
   const shown = useMemo(() => list.filter((d) => matchesDevice(d, text.trim(), tag.trim())), [list, text, tag]);
   return (
     <section>
-      <PageTitle actions={<button type="button" onClick={() => void loadDevices(true)}>Reload</button>}>Devices</PageTitle>
+      <PageTitle actions={<button type="button" onClick={() => void loadDevices()}>Reload</button>}>Devices</PageTitle>
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <div class="field">
           <label for="device-search">Search name or id</label>
@@ -27,7 +27,7 @@ export function DevicesPage() {
         </div>
       </form>
       <ErrorBox error={devicesError.value} />
-      <p class="muted" role="status">
+      <p class="muted" role="status" data-testid="device-total">
         {formatNumber(shown.length)} of {formatNumber(list.length)} devices{devicesLoaded.value ? '' : ' (loading…)'}
       </p>
       <div class="vhead device-row" aria-hidden="true">

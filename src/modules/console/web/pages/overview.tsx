@@ -47,7 +47,8 @@ function ReadingsPerMinute() {
       </form>
       {!shown && <p class="muted">Name a metric to count its readings (the API counts readings per metric).</p>}
       <ErrorBox error={agg.error} />
-      {shown && agg.data && (
+      {shown && agg.data && buckets.length === 0 && <p class="muted">No readings of {shown} in the last hour.</p>}
+      {shown && agg.data && buckets.length > 0 && (
         <>
           <p>
             <span class="big" data-testid="rpm-last">
@@ -99,7 +100,7 @@ export function Overview() {
         <section class="card" aria-labelledby="open-title">
           <h2 id="open-title">Open alerts</h2>
           {open.loading && !open.data ? <Loading /> : <ErrorBox error={open.error} />}
-          <ul class="plain severities" data-testid="open-by-severity">
+          <ul class="plain severities" data-testid="open-by-severity" data-loaded={open.data ? 'true' : 'false'}>
             {SEVERITIES.map((s) => (
               <li key={s}>
                 <span class={`badge badge-${s}`}>{s}</span> <span class="big">{counts[s]}</span>

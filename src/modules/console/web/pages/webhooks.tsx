@@ -133,7 +133,7 @@ function DeliveryRow({ d }: { d: Delivery }) {
   };
   const shown = detail ?? d;
   return (
-    <li class="delivery" data-delivery-id={d.id} data-status={shown.status}>
+    <li class="delivery" data-delivery-id={d.id} data-status={shown.status} data-attempts={shown.attempts}>
       <div class="delivery-main">
         <button type="button" class="link" aria-expanded={open} onClick={() => void toggle()}>
           #{d.id} {d.event}

@@ -27,14 +27,44 @@ export interface ConsoleFigures {
 }
 
 /**
- * Loads a console page and times, from navigation start in the page's own clock, when its
- * heading is shown (shell) and when `ready` first holds (its data rendered).
+ * The page's CSP forbids string evaluation inside it (so Playwright's waitForFunction cannot
+ * run there); checks are injected as an init script instead (the debugging protocol adds it to
+ * every new document) and read back with evaluate. Each frame, it notes in the page's own clock
+ * (ms since navigation start) when the heading shows (shell) and when the page's data has
+ * rendered (data).
  */
-async function timePage(page: Page, url: string, ready: string): Promise<{ shell: number; data: number }> {
+function timingScript(devices: number): string {
+  const count = devices.toLocaleString('en-US');
+  return `(() => {
+    const ready = {
+      '/console': () => document.querySelector('[data-testid=device-count]')?.textContent === '${count}' && document.querySelector('[data-testid=open-by-severity][data-loaded=true]'),
+      '/console/alerts': () => document.querySelectorAll('[data-alert-id]').length >= 100,
+      '/console/devices': () => document.querySelectorAll('.vrow').length > 0 && document.querySelector('[data-testid=device-total]')?.textContent?.startsWith('${count} of ${count} devices'),
+    }[location.pathname];
+    const t = (window.__times = {});
+    const check = () => {
+      if (t.shell === undefined && document.getElementById('page-heading')) t.shell = performance.now();
+      if (t.data === undefined && ready && ready()) t.data = performance.now();
+      if (t.data === undefined) requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  })()`;
+}
+
+async function until<T>(page: Page, expression: string, timeoutMs = 120_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = (await page.evaluate(expression)) as T | undefined | null;
+    if (v !== undefined && v !== null && (v as unknown) !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function timePage(page: Page, url: string): Promise<{ shell: number; data: number }> {
   await page.goto(url, { waitUntil: 'commit' });
-  const shell = (await (await page.waitForFunction(`document.getElementById('page-heading') && performance.now()`, undefined, { polling: 'raf', timeout: 60_000 })).jsonValue()) as number;
-  const data = (await (await page.waitForFunction(`(${ready}) && performance.now()`, undefined, { polling: 'raf', timeout: 120_000 })).jsonValue()) as number;
-  return { shell: Math.round(shell), data: Math.round(data) };
+  const t = await until<{ shell: number; data: number }>(page, `window.__times && window.__times.data !== undefined ? window.__times : null`);
+  return { shell: Math.round(t.shell), data: Math.round(t.data) };
 }
 
 export async function runConsoleBench(): Promise<ConsoleFigures> {
@@ -59,24 +89,29 @@ export async function runConsoleBench(): Promise<ConsoleFigures> {
     }
 
     const page = await browser.context.newPage();
+    await page.addInitScript(timingScript(DEVICES));
     await page.goto(`${url}/console`);
     await page.evaluate(`sessionStorage.setItem('watchpost.console.session', ${JSON.stringify(JSON.stringify({ apiKey: tenant.key, projectId: tenant.projectId }))})`);
     // Warm: the first load fills the HTTP cache with the hashed assets, as a returning user has.
-    await timePage(page, `${url}/console`, `document.querySelector('[data-testid=device-count]')`);
-    const count = DEVICES.toLocaleString('en-US');
+    await timePage(page, `${url}/console`);
     const firstRender = {
-      overview: await timePage(
-        page,
-        `${url}/console`,
-        `document.querySelector('[data-testid=device-count]')?.textContent === '${count}' && document.querySelector('[data-testid=open-by-severity][data-loaded=true]')`,
-      ),
-      alerts: await timePage(page, `${url}/console/alerts`, `document.querySelectorAll('[data-alert-id]').length >= 100`),
-      devices: await timePage(page, `${url}/console/devices`, `document.querySelectorAll('.vrow').length > 0 && document.querySelector('[data-testid=device-total]')?.textContent?.startsWith('${count} of ${count} devices')`),
+      overview: await timePage(page, `${url}/console`),
+      alerts: await timePage(page, `${url}/console/alerts`),
+      devices: await timePage(page, `${url}/console/devices`),
     };
     log(`first render: ${JSON.stringify(firstRender)}`);
+    const shots = path.join(ROOT, 'test-output/console');
+    mkdirSync(shots, { recursive: true });
+    await page.goto(`${url}/console`);
+    await until(page, `document.querySelector('[data-testid=open-by-severity][data-loaded=true]') && !!document.querySelector('.chart canvas')`);
+    await page.screenshot({ path: path.join(shots, 'bench-overview-1440.png') });
+    await page.goto(`${url}/console/alerts`);
+    await until(page, `document.querySelectorAll('[data-alert-id]').length >= 100`);
+    await page.screenshot({ path: path.join(shots, 'bench-alerts-1440.png') });
 
     // Live: a row appears for each new alert; the page notes when (its clock is the machine's).
     await page.waitForSelector('[data-stream-state="open"]');
+    await until(page, `document.querySelectorAll('[data-alert-id]').length >= 100`);
     await page.evaluate(`(() => {
       window.__seen = {};
       new MutationObserver(() => {
@@ -91,7 +126,7 @@ export async function runConsoleBench(): Promise<ConsoleFigures> {
     for (const d of tenant.devices.slice(ALERTS, ALERTS + LIVE)) {
       const sent = Date.now();
       await breach(d.external_id);
-      const seen = (await (await page.waitForFunction(`window.__seen[${JSON.stringify(String(d.id))}]`, undefined, { polling: 'raf', timeout: 30_000 })).jsonValue()) as number;
+      const seen = await until<number>(page, `window.__seen[${JSON.stringify(String(d.id))}]`, 30_000);
       delays.push(seen - sent);
     }
     delays.sort((a, b) => a - b);

@@ -1,5 +1,4 @@
 import { countBySeverity, formatAgo, formatNumber, formatTime, intervalFor, isSilent, localInputToIso, matchesDevice, parseIds, splitList, upsertAlert } from './format';
-import { parseRoute } from '../lib/router';
 
 describe('console formatting', () => {
   const now = Date.parse('2026-12-05T12:00:00Z');
@@ -71,24 +70,5 @@ describe('console formatting', () => {
     expect(list.map((x) => [x.id, x.status])).toEqual([[3, 'firing'], [2, 'acknowledged'], [1, 'firing']]);
     expect(upsertAlert(list, a(9, '2026-12-05T10:09:00Z'))[0].id).toBe(9);
     expect(upsertAlert([a(4, '2026-12-05T10:00:00Z')], a(5, '2026-12-05T10:00:00Z')).map((x) => x.id)).toEqual([5, 4]);
-  });
-});
-
-describe('console routes', () => {
-  it('reads every page from its path, so deep links reload to it', () => {
-    expect(parseRoute('/console')).toEqual({ page: 'overview' });
-    expect(parseRoute('/console/')).toEqual({ page: 'overview' });
-    expect(parseRoute('/console/devices')).toEqual({ page: 'devices' });
-    expect(parseRoute('/console/devices/42')).toEqual({ page: 'device', id: 42 });
-    expect(parseRoute('/console/alerts')).toEqual({ page: 'alerts' });
-    expect(parseRoute('/console/rules/new')).toEqual({ page: 'rule', id: 'new' });
-    expect(parseRoute('/console/rules/7')).toEqual({ page: 'rule', id: 7 });
-    expect(parseRoute('/console/webhooks/3')).toEqual({ page: 'webhook', id: 3 });
-    expect(parseRoute('/console/silences/new')).toEqual({ page: 'silence-new' });
-    expect(parseRoute('/console/admin')).toEqual({ page: 'admin' });
-    expect(parseRoute('/console/devices/0').page).toBe('not-found');
-    expect(parseRoute('/console/devices/abc').page).toBe('not-found');
-    expect(parseRoute('/console/nope').page).toBe('not-found');
-    expect(parseRoute('/console/alerts/1/2').page).toBe('not-found');
   });
 });

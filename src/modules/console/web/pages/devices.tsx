@@ -70,10 +70,12 @@ function DeviceChart({ device, metrics }: { device: Device; metrics: string[] })
     if (!metric && metrics[0]) setMetric(metrics[0]);
   }, [metrics.join('|')]);
   const interval = intervalFor(range);
+  const [span, setSpan] = useState<[number, number]>([0, 0]);
   const agg = useLoad(
     () => {
       if (!metric) return Promise.resolve(null);
       const to = Date.now();
+      setSpan([(to - range) / 1000, to / 1000]);
       return api.get<Aggregate>('/telemetry/aggregate', { metric, device_id: device.id, interval, from: new Date(to - range).toISOString(), to: new Date(to).toISOString() });
     },
     [metric, range, device.id],
@@ -110,7 +112,7 @@ function DeviceChart({ device, metrics }: { device: Device; metrics: string[] })
         <span class="muted">per {interval}</span>
       </form>
       <ErrorBox error={agg.error} />
-      {metric && agg.data && (buckets.length ? <Chart times={times} series={series} label={`${metric} of ${device.name}, ${interval} buckets`} /> : <p class="muted">No readings of {metric} in this range.</p>)}
+      {metric && agg.data && (buckets.length ? <Chart times={times} series={series} xRange={span} label={`${metric} of ${device.name}, ${interval} buckets`} /> : <p class="muted">No readings of {metric} in this range.</p>)}
     </section>
   );
 }

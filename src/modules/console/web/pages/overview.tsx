@@ -27,13 +27,13 @@ function ReadingsPerMinute() {
   const firstMetric = rules.data?.items.find((r) => r.metric)?.metric ?? '';
   const [metric, setMetric] = useState('');
   const shown = metric || firstMetric;
-  const agg = useLoad(
-    () =>
-      shown
-        ? api.get<Aggregate>('/telemetry/aggregate', { metric: shown, interval: '1m', from: new Date(Date.now() - HOUR).toISOString(), to: new Date().toISOString() })
-        : Promise.resolve(null),
-    [shown],
-  );
+  const [span, setSpan] = useState<[number, number]>([0, 0]);
+  const agg = useLoad(() => {
+    if (!shown) return Promise.resolve(null);
+    const to = Date.now();
+    setSpan([(to - HOUR) / 1000, to / 1000]);
+    return api.get<Aggregate>('/telemetry/aggregate', { metric: shown, interval: '1m', from: new Date(to - HOUR).toISOString(), to: new Date(to).toISOString() });
+  }, [shown]);
   const buckets = agg.data?.buckets ?? [];
   const times = useMemo(() => buckets.map((b) => Date.parse(b.start) / 1000), [buckets]);
   const series = useMemo(() => [{ label: 'readings / min', values: buckets.map((b) => b.count) }], [buckets]);
@@ -56,7 +56,7 @@ function ReadingsPerMinute() {
             </span>{' '}
             in the latest minute, {formatNumber(buckets.reduce((s, b) => s + b.count, 0))} in the last hour
           </p>
-          <Chart times={times} series={series} height={180} label={`Readings of ${shown} per minute over the last hour`} />
+          <Chart times={times} series={series} xRange={span} height={180} label={`Readings of ${shown} per minute over the last hour`} />
         </>
       )}
     </section>

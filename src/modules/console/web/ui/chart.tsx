@@ -11,8 +11,10 @@ export interface ChartSeries {
  * uPlot draws on a canvas (fast with 100k points, ~45 KB); the chart is created once and
  * given new data, and follows its container's width.
  */
-export function Chart(props: { times: number[]; series: ChartSeries[]; height?: number; label: string }) {
+export function Chart(props: { times: number[]; series: ChartSeries[]; height?: number; label: string; /** Unix seconds shown on x: the queried range, not just where buckets fell. */ xRange?: [number, number] }) {
   const box = useRef<HTMLDivElement>(null);
+  const xRange = useRef(props.xRange);
+  xRange.current = props.xRange;
   const plot = useRef<uPlot | null>(null);
   const shape = props.series.map((s) => s.label).join('|');
 
@@ -25,7 +27,7 @@ export function Chart(props: { times: number[]; series: ChartSeries[]; height?: 
       height: props.height ?? 260,
       series: [{}, ...props.series.map((s, i) => ({ label: s.label, stroke: colors[i % colors.length], width: s.kind === 'band' ? 1 : 2, dash: s.kind === 'band' ? [4, 4] : undefined, spanGaps: false }))],
       axes: [{}, { size: 60 }],
-      scales: { x: { time: true } },
+      scales: { x: { time: true, range: (_u, min, max) => xRange.current ?? [min, max] } },
       legend: { live: true },
     };
     plot.current = new uPlot(opts, [props.times, ...props.series.map((s) => s.values)] as uPlot.AlignedData, el);

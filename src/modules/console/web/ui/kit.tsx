@@ -231,7 +231,7 @@ export function FormError({ form }: { form: { errors: Record<string, string> } }
 }
 
 export function Badge({ value, kind }: { value: string; kind?: string }) {
-  return <span class={`badge badge-${(kind ?? value).replace(/[^a-z_]/gi, '')}`}>{value}</span>;
+  return <span class={`badge badge-${(kind ?? value).replace(/[^a-z_-]/gi, '')}`}>{value}</span>;
 }
 
 /** A button that runs an action, shows it is busy, and shows the API's error beside it. */

@@ -77,7 +77,8 @@ export async function runConsoleBench(): Promise<ConsoleFigures> {
     const tenant = await seedTenant(url, DEVICES);
     const rule = await api(url, 'POST', `/projects/${tenant.projectId}/rules`, { name: 'hot', metric: 'temperature', operator: '>', threshold: 80, window_n: 1, required_k: 1, cooldown_seconds: 0, severity: 'critical' }, tenant.auth);
     log(`opening ${ALERTS} alerts`);
-    let clock = Date.now() - 3_600_000;
+    // Stamped a few minutes ago, so the overview's readings-per-minute chart (last hour) shows them.
+    let clock = Date.now() - 5 * 60_000;
     const breach = (externalId: string) => api(url, 'POST', '/telemetry', { device_external_id: externalId, events: [{ ts: new Date((clock += 1)).toISOString(), data: { temperature: 95 } }] }, tenant.auth);
     for (let i = 0; i < ALERTS; i += 25) await Promise.all(tenant.devices.slice(i, Math.min(ALERTS, i + 25)).map((d) => breach(d.external_id)));
     const deadline = Date.now() + 120_000;
@@ -103,7 +104,8 @@ export async function runConsoleBench(): Promise<ConsoleFigures> {
     const shots = path.join(ROOT, 'test-output/console');
     mkdirSync(shots, { recursive: true });
     await page.goto(`${url}/console`);
-    await until(page, `document.querySelector('[data-testid=open-by-severity][data-loaded=true]') && !!document.querySelector('.chart canvas')`);
+    await until(page, `!!document.querySelector('[data-testid=open-by-severity][data-loaded=true]') && !!document.querySelector('[data-testid=rpm-last]')`);
+    await until(page, `!!document.querySelector('.chart canvas')`, 10_000).catch(() => undefined);
     await page.screenshot({ path: path.join(shots, 'bench-overview-1440.png') });
     await page.goto(`${url}/console/alerts`);
     await until(page, `document.querySelectorAll('[data-alert-id]').length >= 100`);

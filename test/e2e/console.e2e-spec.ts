@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { Browser, launchChromium } from '../../scripts/headless-chromium';
 import { RunningApp, startApp } from '../support/app';
 import { createDevice, createKey, createTenant, Tenant } from '../support/tenant';
+import { TEST_ADMIN_TOKEN } from '../support/test-env';
 import { eventually, WebhookReceiver } from '../support/webhook-receiver';
 
 const SHOTS = path.resolve(__dirname, '../../test-output/console');
@@ -223,6 +224,35 @@ describe('web console in a browser', () => {
     await page.getByRole('heading', { name: 'Alerts' }).waitFor();
     await shot('alerts-390');
     await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  it('opens orgs, projects and keys with the admin token', async () => {
+    await page.goto(`${app.url}/console`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').fill(t.key);
+    await page.getByLabel('Project ID').fill(String(t.projectId));
+    await page.getByLabel(/Admin token/).fill('wrong-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.field', { has: page.getByLabel(/Admin token/) }).locator('.field-error', { hasText: 'X-Admin-Token' }).waitFor();
+    await page.getByLabel(/Admin token/).fill(TEST_ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Admin', exact: true }).click();
+    await page.getByLabel('New organisation name').fill(`Acme ${HOSTILE}`);
+    await page.getByRole('button', { name: 'Create organisation' }).click();
+    await page.getByRole('button', { name: `Acme ${HOSTILE}` }).click();
+    await page.getByLabel('New project name').fill('plant');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('button', { name: 'plant', exact: true }).click();
+    await page.getByLabel('New key name').fill('gateway');
+    await page.getByLabel('write').uncheck();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.locator('code.secret').textContent())!;
+    expect(key).toMatch(/^[0-9a-f]{8}\.[A-Za-z0-9_-]{43}$/);
+    const orgs = (await app.admin.get('/orgs?limit=1000')).body as { id: number; name: string }[];
+    const org = orgs.find((o) => o.name === `Acme ${HOSTILE}`)!;
+    const project = ((await app.admin.get(`/orgs/${org.id}/projects`)).body as { id: number }[])[0];
+    const keys = (await app.admin.get(`/projects/${project.id}/api-keys`)).body;
+    expect(keys).toEqual([expect.objectContaining({ prefix: key.slice(0, 8), name: 'gateway', scopes: ['ingest', 'read'] })]);
   });
 
   it("returns to sign-in with the API's message when the key is revoked", async () => {

@@ -35,7 +35,6 @@ export function AlertsPage() {
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
   const [fresh, setFresh] = useState<Set<number>>(new Set());
-  useEffect(() => void loadDevices(), []);
   const names = useMemo(() => new Map(devices.value.map((d) => [d.id, d.name])), [devices.value]);
 
   const query = (c: string | null) => ({
@@ -56,6 +55,8 @@ export function AlertsPage() {
         setItems(p.items);
         setCursor(p.nextCursor);
         setLoading(false);
+        // Device names come after the first rows are on screen, not in their way.
+        void loadDevices();
       },
       (err) => {
         if (!live) return;

@@ -37,7 +37,9 @@ function ReadingsPerMinute() {
   const buckets = agg.data?.buckets ?? [];
   const times = useMemo(() => buckets.map((b) => Date.parse(b.start) / 1000), [buckets]);
   const series = useMemo(() => [{ label: 'readings / min', values: buckets.map((b) => b.count) }], [buckets]);
-  const last = buckets.length ? buckets[buckets.length - 1].count : 0;
+  // The current minute's bucket (still filling), or 0 when nothing arrived in it yet.
+  const current = Math.floor(span[1] / 60) * 60;
+  const last = buckets.find((b) => Date.parse(b.start) / 1000 === current)?.count ?? 0;
   return (
     <section class="card wide" aria-labelledby="rpm-title">
       <h2 id="rpm-title">Readings per minute</h2>
@@ -54,7 +56,7 @@ function ReadingsPerMinute() {
             <span class="big" data-testid="rpm-last">
               {formatNumber(last)}
             </span>{' '}
-            in the latest minute, {formatNumber(buckets.reduce((s, b) => s + b.count, 0))} in the last hour
+            in the current minute, {formatNumber(buckets.reduce((s, b) => s + b.count, 0))} in the last hour
           </p>
           <Chart times={times} series={series} xRange={span} height={180} label={`Readings of ${shown} per minute over the last hour`} />
         </>
@@ -103,7 +105,7 @@ export function Overview() {
           <ul class="plain severities" data-testid="open-by-severity" data-loaded={open.data ? 'true' : 'false'}>
             {SEVERITIES.map((s) => (
               <li key={s}>
-                <span class={`badge badge-${s}`}>{s}</span> <span class="big">{counts[s]}</span>
+                <span class={`badge badge-${s}`}>{s}</span> <span class="big">{formatNumber(counts[s])}</span>
               </li>
             ))}
           </ul>

@@ -29,6 +29,8 @@ export function Chart(props: { times: number[]; series: ChartSeries[]; height?: 
       axes: [{}, { size: 60 }],
       scales: { x: { time: true, range: (_u, min, max) => xRange.current ?? [min, max] } },
       legend: { live: true },
+      // UTC, like every time the console shows.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     };
     plot.current = new uPlot(opts, [props.times, ...props.series.map((s) => s.values)] as uPlot.AlignedData, el);
     const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(280, el.clientWidth), height: props.height ?? 260 }));

@@ -72,9 +72,15 @@ export function loadDevices(): Promise<void> {
   devicesError.value = null;
   const first = !devicesLoaded.value;
   devicesLoading = api
-    .all<Device>(api.project('/devices'), { limit: 1000 }, (items) => {
-      if (first) devices.value = items;
-    })
+    .all<Device>(
+      api.project('/devices'),
+      { limit: 1000 },
+      (items) => {
+        if (first) devices.value = items;
+      },
+      Infinity,
+      { firstLimit: first ? 100 : undefined },
+    )
     .then(
       (items) => {
         devices.value = items;

@@ -54,6 +54,13 @@ describe('console API client', () => {
     expect(f.calls[1].url).toBe('/projects/7/alerts?status=open&cursor=abc');
   });
 
+  it('can read a small first page, then large ones', async () => {
+    const f = fakeFetch(json(200, [{ id: 3 }], { 'X-Next-Cursor': 'c1' }), json(200, [{ id: 2 }, { id: 1 }]));
+    const api = new ApiClient(() => creds, f.fn);
+    await api.all('/projects/7/devices', { limit: 1000 }, undefined, Infinity, { firstLimit: 100 });
+    expect(f.calls.map((c) => c.url)).toEqual(['/projects/7/devices?limit=100', '/projects/7/devices?limit=1000&cursor=c1']);
+  });
+
   it("keeps the API's error code, message, field details and request id", async () => {
     const body = { error: { code: 'REQUEST.VALIDATION_FAILED', message: 'window_n must not be less than 1', details: [{ field: 'window_n', message: 'window_n must not be less than 1' }] }, request_id: 'r-1' };
     const f = fakeFetch(json(422, body));

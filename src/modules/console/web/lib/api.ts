@@ -169,11 +169,14 @@ export class ApiClient {
    * Every page of a list, in order, calling `onPage` with the items so far after each (so a
    * long list renders as it arrives). Stops at `max` items.
    */
-  async all<T>(path: string, query: Query = {}, onPage?: (soFar: T[]) => void, max = Infinity, opts: Omit<RequestOptions, 'query'> = {}): Promise<T[]> {
+  async all<T>(path: string, query: Query = {}, onPage?: (soFar: T[]) => void, max = Infinity, opts: Omit<RequestOptions, 'query'> & { firstLimit?: number } = {}): Promise<T[]> {
+    const { firstLimit, ...rest } = opts;
     let items: T[] = [];
     let cursor: string | null = null;
     do {
-      const page: Page<T> = await this.page<T>(path, { ...query, cursor }, opts);
+      // A small first page puts the first screenful up sooner; the rest come in large pages.
+      const limit = items.length === 0 && firstLimit ? firstLimit : query.limit;
+      const page: Page<T> = await this.page<T>(path, { ...query, limit, cursor }, rest);
       items = items.concat(page.items);
       cursor = page.nextCursor;
       onPage?.(items);

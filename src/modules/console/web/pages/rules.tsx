@@ -135,14 +135,17 @@ export function ruleBody(f: RuleForm, editing: boolean): Record<string, unknown>
   if (f.type === 'no_data') {
     body.metric = f.metric.trim() === '' ? null : f.metric;
     body.no_data_seconds = num(f.no_data_seconds);
+    // PATCH merges into the stored rule: a threshold rule turned no-data must clear these.
+    if (editing) Object.assign(body, { operator: null, threshold: null, window_n: null, required_k: null, for_seconds: null, clear_threshold: null });
   } else {
+    if (editing) body.no_data_seconds = null;
     Object.assign(body, {
       metric: f.metric,
       operator: f.operator,
       threshold: num(f.threshold),
       window_n: num(f.window_n),
       required_k: num(f.required_k),
-      for_seconds: num(f.for_seconds),
+      for_seconds: f.for_seconds.trim() === '' && editing ? 0 : num(f.for_seconds),
       clear_threshold: f.clear_threshold.trim() === '' ? (editing ? null : undefined) : num(f.clear_threshold),
     });
   }

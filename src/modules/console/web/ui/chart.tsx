@@ -41,7 +41,6 @@ export function Chart(props: { times: number[]; series: ChartSeries[]; height?: 
       plot.current = null;
     };
     // The plot is rebuilt only when its series change; data changes go through setData.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape]);
 
   useEffect(() => {

@@ -79,7 +79,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a new closure each render; the caller's deps say when it means something new.
   }, [...deps, tick]);
   return { data, error, loading, reload: useCallback(() => setTick((t) => t + 1), []), set: setData };
 }

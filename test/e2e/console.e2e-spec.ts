@@ -83,6 +83,8 @@ describe('web console in a browser', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toContain('immutable');
     expect((await fetch(`${app.url}/console/assets/nope.js`)).status).toBe(404);
+    const openapi = await (await fetch(`${app.url}/openapi.json`)).json();
+    expect(Object.keys(openapi.paths)).toContain('/console');
   });
 
   it('signs in by keyboard with a project key, refusing a wrong project with its message', async () => {

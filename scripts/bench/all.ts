@@ -10,6 +10,7 @@ import { IngestResult, prepareBodies, runIngest } from './ingest';
 import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
 import { listenLocal, readBody } from '../local-http';
 import { Progress } from './progress';
+import { runConsoleBenchInto } from './console';
 
 /**
  * `npm run bench`: the one benchmark. Runs the platform as users do (one api process and
@@ -629,6 +630,7 @@ async function main(): Promise<void> {
     const file = path.join(dir, 'latest.json');
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     log(`written to ${path.relative(process.cwd(), file) || file}`);
+    if (process.env.BENCH_CONSOLE !== '0') await runConsoleBenchInto(file);
   } finally {
     await cleanup();
   }

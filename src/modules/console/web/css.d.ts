@@ -1,0 +1,2 @@
+/** Stylesheets are bundled by esbuild (scripts/build-console.ts). */
+declare module '*.css';

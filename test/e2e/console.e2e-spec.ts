@@ -1,0 +1,284 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { Browser, launchChromium } from '../../scripts/headless-chromium';
+import { RunningApp, startApp } from '../support/app';
+import { createDevice, createKey, createTenant, Tenant } from '../support/tenant';
+import { TEST_ADMIN_TOKEN } from '../support/test-env';
+import { eventually, WebhookReceiver } from '../support/webhook-receiver';
+
+const SHOTS = path.resolve(__dirname, '../../test-output/console');
+const HOSTILE = '<script>alert(1)</script>';
+const ENV = {
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+  WEBHOOK_RETRY_BASE_MS: '100',
+  WEBHOOK_MAX_RETRIES: '3',
+  WEBHOOK_TIMEOUT_MS: '1000',
+  CIRCUIT_FAILURE_THRESHOLD: '2',
+  CIRCUIT_RESET_TIMEOUT_MS: '600000',
+  WEBHOOK_SWEEP_INTERVAL_MS: '500',
+};
+
+/**
+ * The web console in a real headless Chromium against the real platform: sign-in, devices,
+ * the rule form with the API's 422 beside the field, a live alert acknowledged, a webhook's
+ * deliveries and circuit, hostile names as text, and a revoked key back at sign-in.
+ */
+describe('web console in a browser', () => {
+  let app: RunningApp;
+  let browser: Browser;
+  let page: Page;
+  let t: Tenant;
+  const sink = new WebhookReceiver();
+  const problems: string[] = [];
+  // Readings are stamped just before now, so the overview's last hour shows them.
+  let clock = Date.now() - 10 * 60_000;
+
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  const send = (externalId: string, temperature: number) =>
+    t.http.post('/telemetry?wait=true', { device_external_id: externalId, events: [{ ts: new Date((clock += 1000)).toISOString(), data: { temperature } }] });
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    [app, browser] = await Promise.all([startApp(ENV), launchChromium()]);
+    await sink.start();
+    t = await createTenant(app);
+    page = await browser.context.newPage();
+    // Anything the page's CSP blocks, any script error and any dialog (an injected alert()) fails the suite.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all([browser?.close(), app?.close(), sink.stop()]);
+  });
+
+  afterEach(() => {
+    expect(problems).toEqual([]);
+  });
+
+  it('is served at /console with a strict CSP, and deep links load the same page', async () => {
+    for (const p of ['/console', '/console/devices/123', '/console/alerts']) {
+      const res = await fetch(app.url + p, { headers: { 'accept-encoding': 'gzip' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).toContain("connect-src 'self'");
+      expect(csp).not.toContain('unsafe-inline');
+      const html = await res.text();
+      expect(html).toMatch(/<script type="module" src="\/console\/assets\/app-[A-Z0-9]+\.js"><\/script>/);
+      expect(html).not.toMatch(/<script>|<style>|https?:\/\//);
+    }
+    const html = await (await fetch(`${app.url}/console`)).text();
+    const js = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)![1];
+    const asset = await fetch(app.url + js, { headers: { 'accept-encoding': 'gzip' } });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect((await fetch(`${app.url}/console/assets/nope.js`)).status).toBe(404);
+    const openapi = await (await fetch(`${app.url}/openapi.json`)).json();
+    expect(Object.keys(openapi.paths)).toContain('/console');
+  });
+
+  it('signs in by keyboard with a project key, refusing a wrong project with its message', async () => {
+    await page.goto(`${app.url}/console`);
+    await page.getByLabel('API key').focus();
+    await page.keyboard.type(t.key);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(String(t.projectId + 1000));
+    await page.keyboard.press('Enter');
+    await page.locator('.field-error', { hasText: 'does not belong to that project' }).waitFor();
+    await page.getByLabel('Project ID').fill(String(t.projectId));
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // The key is kept for the tab only, and never in the URL.
+    const stored = (await page.evaluate('({ local: JSON.stringify(localStorage), session: JSON.stringify(sessionStorage), url: location.href, cookie: document.cookie })')) as Record<string, string>;
+    expect(stored.local).not.toContain(t.key);
+    expect(stored.session).toContain(t.key);
+    expect(stored.url).not.toContain(t.key);
+    expect(stored.cookie).toBe('');
+  });
+
+  it('lists devices, a hostile name rendered as text, and opens one by a deep link', async () => {
+    const plain = await createDevice(t, { name: 'Boiler room', tags: ['floor-2'] });
+    const hostile = await createDevice(t, { name: HOSTILE, tags: ['<img src=x onerror=alert(2)>'] });
+    await page.getByRole('link', { name: 'Devices', exact: true }).click();
+    await page.getByRole('link', { name: 'Boiler room' }).waitFor();
+    const link = page.getByRole('link', { name: HOSTILE });
+    await link.waitFor();
+    expect(await link.textContent()).toBe(HOSTILE);
+    expect(await link.innerHTML()).toBe('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(await page.locator('script').count()).toBe(1);
+    expect(await page.locator('img').count()).toBe(0);
+    await page.getByLabel('Search name or id').fill('boiler');
+    await eventually(() => page.locator('.vrow').count(), (n) => n === 1);
+    await page.getByLabel('Search name or id').fill('');
+    await page.getByLabel('Tag', { exact: true }).fill('floor-2');
+    await eventually(() => page.locator('.vrow').count(), (n) => n === 1);
+
+    await page.goto(`${app.url}/console/devices/${hostile.id}`);
+    await page.getByRole('heading', { name: HOSTILE }).waitFor();
+    expect(await page.title()).toContain(HOSTILE);
+    await page.goto(`${app.url}/console/devices/${plain.id}`);
+    await page.getByRole('heading', { name: 'Boiler room' }).waitFor();
+    await page.getByText(plain.external_id).waitFor();
+  });
+
+  it("creates a threshold rule through the form, showing the API's 422 beside the bad field", async () => {
+    await page.goto(`${app.url}/console/rules/new`);
+    await page.getByLabel('Name', { exact: true }).fill(`hot ${HOSTILE}`);
+    await page.getByLabel('Metric', { exact: true }).fill('temperature');
+    await page.getByLabel('Operator').selectOption('>');
+    await page.getByLabel('Threshold', { exact: true }).fill('80');
+    await page.getByLabel('Window (n readings)').fill('0');
+    await page.getByLabel('Cooldown (seconds)').fill('0');
+    await page.getByLabel('Severity').selectOption('critical');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    const windowField = page.locator('.field', { has: page.getByLabel('Window (n readings)') });
+    const error = windowField.locator('.field-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/window_n must not be less than 1/);
+    expect(await page.getByLabel('Window (n readings)').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('.field-error').count()).toBe(1);
+    expect((await t.http.get(`/projects/${t.projectId}/rules`)).body).toEqual([]);
+
+    await page.getByLabel('Window (n readings)').fill('1');
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await page.waitForURL(/\/console\/rules\/\d+$/);
+    const rules = (await t.http.get(`/projects/${t.projectId}/rules`)).body;
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({ name: `hot ${HOSTILE}`, metric: 'temperature', operator: '>', threshold: 80, window_n: 1, required_k: 1, severity: 'critical', cooldown_seconds: 0 });
+    await page.getByRole('heading', { name: `Rule: hot ${HOSTILE}` }).waitFor();
+    await page.getByRole('link', { name: 'Rules', exact: true }).click();
+    await page.getByRole('link', { name: `hot ${HOSTILE}` }).waitFor();
+    // Disable and enable again from the list.
+    const row = page.locator(`[data-rule-id="${rules[0].id}"]`);
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByRole('button', { name: 'Enable' }).waitFor();
+    expect((await t.http.get(`/rules/${rules[0].id}`)).body.enabled).toBe(false);
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await row.getByRole('button', { name: 'Disable' }).waitFor();
+    expect((await t.http.get(`/rules/${rules[0].id}`)).body.enabled).toBe(true);
+  });
+
+  it('shows an alert live without reloading, and acknowledges it', async () => {
+    const device = await createDevice(t, { name: 'Kiln' });
+    await page.getByRole('link', { name: 'Alerts', exact: true }).click();
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await page.locator('[data-stream-state="open"]').waitFor();
+    await page.evaluate('window.__sameDocument = true');
+
+    expect((await send(device.external_id, 95)).status).toBe(201);
+    const row = page.locator('[data-alert-id]', { hasText: 'Kiln' });
+    await row.waitFor({ timeout: 20_000 });
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    expect(await row.getAttribute('data-status')).toBe('firing');
+    expect(await row.textContent()).toContain(`hot ${HOSTILE}`);
+    await shot('alerts-1440');
+
+    await row.getByRole('button', { name: 'Acknowledge' }).click();
+    await eventually(() => row.getAttribute('data-status'), (s) => s === 'acknowledged');
+    const alertId = Number(await row.getAttribute('data-alert-id'));
+    expect((await t.http.get(`/alerts/${alertId}`)).body.status).toBe('acknowledged');
+
+    // A change made elsewhere (another operator) arrives through the stream too.
+    await t.http.post(`/alerts/${alertId}/resolve`);
+    await eventually(() => row.count(), (n) => n === 0);
+    await page.getByLabel('Status', { exact: true }).selectOption('');
+    await eventually(() => page.locator(`[data-alert-id="${alertId}"]`).getAttribute('data-status'), (s) => s === 'resolved');
+
+  });
+
+  it("shows a webhook's deliveries with their attempt log, and its circuit opening", async () => {
+    const device = await createDevice(t, { name: 'Press' });
+    const hook = (await t.http.post(`/projects/${t.projectId}/webhooks`, { url: sink.script('/dead', { status: 500 }) })).body;
+    for (let i = 0; i < 3; i++) {
+      await send(device.external_id, i % 2 ? 20 : 95);
+    }
+    await eventually(async () => (await t.http.get(`/webhooks/${hook.id}/circuit-status`)).body.circuit_breaker.state, (s) => s === 'open', 30_000);
+
+    await page.goto(`${app.url}/console/webhooks/${hook.id}`);
+    await page.getByRole('heading', { name: `Webhook ${hook.id}` }).waitFor();
+    await page.locator('[data-testid="circuit-state"]', { hasText: 'open' }).waitFor();
+    const delivery = page.locator('[data-delivery-id]:not([data-attempts="0"])').first();
+    await delivery.waitFor();
+    await delivery.getByRole('button', { name: /alert\./ }).click();
+    const attempts = delivery.locator('.attempts table tbody tr');
+    await attempts.first().waitFor();
+    expect(await attempts.first().textContent()).toContain('500');
+    await shot('webhook-1440');
+
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.locator('[data-testid="open-by-severity"][data-loaded="true"]').waitFor();
+    await page.locator('.chart canvas').waitFor();
+    expect(await page.getByTestId('device-count').textContent()).toBe('4');
+    expect(await page.locator('.severities li', { hasText: 'critical' }).textContent()).toContain('1');
+    await shot('overview-1440');
+  });
+
+  it('fits a 390 px wide screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const p of ['/console', '/console/alerts', '/console/devices', '/console/rules/new']) {
+      await page.goto(app.url + p);
+      await page.locator('#page-heading').waitFor();
+      const width = await page.evaluate('document.documentElement.scrollWidth');
+      expect({ page: p, width }).toEqual({ page: p, width: 390 });
+    }
+    await page.goto(`${app.url}/console/alerts`);
+    await page.getByRole('heading', { name: 'Alerts' }).waitFor();
+    await shot('alerts-390');
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  it('opens orgs, projects and keys with the admin token', async () => {
+    await page.goto(`${app.url}/console`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').fill(t.key);
+    await page.getByLabel('Project ID').fill(String(t.projectId));
+    await page.getByLabel(/Admin token/).fill('wrong-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.field', { has: page.getByLabel(/Admin token/) }).locator('.field-error', { hasText: 'X-Admin-Token' }).waitFor();
+    await page.getByLabel(/Admin token/).fill(TEST_ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Admin', exact: true }).click();
+    await page.getByLabel('New organisation name').fill(`Acme ${HOSTILE}`);
+    await page.getByRole('button', { name: 'Create organisation' }).click();
+    await page.getByRole('button', { name: `Acme ${HOSTILE}` }).click();
+    await page.getByLabel('New project name').fill('plant');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('button', { name: 'plant', exact: true }).click();
+    await page.getByLabel('New key name').fill('gateway');
+    await page.getByLabel('write').uncheck();
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.locator('code.secret').textContent())!;
+    expect(key).toMatch(/^[0-9a-f]{8}\.[A-Za-z0-9_-]{43}$/);
+    const orgs = (await app.admin.get('/orgs?limit=1000')).body as { id: number; name: string }[];
+    const org = orgs.find((o) => o.name === `Acme ${HOSTILE}`)!;
+    const project = ((await app.admin.get(`/orgs/${org.id}/projects`)).body as { id: number }[])[0];
+    const keys = (await app.admin.get(`/projects/${project.id}/api-keys`)).body;
+    expect(keys).toEqual([expect.objectContaining({ prefix: key.slice(0, 8), name: 'gateway', scopes: ['ingest', 'read'] })]);
+  });
+
+  it("returns to sign-in with the API's message when the key is revoked", async () => {
+    const other = await createKey(app, t.projectId);
+    await page.goto(`${app.url}/console`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').fill(other.api_key);
+    await page.getByLabel('Project ID').fill(String(t.projectId));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    expect((await app.admin.delete(`/projects/${t.projectId}/api-keys/${other.prefix}`)).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 1500));
+    // The next call the page makes is refused (the live stream's reconnect may be first).
+    await page.getByRole('link', { name: 'Rules', exact: true }).click({ timeout: 2000 }).catch(() => undefined);
+    await page.locator('[data-sign-in-message]', { hasText: 'invalid or revoked API key' }).waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+  });
+});

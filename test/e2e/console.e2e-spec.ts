@@ -83,7 +83,7 @@ describe('web console in a browser', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toContain('immutable');
     expect((await fetch(`${app.url}/console/assets/nope.js`)).status).toBe(404);
-    const openapi = await (await fetch(`${app.url}/openapi.json`)).json();
+    const openapi = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths)).toContain('/console');
   });
 

@@ -42,15 +42,19 @@ export class AlertsRepository {
     return new Map(rows.map((r) => [Number(r.rule_id), { openAlertId: r.open_id === null ? null : Number(r.open_id), lastTriggeredAt: r.last_triggered_at }]));
   }
 
-  /** Opens an alert; null if the pair already has one open (the partial unique index decides). */
+  /**
+   * Opens an alert; null if the pair already has one open (the partial unique index decides).
+   * triggered_at is the moment of the insert, not the transaction's start, so alerts opened
+   * in one evaluation, or by different processes, list in the order they really opened.
+   */
   async open(
     tx: EntityManager,
     scope: TenantScope,
     row: { deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> },
   ): Promise<AlertRow | null> {
     const rows: AlertRow[] = await tx.query(
-      `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details)
-       VALUES ($1, $2, $3, 'firing', $4, $5)
+      `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details, triggered_at)
+       VALUES ($1, $2, $3, 'firing', $4, $5, clock_timestamp())
        ON CONFLICT (rule_id, device_id) WHERE status <> 'resolved' DO NOTHING
        RETURNING ${COLUMNS}`,
       [scope.projectId, row.deviceId, row.ruleId, row.severity, row.details],
@@ -95,7 +99,9 @@ export class AlertsRepository {
     else if (filter.status) add('status = ?', filter.status);
     if (filter.deviceId !== undefined) add('device_id = ?', filter.deviceId);
     if (filter.ruleId !== undefined) add('rule_id = ?', filter.ruleId);
-    if (page.beforeId !== null) add('id < ?', page.beforeId);
-    return this.ds.query(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $2`, params);
+    // Newest triggered_at first, then id; the cursor is the last alert's id, whose position
+    // (triggered_at, id) is looked up, so the order stays exact to the microsecond.
+    if (page.beforeId !== null) add('(triggered_at, id) < (SELECT triggered_at, id FROM alerts WHERE project_id = $1 AND id = ?)', page.beforeId);
+    return this.ds.query(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY triggered_at DESC, id DESC LIMIT $2`, params);
   }
 }

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
+import { DeadlineTimer } from './jobs/deadline-timer.service';
 import { EvaluateDeviceProcessor } from './jobs/evaluate-device.processor';
 import { RulesModule } from './rules.module';
+import { DeadlinesRepository } from './scheduling/deadlines.repository';
 import { RuleSchedulingModule } from './scheduling/rule-scheduling.module';
 
-/** The rule-evaluation processor, loaded by the worker role only. */
+/** The rule-evaluation processor and the deadline timer, loaded by the worker role only. */
 @Module({
   imports: [RulesModule, RuleSchedulingModule],
-  providers: [EvaluateDeviceProcessor],
+  providers: [EvaluateDeviceProcessor, DeadlineTimer, DeadlinesRepository],
 })
 export class RulesJobsModule {}

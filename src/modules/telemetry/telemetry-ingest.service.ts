@@ -4,6 +4,7 @@ import { Metrics } from '../../core/metrics/metrics.service';
 import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
+import { ArrivalsService } from '../rules/scheduling/arrivals.service';
 import { EvaluationScheduler } from '../rules/scheduling/evaluation-scheduler.service';
 import { IngestAccepted, IngestStored } from './dto/ingest.dto';
 import { parseEnvelope } from './ingest/parse-envelope';
@@ -41,6 +42,7 @@ export class TelemetryIngestService {
     private readonly readings: ReadingsRepository,
     private readonly evaluations: EvaluationScheduler,
     private readonly metrics: Metrics,
+    private readonly arrivals: ArrivalsService,
   ) {}
 
   async accept(scope: TenantScope, body: unknown, wait: boolean): Promise<IngestAccepted | IngestStored> {
@@ -115,6 +117,7 @@ export class TelemetryIngestService {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
     await this.writer.write(this.rowsOf(payload));
     done();
+    await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload, opts.tolerateSchedulingFailure ?? false);
   }
 
@@ -126,6 +129,7 @@ export class TelemetryIngestService {
   private async storeNow(payload: IngestReadingsPayload): Promise<Set<string>> {
     const inserted = await this.readings.insertMany(this.rowsOf(payload), 'keys');
     this.metrics.readingsStored.inc(inserted.length);
+    await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload, false);
     return new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
   }

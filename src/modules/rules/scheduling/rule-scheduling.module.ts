@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
+import { ArrivalsService } from './arrivals.service';
+import { DeadlinesRepository } from './deadlines.repository';
 import { EvaluationScheduler } from './evaluation-scheduler.service';
 
 /**
  * The entry to rule evaluation, kept apart from the rules module so telemetry can ask for
- * evaluations without depending on rules (which reads telemetry's windows).
+ * evaluations (and report arrivals to no-data rules) without depending on rules (which reads
+ * telemetry's windows).
  */
 @Module({
-  providers: [EvaluationScheduler],
-  exports: [EvaluationScheduler],
+  providers: [EvaluationScheduler, DeadlinesRepository, ArrivalsService],
+  exports: [EvaluationScheduler, ArrivalsService],
 })
 export class RuleSchedulingModule {}

@@ -18,7 +18,8 @@ import { Progress } from './progress';
  *
  * A reporting device must report more often than no_data_seconds or it alerts too: at 2,000
  * readings/s, 99,000 devices report every 49.5 s each, so the rule's no_data_seconds is raised
- * to 1.25 × that period when NO_DATA_SECONDS (30) is shorter, and the run says so.
+ * to 1.25 × that period (at the rate the baseline achieved) when NO_DATA_SECONDS (30) is
+ * shorter, and the run says so.
  * Devices are created with one INSERT (100,000 POSTs would take minutes and measure nothing here).
  */
 
@@ -55,6 +56,8 @@ const TICK_MS = 20;
 const PROBE_MS = 100;
 const POLL_MS = 100;
 const MAX_IN_FLIGHT = 256;
+/** Longer silences would make the phase take too long. */
+const MAX_NO_DATA_SECONDS = 300;
 
 const summary = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -163,14 +166,7 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     const stopping = names.slice(0, o.stopping);
     const probeDevice = names[o.devices - 1];
     const reporting = names.slice(o.stopping, o.devices - 1);
-    const period = reporting.length / o.rate;
-    const noDataSeconds = Math.max(o.noDataSeconds, Math.ceil(period * 1.25));
-    o.log(
-      `no-data: ${fmt(o.devices)} devices; ${fmt(o.stopping)} report once and stop, ${fmt(reporting.length)} report round-robin at ${fmt(o.rate)} readings/s` +
-        (noDataSeconds > o.noDataSeconds
-          ? `; no_data_seconds ${noDataSeconds} instead of ${o.noDataSeconds} (each reporting device reports only every ${fmt(period, 1)} s at this rate)`
-          : `; no_data_seconds ${noDataSeconds}`),
-    );
+    o.log(`no-data: ${fmt(o.devices)} devices; ${fmt(o.stopping)} report once and stop, ${fmt(reporting.length)} report round-robin at ${fmt(o.rate)} readings/s`);
 
     // Baseline: the same load, no rule.
     let c0 = cpuSnapshot(o.procs);
@@ -187,6 +183,15 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     const baselineProbes = summary(load.probes);
     const baselineRate = load.sent / baselineSeconds;
     const position = load.position;
+    // A reporting device must report within no_data_seconds: at the rate the platform took.
+    const period = reporting.length / Math.min(o.rate, baselineRate);
+    const noDataSeconds = Math.max(o.noDataSeconds, Math.ceil(period * 1.25));
+    if (noDataSeconds > o.noDataSeconds) {
+      o.log(`no-data: no_data_seconds ${noDataSeconds} instead of ${o.noDataSeconds}: at ${fmt(Math.min(o.rate, baselineRate))} readings/s each reporting device reports only every ${fmt(period, 1)} s`);
+    }
+    if (noDataSeconds > MAX_NO_DATA_SECONDS) {
+      throw new Error(`the platform took ${fmt(baselineRate)} readings/s: too few to keep ${fmt(reporting.length)} devices reporting within ${MAX_NO_DATA_SECONDS} s; lower NO_DATA_DEVICES`);
+    }
 
     // The rule: every device's clock starts now.
     const t0 = performance.now();

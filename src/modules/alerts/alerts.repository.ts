@@ -29,17 +29,27 @@ const COLUMNS = 'id, project_id, device_id, rule_id, status, severity, triggered
 export class AlertsRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** The open alert and last trigger time of each of the device's (rule, device) pairs. */
-  async pairStates(tx: EntityManager, scope: TenantScope, deviceId: number, ruleIds: number[]) {
-    const rows: { rule_id: number; open_id: number | null; last_triggered_at: Date | null }[] = await tx.query(
-      `SELECT rule_id,
-              max(id) FILTER (WHERE status <> 'resolved') AS open_id,
-              max(triggered_at) AS last_triggered_at
-         FROM alerts WHERE project_id = $1 AND device_id = $2 AND rule_id = ANY($3::bigint[])
-        GROUP BY rule_id`,
-      [scope.projectId, deviceId, ruleIds],
+  /**
+   * The open alert and last trigger time of every (rule, device) pair of these devices, each
+   * with its project (the evaluation's scope), keyed by device then rule.
+   */
+  async pairStates(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]) {
+    const rows: { device_id: number; rule_id: number; open_id: number | null; last_triggered_at: Date | null }[] = await tx.query(
+      `SELECT a.device_id, a.rule_id,
+              max(a.id) FILTER (WHERE a.status <> 'resolved') AS open_id,
+              max(a.triggered_at) AS last_triggered_at
+         FROM unnest($1::bigint[], $2::bigint[]) AS u(project_id, device_id)
+         JOIN alerts a ON a.device_id = u.device_id AND a.project_id = u.project_id
+        GROUP BY a.device_id, a.rule_id`,
+      [devices.map((d) => d.projectId), devices.map((d) => d.deviceId)],
     );
-    return new Map(rows.map((r) => [Number(r.rule_id), { openAlertId: r.open_id === null ? null : Number(r.open_id), lastTriggeredAt: r.last_triggered_at }]));
+    const byDevice = new Map<number, Map<number, { openAlertId: number | null; lastTriggeredAt: Date | null }>>();
+    for (const r of rows) {
+      const states = byDevice.get(Number(r.device_id)) ?? new Map();
+      states.set(Number(r.rule_id), { openAlertId: r.open_id === null ? null : Number(r.open_id), lastTriggeredAt: r.last_triggered_at });
+      byDevice.set(Number(r.device_id), states);
+    }
+    return byDevice;
   }
 
   /**

@@ -64,8 +64,8 @@ export class AlertsService {
 
   // ---- for rule evaluation, inside its transaction ----
 
-  pairStates(tx: EntityManager, scope: TenantScope, deviceId: number, ruleIds: number[]) {
-    return this.repo.pairStates(tx, scope, deviceId, ruleIds);
+  pairStates(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]) {
+    return this.repo.pairStates(tx, devices);
   }
 
   /** Opens an alert and, in the same transaction, writes its webhook deliveries (the outbox). */

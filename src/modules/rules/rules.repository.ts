@@ -114,26 +114,40 @@ export class RulesRepository {
     return row.now;
   }
 
-  /** As lockDevice, but null at once when another transaction holds the device. */
-  async tryLockDevice(tx: EntityManager, deviceId: number): Promise<Date | null> {
-    const [row] = await tx.query(`SELECT pg_try_advisory_xact_lock($1, $2::int) AS locked, now() AS now`, [EVALUATION_LOCK_NAMESPACE, deviceId]);
-    return row.locked ? row.now : null;
+  /** As lockDevice for several devices, without waiting: the ones another transaction holds are left out. */
+  async tryLockDevices(tx: EntityManager, deviceIds: readonly number[]): Promise<{ now: Date; locked: Set<number> }> {
+    const rows: { id: number; locked: boolean; now: Date }[] = await tx.query(
+      `SELECT id, pg_try_advisory_xact_lock($1, id::int) AS locked, now() AS now FROM unnest($2::bigint[]) AS id`,
+      [EVALUATION_LOCK_NAMESPACE, deviceIds],
+    );
+    const [{ now }] = rows.length ? rows : await tx.query(`SELECT now() AS now`);
+    return { now, locked: new Set(rows.filter((r) => r.locked).map((r) => Number(r.id))) };
   }
 
   /**
-   * The enabled rules that apply to a device: ALL, TAG by the device's tags, EXPLICIT by
-   * assignment. Reads the device's tags in the same statement (a join across modules, kept
-   * here because it is the rule-applicability question).
+   * The enabled rules that apply to each device, keyed by device: ALL, TAG by the device's
+   * tags, EXPLICIT by assignment, each device within its own project. Reads the devices' tags
+   * in the same statement (a join across modules, kept here because it is the
+   * rule-applicability question).
    */
-  applicableRules(tx: EntityManager, scope: TenantScope, deviceId: number): Promise<RuleRow[]> {
-    return tx.query(
-      `SELECT ${COLUMNS.replace(/(\w+)/g, 'r.$1')} FROM rules r
-        WHERE r.project_id = $1 AND r.enabled AND (
+  async applicableRules(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]): Promise<Map<number, RuleRow[]>> {
+    const rows: (RuleRow & { device_id: number })[] = await tx.query(
+      `SELECT d.id AS device_id, ${COLUMNS.replace(/(\w+)/g, 'r.$1')}
+         FROM unnest($1::bigint[], $2::bigint[]) AS u(project_id, device_id)
+         JOIN devices d ON d.id = u.device_id AND d.project_id = u.project_id
+         JOIN rules r ON r.project_id = d.project_id AND r.enabled AND (
               r.scope = 'ALL'
-           OR (r.scope = 'TAG' AND r.tag = ANY (SELECT unnest(tags) FROM devices WHERE id = $2 AND project_id = $1))
-           OR (r.scope = 'EXPLICIT' AND EXISTS (SELECT 1 FROM rule_devices rd WHERE rd.rule_id = r.id AND rd.device_id = $2)))
-        ORDER BY r.id`,
-      [scope.projectId, deviceId],
+           OR (r.scope = 'TAG' AND r.tag = ANY (d.tags))
+           OR (r.scope = 'EXPLICIT' AND EXISTS (SELECT 1 FROM rule_devices rd WHERE rd.rule_id = r.id AND rd.device_id = d.id)))
+        ORDER BY d.id, r.id`,
+      [devices.map((d) => d.projectId), devices.map((d) => d.deviceId)],
     );
+    const byDevice = new Map<number, RuleRow[]>();
+    for (const { device_id, ...rule } of rows) {
+      const list = byDevice.get(Number(device_id)) ?? [];
+      list.push(rule);
+      byDevice.set(Number(device_id), list);
+    }
+    return byDevice;
   }
 }

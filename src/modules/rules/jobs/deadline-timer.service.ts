@@ -6,14 +6,15 @@ import { DeadlinesRepository, DueDevice } from '../scheduling/deadlines.reposito
 const POLL_MS = 250;
 /** Devices taken per look; a full batch is followed by the next look at once. */
 const BATCH = 1_000;
-/** Devices evaluated at once (each holds a pooled connection while it runs). */
-const CONCURRENCY = 8;
+/** Transactions at once (each holds a pooled connection), and devices per transaction (one commit each). */
+const CONCURRENCY = 6;
+const DEVICES_PER_TRANSACTION = 50;
 
 /**
  * Fires no-data silences and for_seconds conditions at their due moment (docs/rules.md): each
  * worker looks up the pairs whose due_at has passed (an index range scan, however many devices
  * are watched) and evaluates their devices, exactly as a reading would, under the device's
- * advisory lock. Several workers may look at once: a device another one holds is skipped and
+ * advisory lock, DEVICES_PER_TRANSACTION devices per commit. Several workers may look at once: a device another one holds is skipped and
  * stays due, and an evaluation that finds its pair already handled changes nothing, so every
  * deadline fires once. Deadlines live in Postgres, so a restarted worker finds them all.
  */
@@ -56,18 +57,20 @@ export class DeadlineTimer implements OnApplicationBootstrap, BeforeApplicationS
   /** Evaluates the devices with a due deadline; returns how many were found. */
   async tick(): Promise<number> {
     const due = await this.deadlines.dueDevices(BATCH);
+    const chunks: DueDevice[][] = [];
+    for (let i = 0; i < due.length; i += DEVICES_PER_TRANSACTION) chunks.push(due.slice(i, i + DEVICES_PER_TRANSACTION));
     let next = 0;
     const lane = async () => {
-      while (next < due.length && !this.stopped) await this.fire(due[next++]);
+      while (next < chunks.length && !this.stopped) await this.fire(chunks[next++]);
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, chunks.length) }, lane));
     return due.length;
   }
 
-  private async fire(d: DueDevice): Promise<void> {
-    const scope = { orgId: Number(d.org_id), projectId: Number(d.project_id) };
+  private async fire(devices: DueDevice[]): Promise<void> {
+    const batch = devices.map((d) => ({ scope: { orgId: Number(d.org_id), projectId: Number(d.project_id) }, deviceId: Number(d.device_id) }));
     await this.evaluation
-      .evaluateDevice(scope, Number(d.device_id), { fromTimer: true })
-      .catch((err) => this.logger.warn(`device ${d.device_id}: ${(err as Error).message}`));
+      .evaluateDue(batch)
+      .catch((err) => this.logger.warn(`devices ${batch[0].deviceId}…: ${(err as Error).message}`));
   }
 }

@@ -116,13 +116,19 @@ export class DeadlinesRepository {
     );
   }
 
-  /** The device's rows, inside its evaluation (which holds the device's advisory lock). */
-  async forDevice(tx: EntityManager, deviceId: number): Promise<Map<number, DeadlineRow>> {
+  /** The devices' rows keyed by device then rule, inside their evaluation (which holds their advisory locks). */
+  async forDevices(tx: EntityManager, deviceIds: readonly number[]): Promise<Map<number, Map<number, DeadlineRow>>> {
     const rows: DeadlineRow[] = await tx.query(
-      `SELECT rule_id, device_id, clock_at, last_reading_at, due_at FROM rule_deadlines WHERE device_id = $1`,
-      [deviceId],
+      `SELECT rule_id, device_id, clock_at, last_reading_at, due_at FROM rule_deadlines WHERE device_id = ANY($1::bigint[])`,
+      [deviceIds],
     );
-    return new Map(rows.map((r) => [Number(r.rule_id), r]));
+    const byDevice = new Map<number, Map<number, DeadlineRow>>();
+    for (const r of rows) {
+      const rules = byDevice.get(Number(r.device_id)) ?? new Map<number, DeadlineRow>();
+      rules.set(Number(r.rule_id), r);
+      byDevice.set(Number(r.device_id), rules);
+    }
+    return byDevice;
   }
 
   /** Creates or replaces a pair's row. */
@@ -135,16 +141,23 @@ export class DeadlinesRepository {
   }
 
   /**
-   * Sets when the timer looks next, unless the clock moved meanwhile (a reading's arrival is
-   * recorded without the device lock; its own evaluation follows and decides again).
+   * Sets when the timer looks next at each pair, in one statement, unless its clock moved
+   * meanwhile (a reading's arrival is recorded without the device lock; its own evaluation
+   * follows and decides again).
    */
-  async setDue(tx: EntityManager, row: DeadlineRow, dueAt: Date | null): Promise<void> {
-    await tx.query(`UPDATE rule_deadlines SET due_at = $4 WHERE rule_id = $1 AND device_id = $2 AND abs(extract(epoch FROM clock_at - $3::timestamptz)) < 0.002`, [
-      row.rule_id,
-      row.device_id,
-      row.clock_at,
-      dueAt,
-    ]);
+  async setDue(tx: EntityManager, changes: readonly { row: DeadlineRow; dueAt: Date | null }[]): Promise<void> {
+    if (!changes.length) return;
+    await tx.query(
+      `UPDATE rule_deadlines x SET due_at = u.due_at
+         FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS u(rule_id, device_id, clock_at, due_at)
+        WHERE x.rule_id = u.rule_id AND x.device_id = u.device_id AND abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002`,
+      [
+        changes.map((c) => c.row.rule_id),
+        changes.map((c) => c.row.device_id),
+        changes.map((c) => c.row.clock_at),
+        changes.map((c) => c.dueAt),
+      ],
+    );
   }
 
   async remove(tx: EntityManager, ruleId: number, deviceId: number): Promise<void> {

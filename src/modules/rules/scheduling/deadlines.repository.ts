@@ -164,12 +164,16 @@ export class DeadlinesRepository {
     await tx.query(`DELETE FROM rule_deadlines WHERE rule_id = $1 AND device_id = $2`, [ruleId, deviceId]);
   }
 
-  /** Devices with a row due now, earliest first (index range scan on due_at). */
+  /**
+   * Devices with a row due now, earliest first: an index range scan on due_at. now() (this
+   * statement's start), not clock_timestamp(): a volatile bound cannot use the index, and
+   * scanned all 100,000 rows of a large rule instead.
+   */
   dueDevices(limit: number): Promise<DueDevice[]> {
     return this.ds.query(
       `SELECT x.device_id, x.project_id, p.org_id
          FROM (SELECT device_id, project_id, min(due_at) AS due
-                 FROM rule_deadlines WHERE due_at <= clock_timestamp()
+                 FROM rule_deadlines WHERE due_at <= now()
                 GROUP BY device_id, project_id ORDER BY due LIMIT $1) x
          JOIN projects p ON p.id = x.project_id
         ORDER BY x.due`,

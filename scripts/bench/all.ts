@@ -556,6 +556,7 @@ async function main(): Promise<void> {
     row('query: first aggregate / stats (builds rollups)', `${fmt(firstQuery.aggregate, 0)} / ${fmt(firstQuery.stats, 1)} ms`);
     for (const [key, q] of Object.entries(liveQueries)) row(`query under the alert load: ${key} p50 / p95`, `${fmt(q.p50, 1)} / ${fmt(q.p95, 1)} ms`);
     const nd = noData.probe_post_to_stored_ms;
+    if (!noData.skipped) row('no-data: due → triggered_at p50 / p99', `${fmt(noData.due_to_triggered_at_ms.p50)} / ${fmt(noData.due_to_triggered_at_ms.p99)} ms`);
     row(`no-data: due → alert seen p50 / p99 (${fmt(noData.stopping)} of ${fmt(noData.devices)} stop)`, noData.skipped ? 'not measured (see log)' : `${fmt(noData.firing_lag_ms.p50)} / ${fmt(noData.firing_lag_ms.p99)} ms`, 'p99 ≤ 2,000 ms', noData.alerts_missing === 0 && noData.firing_lag_ms.p99 <= 2000);
     row('no-data: POST → stored p50 without / with the rule', `${fmt(nd.baseline.p50, 1)} / ${fmt(nd.with_rule.p50, 1)} ms`, '≤ +10 %', nd.with_rule.p50 <= nd.baseline.p50 * 1.1);
     for (const p of procs) {

@@ -9,7 +9,8 @@ import { Progress } from './progress';
  * per POST, as devices do) while the stopped ones' deadlines come due. Measured:
  *
  *  - firing lag: each stopped device's due time (its last arrival + no_data_seconds, read from
- *    rule_deadlines) → its alert first seen in GET /projects/{id}/alerts (polled every 100 ms);
+ *    rule_deadlines) → its alert first seen in GET /projects/{id}/alerts (polled every 100 ms),
+ *    and → the alert's triggered_at (the lag without the list request's own time);
  *  - POST → stored latency of the reporting devices, by a probe POST ?wait=true (which answers
  *    once the reading is durable, arrival recorded) every 100 ms, with the same load running,
  *    first without the rule (baseline), then with it;
@@ -49,6 +50,7 @@ export interface NoDataResult {
   unexpected_alerts: number;
   failed_posts: number;
   firing_lag_ms: { p50: number; p99: number; max: number };
+  due_to_triggered_at_ms: { p50: number; p99: number; max: number };
   load_readings_per_second: { baseline: number; with_rule: number };
   probe_post_to_stored_ms: { baseline: { p50: number; p99: number; n: number }; with_rule: { p50: number; p99: number; n: number } };
   cpu_percent_of_a_core: { baseline: Record<string, number>; with_rule: Record<string, number> };
@@ -167,6 +169,7 @@ const skipped = (o: NoDataOptions, why: string): Omit<NoDataResult, 'load_readin
   unexpected_alerts: 0,
   failed_posts: 0,
   firing_lag_ms: { p50: NaN, p99: NaN, max: NaN },
+  due_to_triggered_at_ms: { p50: NaN, p99: NaN, max: NaN },
 });
 
 export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
@@ -243,14 +246,19 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     // performance.now() and the database's clock: compare through Date.now() (same machine).
     const seen = new Map<number, number>();
     const others = new Set<number>();
+    /** due → triggered_at: when the alert opened, without the time the list request itself took. */
+    const opened: number[] = [];
     const fireBar = new Progress('no-data firing', stoppingIds.length, 'alerts');
     const stopAt = lastDue + 15_000;
     while (Date.now() < stopAt && seen.size < stoppingIds.length) {
       const pollAt = Date.now();
-      const alerts: { id: number; device_id: number }[] = await api(o.apiUrl, 'GET', `/projects/${tenant.projectId}/alerts?rule_id=${rule.id}&limit=1000`, undefined, tenant.auth);
+      const alerts: { id: number; device_id: number; triggered_at: string }[] = await api(o.apiUrl, 'GET', `/projects/${tenant.projectId}/alerts?rule_id=${rule.id}&limit=1000`, undefined, tenant.auth);
       for (const a of alerts) {
         if (dueOf.has(a.device_id)) {
-          if (!seen.has(a.device_id)) seen.set(a.device_id, pollAt);
+          if (!seen.has(a.device_id)) {
+            seen.set(a.device_id, pollAt);
+            opened.push(Math.max(0, new Date(a.triggered_at).getTime() - dueOf.get(a.device_id)!));
+          }
         } else others.add(a.device_id);
       }
       fireBar.update(seen.size, { note: `load ${fmt(load.sent / load.elapsedSeconds)}/s` });
@@ -262,6 +270,7 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     const withRuleCpu = cpuShare(c0, cpuSnapshot(o.procs), withRuleSeconds);
     const lags = [...seen].map(([device, at]) => Math.max(0, at - dueOf.get(device)!));
     const lag = summary(lags);
+    const openLag = summary(opened);
     const result: NoDataResult = {
       skipped: null,
       devices: o.devices,
@@ -274,12 +283,13 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
       unexpected_alerts: others.size,
       failed_posts: load.failed,
       firing_lag_ms: { p50: lag.p50, p99: lag.p99, max: lag.max },
+      due_to_triggered_at_ms: { p50: openLag.p50, p99: openLag.p99, max: openLag.max },
       load_readings_per_second: { baseline: Math.round(baselineRate), with_rule: Math.round(load.sent / withRuleSeconds) },
       probe_post_to_stored_ms: { baseline: baselineProbes, with_rule: summary(load.probes) },
       cpu_percent_of_a_core: { baseline: baselineCpu, with_rule: withRuleCpu },
     };
     o.log(
-      `no-data: ${seen.size} of ${stoppingIds.length} fired (${others.size} unexpected); lag p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms; ` +
+      `no-data: ${seen.size} of ${stoppingIds.length} fired (${others.size} unexpected); due → seen p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms (due → triggered_at p50 ${fmt(openLag.p50)}, p99 ${fmt(openLag.p99)} ms); ` +
         `probe POST → stored p50/p99 ${fmt(baselineProbes.p50, 1)}/${fmt(baselineProbes.p99, 1)} ms without the rule, ` +
         `${fmt(result.probe_post_to_stored_ms.with_rule.p50, 1)}/${fmt(result.probe_post_to_stored_ms.with_rule.p99, 1)} ms with it; ` +
         `load ${fmt(baselineRate)}/s and ${fmt(result.load_readings_per_second.with_rule)}/s`,

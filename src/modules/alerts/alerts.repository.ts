@@ -72,6 +72,21 @@ export class AlertsRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * Opens several alerts in one statement (the deadline timer's batches); as open, a pair
+   * that already has one open is left out. Each row's triggered_at is its own insert moment.
+   */
+  openMany(tx: EntityManager, rows: readonly { projectId: number; deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> }[]): Promise<AlertRow[]> {
+    return tx.query(
+      `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details, triggered_at)
+       SELECT u.p, u.d, u.r, 'firing', u.s, u.j, clock_timestamp()
+         FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bigint[]), unnest($4::text[]), jsonb_array_elements($5::jsonb)) AS u(p, d, r, s, j)
+       ON CONFLICT (rule_id, device_id) WHERE status <> 'resolved' DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [rows.map((r) => r.projectId), rows.map((r) => r.deviceId), rows.map((r) => r.ruleId), rows.map((r) => r.severity), JSON.stringify(rows.map((r) => r.details))],
+    );
+  }
+
   /** Moves an open alert to a new status; null when it is not (or no longer) open. */
   async transition(
     manager: EntityManager | null,

@@ -78,6 +78,19 @@ export class AlertsService {
     return alert ? this.changeInTx(tx, scope, { type: 'alert.triggered', alert: toAlertResponse(alert) }) : null;
   }
 
+  /** openInTx for many pairs at once, possibly of several projects: one insert, then each alert's deliveries. */
+  async openManyInTx(
+    tx: EntityManager,
+    rows: readonly { scope: TenantScope; deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> }[],
+  ): Promise<AlertChange[]> {
+    if (!rows.length) return [];
+    const scopes = new Map(rows.map((r) => [r.scope.projectId, r.scope]));
+    const opened = await this.repo.openMany(tx, rows.map(({ scope, ...r }) => ({ projectId: scope.projectId, ...r })));
+    const out: AlertChange[] = [];
+    for (const alert of opened) out.push(await this.changeInTx(tx, scopes.get(Number(alert.project_id))!, { type: 'alert.triggered', alert: toAlertResponse(alert) }));
+    return out;
+  }
+
   async resolveInTx(tx: EntityManager, scope: TenantScope, alertId: number): Promise<AlertChange | null> {
     const alert = await this.repo.transition(tx, scope, alertId, 'resolved');
     return alert ? this.changeInTx(tx, scope, { type: 'alert.resolved', alert: toAlertResponse(alert) }) : null;

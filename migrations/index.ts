@@ -4,6 +4,7 @@ import { RulesAlerts1764000000002 } from './1764000000002-rules-alerts';
 import { Webhooks1764000000003 } from './1764000000003-webhooks';
 import { MetricRollups1764000000004 } from './1764000000004-metric-rollups';
 import { EvaluationMarks1764000000007 } from './1764000000007-evaluation-marks';
+import { RuleTypesDeadlines1764000000008 } from './1764000000008-rule-types-deadlines';
 import { Silences1764000000009 } from './1764000000009-silences';
 import { WebhookControls1764000000010 } from './1764000000010-webhook-controls';
 
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   Webhooks1764000000003,
   MetricRollups1764000000004,
   EvaluationMarks1764000000007,
+  RuleTypesDeadlines1764000000008,
   Silences1764000000009,
   WebhookControls1764000000010,
 ];

@@ -7,6 +7,7 @@ import { ReadingsQuota } from '../../core/rate-limit/readings-quota';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
 import { EvaluationMarks } from '../rules/scheduling/evaluation-marks.service';
+import { ArrivalsService } from '../rules/scheduling/arrivals.service';
 import { EvaluationScheduler } from '../rules/scheduling/evaluation-scheduler.service';
 import { IngestAccepted, IngestStored } from './dto/ingest.dto';
 import { KnownDevices } from './ingest/known-devices';
@@ -51,6 +52,7 @@ export class TelemetryIngestService {
     private readonly evaluationMarks: EvaluationMarks,
     private readonly metrics: Metrics,
     private readonly quota: ReadingsQuota,
+    private readonly arrivals: ArrivalsService,
   ) {}
 
   async accept(scope: TenantScope, body: unknown, wait: boolean): Promise<IngestAccepted | IngestStored> {
@@ -146,6 +148,7 @@ export class TelemetryIngestService {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
     await this.writer.write(this.rowsOf(payload));
     done();
+    await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload);
   }
 
@@ -157,6 +160,7 @@ export class TelemetryIngestService {
   private async storeNow(payload: IngestReadingsPayload): Promise<Set<string>> {
     const inserted = await this.readings.insertMany(this.rowsOf(payload), 'keys');
     this.metrics.readingsStored.inc(inserted.length);
+    await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload);
     return new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
   }

@@ -3,6 +3,7 @@ import { Telemetry1764000000001 } from './1764000000001-telemetry';
 import { RulesAlerts1764000000002 } from './1764000000002-rules-alerts';
 import { Webhooks1764000000003 } from './1764000000003-webhooks';
 import { MetricRollups1764000000004 } from './1764000000004-metric-rollups';
+import { ReadingIdentities1764000000005 } from './1764000000005-reading-identities';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and tests agree. */
-export const MIGRATIONS = [Foundation1764000000000, Telemetry1764000000001, RulesAlerts1764000000002, Webhooks1764000000003, MetricRollups1764000000004];
+export const MIGRATIONS = [Foundation1764000000000, Telemetry1764000000001, RulesAlerts1764000000002, Webhooks1764000000003, MetricRollups1764000000004, ReadingIdentities1764000000005];

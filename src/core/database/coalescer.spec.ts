@@ -37,4 +37,29 @@ describe('Coalescer', () => {
     expect(flushed).toEqual([[1], [2, 3], [13]]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
   });
+
+  it('takes the lanes in turn, so a backlog of one lane does not keep another out of the next flush', async () => {
+    const flushed: string[][] = [];
+    let release: () => void = () => undefined;
+    const c = new Coalescer<string>({
+      flush: (items) => {
+        flushed.push(items);
+        return new Promise((r) => (release = r));
+      },
+      maxWeight: 3,
+      maxParallel: 1,
+      lane: (item) => item[0],
+    });
+    const all = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'b1', 'a7'].map((s) => c.submit(s));
+    expect(flushed).toEqual([['a1']]);
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(flushed[1]).toEqual(['a2', 'b1', 'a3']);
+    for (let i = 0; i < 4; i++) {
+      release();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    expect(flushed.flat().sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'b1']);
+  });
 });

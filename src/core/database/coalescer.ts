@@ -12,6 +12,11 @@ export interface CoalescerOptions<I, O> {
   weigh?: (item: I) => number;
   /** Flushes in flight at once; more would only queue on a small database. */
   maxParallel?: number;
+  /**
+   * Whose an item is (a tenant, say). With lanes, a flush takes items from each lane in turn,
+   * so one lane's backlog cannot keep another's item out of the next flush.
+   */
+  lane?: (item: I) => string | number;
 }
 
 /**
@@ -40,19 +45,50 @@ export class Coalescer<I, O = void> {
 
   private pump(): void {
     while (this.inFlight < this.maxParallel && this.queue.length) {
-      const batch: Pending<I, O>[] = [];
-      let weight = 0;
-      while (this.queue.length && (weight === 0 || weight + this.weigh(this.queue[0].item) <= this.options.maxWeight)) {
-        const next = this.queue.shift()!;
-        batch.push(next);
-        weight += this.weigh(next.item);
-      }
+      const batch = this.options.lane ? this.takeByLane(this.options.lane) : this.takeInOrder();
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;
         this.pump();
       });
     }
+  }
+
+  private takeInOrder(): Pending<I, O>[] {
+    const batch: Pending<I, O>[] = [];
+    let weight = 0;
+    while (this.queue.length && (weight === 0 || weight + this.weigh(this.queue[0].item) <= this.options.maxWeight)) {
+      const next = this.queue.shift()!;
+      batch.push(next);
+      weight += this.weigh(next.item);
+    }
+    return batch;
+  }
+
+  /** One item of each lane per round (lanes in the order of their oldest item), up to maxWeight. */
+  private takeByLane(laneOf: (item: I) => string | number): Pending<I, O>[] {
+    const lanes = new Map<string | number, Pending<I, O>[]>();
+    for (const p of this.queue) {
+      const key = laneOf(p.item);
+      const lane = lanes.get(key);
+      if (lane) lane.push(p);
+      else lanes.set(key, [p]);
+    }
+    const taken = new Set<Pending<I, O>>();
+    let weight = 0;
+    for (let more = true; more; ) {
+      more = false;
+      for (const lane of lanes.values()) {
+        if (!lane.length) continue;
+        const w = this.weigh(lane[0].item);
+        if (weight > 0 && weight + w > this.options.maxWeight) continue;
+        taken.add(lane.shift()!);
+        weight += w;
+        more = true;
+      }
+    }
+    this.queue = this.queue.filter((p) => !taken.has(p));
+    return [...taken];
   }
 
   private async flush(batch: Pending<I, O>[]): Promise<void> {

@@ -20,6 +20,7 @@ export class Metrics {
   readonly readingsAccepted = this.counter('watchpost_readings_accepted_total', 'Readings accepted by POST /telemetry (queued or stored).');
   readonly readingsRejected = this.counter('watchpost_readings_rejected_total', 'Events refused by POST /telemetry validation.');
   readonly readingsStored = this.counter('watchpost_readings_stored_total', 'Readings written to Postgres by this process (duplicates excluded).');
+  readonly readingsFailed = this.counter('watchpost_readings_failed_total', 'Readings Postgres refused to store, kept in failed_readings with the reason (docs/ingest.md).');
   readonly ingestSeconds = new Histogram({
     name: 'watchpost_ingest_duration_seconds',
     help: 'Ingestion latency: stage "accept" is POST /telemetry until answered, "store" a queued batch until durable.',

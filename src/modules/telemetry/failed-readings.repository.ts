@@ -16,14 +16,14 @@ export class FailedReadingsRepository {
   /**
    * Keeps the reading as JSON text: JSON.stringify escapes NUL and lone surrogates, so what
    * a jsonb or text column refused is stored as written. Recording one again (a retried job)
-   * changes nothing.
+   * changes nothing (and answers false).
    */
-  async record(f: FailedReading): Promise<void> {
+  async record(f: FailedReading): Promise<boolean> {
     const r = f.reading;
     const received = Date.parse(String(r.receivedAt));
-    await this.ds.query(
+    const rows: unknown[] = await this.ds.query(
       `INSERT INTO failed_readings (project_id, device_id, event, received_at, reason, code) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (device_id, md5(event)) DO NOTHING`,
+       ON CONFLICT (device_id, md5(event)) DO NOTHING RETURNING 1`,
       [
         r.projectId,
         r.deviceId,
@@ -33,5 +33,6 @@ export class FailedReadingsRepository {
         f.code,
       ],
     );
+    return rows.length > 0;
   }
 }

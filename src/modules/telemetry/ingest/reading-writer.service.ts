@@ -102,8 +102,7 @@ export class ReadingWriter {
         return;
       }
       const [row] = rows;
-      await this.failures.record({ reading: row, ...refused });
-      this.metrics.readingsFailed.inc();
+      if (await this.failures.record({ reading: row, ...refused })) this.metrics.readingsFailed.inc();
       out?.failed.add(readingKey(row.deviceId, row.eventId));
       this.logger.warn(`reading ${JSON.stringify(row.eventId)} of device ${row.deviceId} refused (${refused.code}: ${refused.reason}); kept in failed_readings`);
     }

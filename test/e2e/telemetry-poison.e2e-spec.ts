@@ -48,7 +48,7 @@ describe('the reading writer and a poison row', () => {
     const before = await failedMetric();
     const ts = (i: number) => new Date(Date.UTC(2026, 0, 8, 10, 0, i)).toISOString();
     const readings: { event_id: string; ts: string; data: Record<string, unknown> }[] = Array.from({ length: 40 }, (_, i) => ({ event_id: `good-${i}`, ts: ts(i), data: { v: i } }));
-    const poison = poisonData ? { event_id: 'poison', ts: ts(59), data: poisonData } : { event_id: 'poison', ts: '99999-01-01T00:00:00.000Z', data: { v: 1 } };
+    const poison = poisonData ? { event_id: 'poison', ts: ts(59), data: poisonData } : { event_id: 'poison', ts: 'not a time', data: { v: 1 } };
     readings.splice(17, 0, poison);
     const job = await queue.add(
       'ingest',

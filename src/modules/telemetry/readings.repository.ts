@@ -114,8 +114,11 @@ export class ReadingsRepository {
       cols.r.push(row.receivedAt);
       cols.j.push(row.data);
     }
-    const { marks, values } = rollupChanges(unique);
+    const { marks, values, singles } = rollupChanges(unique);
     const withDeltas = values.i.length > 0;
+    const withSingles = singles.i.length > 0;
+    const ordered = `unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(p, d, e, t, i)`;
+    const singlesAt = withDeltas ? 13 : 10;
     const result: { device_id: number; event_id: string }[] | { n: number }[] = await this.ds.query(
       `WITH arrived AS (
          SELECT device_id, max(received_at) AS at FROM unnest($2::bigint[], $5::timestamptz[]) AS u(device_id, received_at)
@@ -147,11 +150,21 @@ export class ReadingsRepository {
            ? `, x AS (
          SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, k.v, u.t AS ts
            FROM unnest($10::int[], $11::text[], $12::float8[]) AS k(i, m, v)
-           JOIN unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(p, d, e, t, i) ON u.i = k.i + 1
+           JOIN ${ordered} ON u.i = k.i + 1
            JOIN inserted n ON n.device_id = u.d AND n.event_id = u.e
        ), delta AS (
          INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
          ${rollupsOfValues('x')}
+       )`
+           : ''
+       }${
+         withSingles
+           ? `, single AS (
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
+         SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, k.v, k.v, k.v, ARRAY[k.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+           FROM unnest($${singlesAt}::int[], $${singlesAt + 1}::text[], $${singlesAt + 2}::float8[]) AS k(i, m, v)
+           JOIN ${ordered} ON u.i = k.i + 1
+           JOIN inserted n ON n.device_id = u.d AND n.event_id = u.e
        )`
            : ''
        }
@@ -159,7 +172,8 @@ export class ReadingsRepository {
       // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
       // parameter would escape every element.
       [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h]
-        .concat(withDeltas ? [values.i, values.m, values.v] : []),
+        .concat(withDeltas ? [values.i, values.m, values.v] : [])
+        .concat(withSingles ? [singles.i, singles.m, singles.v] : []),
     );
     return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }

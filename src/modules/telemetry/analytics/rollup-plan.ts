@@ -95,13 +95,16 @@ export interface MetricValues {
 /**
  * How `rows` change rollups (see migration 1764000000004), per project, numeric metric and
  * hour: where they fall in at most MAX_DELTA_MINUTES minutes of the hour, the writer adds the
- * minute rollups of what it inserted, from `values` (each numeric value of those rows, read
- * here once, so the statement never looks into a payload); where they fall in more, `marks`
- * (the hour is rebuilt from the readings). One pass over every row's keys: linear in the
- * values, however wide an event or however many distinct metrics. `ts` is ISO-8601 UTC.
+ * minute rollups of what it inserted, from the numeric values read here once (so the
+ * statement never looks into a payload): `values` where a minute has several values of the
+ * metric (Postgres aggregates them), `singles` where it has one (a delta row of its own, no
+ * aggregation: the case of wide events and of many distinct metrics). Where they fall in
+ * more minutes, `marks` (the hour is rebuilt from the readings). One pass over every row's
+ * keys: linear in the values. `ts` is ISO-8601 UTC.
  */
-export function rollupChanges(rows: readonly ReadingRow[]): { marks: HourKeys; values: MetricValues } {
-  const touched = new Map<string, { p: number; m: string; h: string; minutes: Set<string> | null; rows: number[]; vals: number[] }>();
+export function rollupChanges(rows: readonly ReadingRow[]): { marks: HourKeys; values: MetricValues; singles: MetricValues } {
+  type Entry = { p: number; m: string; h: string; minutes: Map<string, { rows: number[]; vals: number[] }> | null };
+  const touched = new Map<string, Entry>();
   rows.forEach((row, i) => {
     const iso = typeof row.ts === 'string' && row.ts[13] === ':' ? row.ts : isoOrNull(row.ts);
     // A time that does not parse gets no rollups: Postgres refuses the row (see ReadingWriter).
@@ -113,19 +116,23 @@ export function rollupChanges(rows: readonly ReadingRow[]): { marks: HourKeys; v
       if (typeof value !== 'number' || !Number.isFinite(value)) continue;
       const key = `${row.projectId}|${hour}|${metric}`;
       let entry = touched.get(key);
-      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, minutes: new Set(), rows: [], vals: [] }));
+      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, minutes: new Map() }));
       if (!entry.minutes) continue;
-      entry.minutes.add(minute);
-      entry.rows.push(i);
-      entry.vals.push(value);
-      if (entry.minutes.size > MAX_DELTA_MINUTES) {
-        entry.minutes = null;
-        entry.rows = entry.vals = [];
+      let at = entry.minutes.get(minute);
+      if (!at) {
+        if (entry.minutes.size === MAX_DELTA_MINUTES) {
+          entry.minutes = null;
+          continue;
+        }
+        entry.minutes.set(minute, (at = { rows: [], vals: [] }));
       }
+      at.rows.push(i);
+      at.vals.push(value);
     }
   });
   const marks: HourKeys = { p: [], m: [], h: [] };
   const values: MetricValues = { i: [], m: [], v: [] };
+  const singles: MetricValues = { i: [], m: [], v: [] };
   for (const e of touched.values()) {
     if (!e.minutes) {
       marks.p.push(e.p);
@@ -133,11 +140,14 @@ export function rollupChanges(rows: readonly ReadingRow[]): { marks: HourKeys; v
       marks.h.push(`${e.h}:00:00Z`);
       continue;
     }
-    for (let k = 0; k < e.rows.length; k++) {
-      values.i.push(e.rows[k]);
-      values.m.push(e.m);
-      values.v.push(e.vals[k]);
+    for (const at of e.minutes.values()) {
+      const to = at.rows.length === 1 ? singles : values;
+      for (let k = 0; k < at.rows.length; k++) {
+        to.i.push(at.rows[k]);
+        to.m.push(e.m);
+        to.v.push(at.vals[k]);
+      }
     }
   }
-  return { marks, values };
+  return { marks, values, singles };
 }

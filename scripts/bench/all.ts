@@ -6,6 +6,7 @@ import path from 'node:path';
 import Redis from 'ioredis';
 import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
 import { IngestResult, prepareBodies, runIngest } from './ingest';
+import { runNoisy } from './noisy';
 import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
 import { listenLocal, readBody } from '../local-http';
 import { Progress } from './progress';
@@ -26,7 +27,10 @@ import { Progress } from './progress';
  *     of them) after a warm-up whose first request (which builds rollups) is reported too;
  *     with LIVE_QUERIES=1 also, during phase 2, project-wide queries of the last hour (one
  *     every 250 ms; informational, and they slow the webhooks measured beside them);
- *  4. peak resident memory (VmHWM) of every platform process.
+ *  4. peak resident memory (VmHWM) of every platform process;
+ *  5. noisy neighbour (noisy.ts): project B's POST → stored and POST → webhook p50/p99 at 1,000
+ *     readings/s, alone and while project A sends wide events and many-metric batches, for
+ *     NOISY_SECONDS (20) each, A at most NOISY_A_POSTS_PER_SECOND (4); after the memory figures.
  *
  * Prints a table (metric, value, target, pass/fail) and writes bench/results/latest.json.
  * A missed target is a result, not an error: the exit code is non-zero only when the run fails.
@@ -533,12 +537,19 @@ async function main(): Promise<void> {
     const peak = memory(procs);
     const bench = peakRssMb(process.pid);
 
+    // 5. Noisy neighbour.
+    const noisy = await phase('noisy neighbour', () =>
+      guard(runNoisy({ apiUrl: url, databaseUrl: env.databaseUrl, seconds: int('NOISY_SECONDS', 20), rate: 1000, aPostsPerSecond: int('NOISY_A_POSTS_PER_SECOND', 4), log })),
+    );
+
     // The table.
     const rows: Row[] = [];
     const row = (metric: string, value: string, target = '', pass: boolean | null = null) => rows.push({ metric, value, target, pass });
     row(`ingest: durable readings/s (${fmt(READINGS)} via HTTP)`, `${fmt(ingest.platformRate)}/s`, `≥ ${fmt(TARGETS.readingsPerSecond)}/s`, ingest.platformRate >= TARGETS.readingsPerSecond);
     row('ingest: direct multi-row insert (reference)', `${fmt(ingest.directRate)}/s`);
     row('ingest: ratio HTTP durable / direct', fmt(ingest.ratio, 2), `≥ ${TARGETS.ratio}`, ingest.ratio >= TARGETS.ratio);
+    row('ingest: direct insert with the identity claimed (reference)', `${fmt(ingest.directWithIdentityRate)}/s (identity costs ×${fmt(ingest.identityCost, 2)})`);
+    row('ingest: ratio HTTP durable / direct with identity', fmt(ingest.ratioWithIdentity, 2));
     row(`alerts: load (${RATE}/s target, batches of ${ALERT_BATCH})`, `${fmt(load.sent / load.elapsed)}/s for ${fmt(load.elapsed)} s`);
     row('alerts: breaches → webhooks arrived', `${arrivals.latencies.length} of ${load.breaches}${missing ? ` (${missing} missing)` : ''}`);
     row('alerts: POST answer → webhook p50 / p99', `${fmt(webhook.p50)} / ${fmt(webhook.p99)} ms`, `p99 ≤ ${TARGETS.webhookP99Ms} ms`, missing === 0 && webhook.p99 <= TARGETS.webhookP99Ms);
@@ -551,6 +562,11 @@ async function main(): Promise<void> {
     for (const p of procs) {
       const mb = peak[p.name];
       row(`memory: peak RSS ${p.name}`, mb === null ? 'n/a' : `${fmt(mb)} MB`, `≤ ${TARGETS.processMb} MB`, mb !== null && mb <= TARGETS.processMb);
+    }
+    for (const [k, label] of [['stored', 'POST → stored'], ['webhook', 'POST → webhook']] as const) {
+      const [alone, busy] = [noisy.without_a[k], noisy.with_a[k]];
+      row(`noisy: B ${label} p50 / p99 alone`, `${fmt(alone.p50)} / ${fmt(alone.p99)} ms`);
+      row(`noisy: B ${label} p50 / p99 with A`, `${fmt(busy.p50)} / ${fmt(busy.p99)} ms`, '≤ 1.5× alone (p99)', busy.p99 <= 1.5 * alone.p99);
     }
     const passed = rows.filter((r) => r.pass === true).length;
     const failed = rows.filter((r) => r.pass === false).length;
@@ -585,6 +601,10 @@ async function main(): Promise<void> {
           direct_readings_per_second: Math.round(ingest.directRate),
           direct_seconds: ingest.directMs / 1000,
           ratio: Math.round(ingest.ratio * 1000) / 1000,
+          direct_with_identity_readings_per_second: Math.round(ingest.directWithIdentityRate),
+          direct_with_identity_seconds: ingest.directWithIdentityMs / 1000,
+          ratio_with_identity: Math.round(ingest.ratioWithIdentity * 1000) / 1000,
+          identity_cost: Math.round(ingest.identityCost * 1000) / 1000,
           readings_table_mb: readingsMb,
         },
         alerts: {
@@ -604,6 +624,7 @@ async function main(): Promise<void> {
           ...Object.fromEntries(kinds.map((k) => [k.key, { request: k.label, ...queries[k.key], first_ms: firstQuery[k.key] }])),
           during_alert_load: liveQueries,
         },
+        noisy_neighbour: noisy,
         peak_rss_mb: peak,
         peak_rss_mb_after_phase: memoryByPhase,
         bench_process_peak_rss_mb: bench,

@@ -152,7 +152,11 @@ export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Pr
             const rows: string[] = [];
             body.events.forEach((e: { ts: string; event_id: string; data: unknown }, i: number) => {
               const off = i * 5;
-              rows.push(`($${off + 1}::bigint, $${off + 2}::bigint, $${off + 3}::text, $${off + 4}::timestamptz, $${off + 5}::jsonb)`);
+              rows.push(
+                identity
+                  ? `($${off + 1}::bigint, $${off + 2}::bigint, $${off + 3}::text, $${off + 4}::timestamptz, $${off + 5}::jsonb)`
+                  : `($${off + 1}, $${off + 2}, $${off + 3}, $${off + 4}, now(), $${off + 5})`,
+              );
               values.push(tenant.projectId, device, e.event_id, e.ts, JSON.stringify(e.data));
             });
             await c.query(
@@ -161,7 +165,7 @@ export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Pr
                    claimed AS (INSERT INTO bench_scratch_ids (device_id, event_id, ts) SELECT d, e, t FROM v ON CONFLICT DO NOTHING RETURNING device_id, event_id)
                    INSERT INTO bench_scratch (project_id, device_id, event_id, ts, received_at, payload)
                    SELECT v.p, v.d, v.e, v.t, now(), v.j FROM v JOIN claimed c ON c.device_id = v.d AND c.event_id = v.e ON CONFLICT DO NOTHING`
-                : `INSERT INTO bench_scratch (project_id, device_id, event_id, ts, received_at, payload) SELECT p, d, e, t, now(), j FROM (VALUES ${rows.join(',')}) AS v (p, d, e, t, j) ON CONFLICT DO NOTHING`,
+                : `INSERT INTO bench_scratch (project_id, device_id, event_id, ts, received_at, payload) VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`,
               values,
             );
             inserted += body.events.length;

@@ -62,4 +62,28 @@ describe('Coalescer', () => {
     await Promise.all(all);
     expect(flushed.flat().sort()).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'b1']);
   });
+
+  it('sends small items in an express flush while the regular ones are busy', async () => {
+    const flushed: number[][] = [];
+    const releases: (() => void)[] = [];
+    const c = new Coalescer<number>({
+      flush: (items) => {
+        flushed.push(items);
+        return new Promise((r) => releases.push(r));
+      },
+      maxWeight: 1000,
+      maxParallel: 1,
+      weigh: (n) => n,
+      expressWeight: 10,
+    });
+    const all = [500, 400, 3, 600, 2].map((n) => c.submit(n));
+    // The regular slot took 500, the express one 3 at once; 400 and 600 wait for the regular slot.
+    expect(flushed).toEqual([[500], [3]]);
+    while (releases.length) {
+      releases.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    expect(flushed).toEqual([[500], [3], [400, 600], [2]]);
+  });
 });

@@ -17,6 +17,11 @@ export interface CoalescerOptions<I, O> {
    * so one lane's backlog cannot keep another's item out of the next flush.
    */
   lane?: (item: I) => string | number;
+  /**
+   * One more flush in flight, for small items only (each and all together at most this
+   * weight): a small write never waits behind large ones.
+   */
+  expressWeight?: number;
 }
 
 /**
@@ -28,6 +33,7 @@ export interface CoalescerOptions<I, O> {
 export class Coalescer<I, O = void> {
   private queue: Pending<I, O>[] = [];
   private inFlight = 0;
+  private expressInFlight = false;
   private readonly weigh: (item: I) => number;
   private readonly maxParallel: number;
 
@@ -44,14 +50,23 @@ export class Coalescer<I, O = void> {
   }
 
   private pump(): void {
+    const { lane, expressWeight } = this.options;
     while (this.inFlight < this.maxParallel && this.queue.length) {
-      const batch = this.options.lane ? this.takeByLane(this.options.lane) : this.takeInOrder();
+      const batch = lane ? this.takeByLane(lane, this.options.maxWeight) : this.takeInOrder();
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;
         this.pump();
       });
     }
+    if (expressWeight === undefined || this.expressInFlight || !this.queue.length) return;
+    const batch = this.takeByLane(lane ?? (() => 0), expressWeight, (item) => this.weigh(item) <= expressWeight);
+    if (!batch.length) return;
+    this.expressInFlight = true;
+    void this.flush(batch).finally(() => {
+      this.expressInFlight = false;
+      this.pump();
+    });
   }
 
   private takeInOrder(): Pending<I, O>[] {
@@ -65,10 +80,11 @@ export class Coalescer<I, O = void> {
     return batch;
   }
 
-  /** One item of each lane per round (lanes in the order of their oldest item), up to maxWeight. */
-  private takeByLane(laneOf: (item: I) => string | number): Pending<I, O>[] {
+  /** One item of each lane per round (lanes in the order of their oldest item), up to `maxWeight`. */
+  private takeByLane(laneOf: (item: I) => string | number, maxWeight: number, eligible: (item: I) => boolean = () => true): Pending<I, O>[] {
     const lanes = new Map<string | number, Pending<I, O>[]>();
     for (const p of this.queue) {
+      if (!eligible(p.item)) continue;
       const key = laneOf(p.item);
       const lane = lanes.get(key);
       if (lane) lane.push(p);
@@ -81,7 +97,7 @@ export class Coalescer<I, O = void> {
       for (const lane of lanes.values()) {
         if (!lane.length) continue;
         const w = this.weigh(lane[0].item);
-        if (weight > 0 && weight + w > this.options.maxWeight) continue;
+        if (weight > 0 && weight + w > maxWeight) continue;
         taken.add(lane.shift()!);
         weight += w;
         more = true;

@@ -11,6 +11,12 @@ import { ReadingRow, ReadingsRepository } from '../readings.repository';
  */
 const MAX_WEIGHT_PER_FLUSH = 30_000;
 
+/**
+ * Batches this light (a device's few readings) also have a flush slot of their own, so another
+ * project's one-reading batch is stored while large flushes are in flight, not after them.
+ */
+const EXPRESS_WEIGHT = 2_000;
+
 const weigh = (rows: readonly ReadingRow[]): number => {
   let w = 0;
   for (const r of rows) w += 1 + (r.data && typeof r.data === 'object' ? Object.keys(r.data).length : 0);
@@ -44,7 +50,8 @@ export interface WriteOutcome {
 /**
  * Writes queued readings durably, coalescing concurrent callers: with a deep queue the worker
  * runs many ingest jobs at once, so small jobs turn into large inserts by themselves; with a
- * shallow one a write goes out at once. Flushes take the projects' jobs in turn. A caller's
+ * shallow one a write goes out at once. Flushes take the projects' jobs in turn, and small
+ * batches have a flush slot of their own. A caller's
  * promise resolves when its readings are committed (new ones stored, duplicates skipped,
  * refused ones kept in failed_readings: see `insertIsolating`). docs/ingest.md.
  */
@@ -63,6 +70,7 @@ export class ReadingWriter {
       maxWeight: MAX_WEIGHT_PER_FLUSH,
       weigh,
       lane: (rows) => rows[0].projectId,
+      expressWeight: EXPRESS_WEIGHT,
     });
   }
 

@@ -1,7 +1,7 @@
 import { Agent, createServer, request, Server } from 'node:http';
 import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
 import { listenLocal, readBody } from '../local-http';
-import { api, percentile, pg, seedTenant } from './platform';
+import { api, benchEnv, dropDatabase, percentile, pg, Proc, seedTenant, startProcess } from './platform';
 
 /**
  * The "noisy neighbour" phase of `npm run bench` (issue 13): project B streams `rate`
@@ -219,4 +219,33 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     sink.close();
     await db.end();
   }
+}
+
+/** `node dist/scripts/bench/noisy.js`: this phase alone, on a fresh api + worker (NOISY_SECONDS, NOISY_A_POSTS_PER_SECOND). */
+async function main(): Promise<void> {
+  const env = benchEnv();
+  const procs: Proc[] = [];
+  try {
+    const apiProc = await startProcess('api', 'api', env, { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
+    procs.push(apiProc, await startProcess('worker', 'worker', env, { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }));
+    const r = await runNoisy({
+      apiUrl: apiProc.url!,
+      databaseUrl: env.databaseUrl,
+      seconds: Number(process.env.NOISY_SECONDS ?? 20),
+      rate: 1000,
+      aPostsPerSecond: Number(process.env.NOISY_A_POSTS_PER_SECOND ?? 4),
+      log: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  } finally {
+    for (const p of procs.reverse()) await p.stop();
+    await dropDatabase(env);
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  });
 }

@@ -226,8 +226,10 @@ async function main(): Promise<void> {
   const env = benchEnv();
   const procs: Proc[] = [];
   try {
-    const apiProc = await startProcess('api', 'api', env, { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' });
-    procs.push(apiProc, await startProcess('worker', 'worker', env, { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' }));
+    const extra = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '20' };
+    const apiProc = await startProcess('api', 'api', env, extra);
+    procs.push(apiProc);
+    procs.push(await startProcess('worker', 'worker', env, extra));
     const r = await runNoisy({
       apiUrl: apiProc.url!,
       databaseUrl: env.databaseUrl,

@@ -225,6 +225,15 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
 async function main(): Promise<void> {
   const env = benchEnv();
   const procs: Proc[] = [];
+  const cleanup = async () => {
+    for (const p of procs.reverse()) await p.stop();
+    await dropDatabase(env);
+  };
+  // A failed POST of the load (alerts.ts) surfaces as an unhandled rejection: stop the platform too.
+  process.once('unhandledRejection', (err) => {
+    process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+    void cleanup().finally(() => process.exit(1));
+  });
   try {
     const extra = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '20' };
     const apiProc = await startProcess('api', 'api', env, extra);
@@ -240,8 +249,7 @@ async function main(): Promise<void> {
     });
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   } finally {
-    for (const p of procs.reverse()) await p.stop();
-    await dropDatabase(env);
+    await cleanup();
   }
 }
 

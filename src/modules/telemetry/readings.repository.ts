@@ -97,7 +97,9 @@ export class ReadingsRepository {
    * also records how the rows change rollups (deltas for live data, marks for a backfill; see
    * rollupChanges), so a rollup never misses a committed reading. The deltas are built from
    * the numeric values rollupChanges read in JS, joined to the inserted rows by position: no
-   * payload is looked into, so the cost is linear in the values. `keys` returns the new
+   * payload is looked into, so the cost is linear in the values. Rows are matched on event_id
+   * in the "C" collation: equality is the same in every deterministic collation, and a merge
+   * join's sort by bytes is several times cheaper than by a language's rules. `keys` returns the new
    * identities (for wait=true), `count` only how many were new, which is cheaper.
    */
   async insertMany(rows: readonly ReadingRow[], mode: 'count'): Promise<number>;
@@ -142,7 +144,7 @@ export class ReadingsRepository {
          SELECT u.p, u.d, u.e, u.t, u.r, u.j
            FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::timestamptz[]),
                            unnest($5::timestamptz[]), jsonb_array_elements($6::jsonb)) AS u(p, d, e, t, r, j)
-           JOIN claimed c ON c.device_id = u.d AND c.event_id = u.e
+           JOIN claimed c ON c.device_id = u.d AND c.event_id COLLATE "C" = u.e COLLATE "C"
          ON CONFLICT (device_id, ts, event_id) DO NOTHING
          RETURNING device_id, event_id
        )${
@@ -151,7 +153,7 @@ export class ReadingsRepository {
          SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, k.v, u.t AS ts
            FROM unnest($10::int[], $11::text[], $12::float8[]) AS k(i, m, v)
            JOIN ${ordered} ON u.i = k.i + 1
-           JOIN inserted n ON n.device_id = u.d AND n.event_id = u.e
+           JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
        ), delta AS (
          INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
          ${rollupsOfValues('x')}
@@ -164,7 +166,7 @@ export class ReadingsRepository {
          SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, k.v, k.v, k.v, ARRAY[k.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
            FROM unnest($${singlesAt}::int[], $${singlesAt + 1}::text[], $${singlesAt + 2}::float8[]) AS k(i, m, v)
            JOIN ${ordered} ON u.i = k.i + 1
-           JOIN inserted n ON n.device_id = u.d AND n.event_id = u.e
+           JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
        )`
            : ''
        }

@@ -145,7 +145,6 @@ export class ReadingsRepository {
            FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::timestamptz[]),
                            unnest($5::timestamptz[]), jsonb_array_elements($6::jsonb)) AS u(p, d, e, t, r, j)
            JOIN claimed c ON c.device_id = u.d AND c.event_id COLLATE "C" = u.e COLLATE "C"
-         ON CONFLICT (device_id, ts, event_id) DO NOTHING
          RETURNING device_id, event_id
        )${
          withDeltas

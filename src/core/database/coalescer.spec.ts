@@ -77,7 +77,8 @@ describe('Coalescer', () => {
       expressWeight: 10,
     });
     const all = [500, 400, 3, 600, 2].map((n) => c.submit(n));
-    // The regular slot took 500, the express one 3 at once; 400 and 600 wait for the regular slot.
+    // The regular slot took 500, the express one 3 at once; 400 and 600 wait for the regular
+    // slot, which leaves 2 to the express one.
     expect(flushed).toEqual([[500], [3]]);
     while (releases.length) {
       releases.shift()!();
@@ -85,5 +86,28 @@ describe('Coalescer', () => {
     }
     await Promise.all(all);
     expect(flushed).toEqual([[500], [3], [400, 600], [2]]);
+  });
+
+  it('lets the regular slots take small items too when nothing large waits', async () => {
+    const flushed: number[][] = [];
+    const releases: (() => void)[] = [];
+    const c = new Coalescer<number>({
+      flush: (items) => {
+        flushed.push(items);
+        return new Promise((r) => releases.push(r));
+      },
+      maxWeight: 1000,
+      maxParallel: 1,
+      weigh: (n) => n,
+      expressWeight: 10,
+    });
+    const all = [1, 2, 3].map((n) => c.submit(n));
+    expect(flushed).toEqual([[1], [2]]);
+    while (releases.length) {
+      releases.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    expect(flushed).toEqual([[1], [2], [3]]);
   });
 });

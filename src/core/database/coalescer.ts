@@ -19,7 +19,8 @@ export interface CoalescerOptions<I, O> {
   lane?: (item: I) => string | number;
   /**
    * One more flush in flight, for small items only (each and all together at most this
-   * weight): a small write never waits behind large ones.
+   * weight); while large items wait, the regular flushes take only those: a small write never
+   * waits behind large ones.
    */
   expressWeight?: number;
 }
@@ -52,7 +53,10 @@ export class Coalescer<I, O = void> {
   private pump(): void {
     const { lane, expressWeight } = this.options;
     while (this.inFlight < this.maxParallel && this.queue.length) {
-      const batch = lane ? this.takeByLane(lane, this.options.maxWeight) : this.takeInOrder();
+      // With an express slot, a regular flush leaves the small items to it while large ones wait.
+      const large = expressWeight === undefined ? null : (item: I) => this.weigh(item) > expressWeight;
+      const onlyLarge = large !== null && this.queue.some((p) => large(p.item));
+      const batch = lane || large ? this.takeByLane(lane ?? (() => 0), this.options.maxWeight, onlyLarge ? large : undefined) : this.takeInOrder();
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;

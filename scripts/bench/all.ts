@@ -8,6 +8,7 @@ import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
 import { runWithSilences } from './silences';
 import { IngestResult, prepareBodies, runIngest } from './ingest';
 import { runNoDataPhase } from './no-data';
+import { runNoisy } from './noisy';
 import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
 import { listenLocal, readBody } from '../local-http';
 import { Progress } from './progress';
@@ -33,6 +34,9 @@ import { runConsoleBenchInto } from './console';
  *  5. no-data rules (no-data.ts): firing lag of NO_DATA_STOPPING of NO_DATA_DEVICES watched
  *     devices going quiet, and POST → stored latency and CPU with and without the rule under
  *     NO_DATA_RATE one-reading POSTs/s (NO_DATA_SECONDS, 30, is the rule's no_data_seconds).
+ *  6. noisy neighbour (noisy.ts): project B's POST → stored and POST → webhook p50/p99 at 1,000
+ *     readings/s, alone and while project A sends wide events and many-metric batches, for
+ *     NOISY_SECONDS (20) each, A at most NOISY_A_POSTS_PER_SECOND (4); after the memory figures.
  *
  * Prints a table (metric, value, target, pass/fail) and writes bench/results/latest.json.
  * A missed target is a result, not an error: the exit code is non-zero only when the run fails.
@@ -548,12 +552,19 @@ async function main(): Promise<void> {
     const peak = memory(procs);
     const bench = peakRssMb(process.pid);
 
+    // 5. Noisy neighbour.
+    const noisy = await phase('noisy neighbour', () =>
+      guard(runNoisy({ apiUrl: url, databaseUrl: env.databaseUrl, seconds: int('NOISY_SECONDS', 20), rate: 1000, aPostsPerSecond: int('NOISY_A_POSTS_PER_SECOND', 4), log })),
+    );
+
     // The table.
     const rows: Row[] = [];
     const row = (metric: string, value: string, target = '', pass: boolean | null = null) => rows.push({ metric, value, target, pass });
     row(`ingest: durable readings/s (${fmt(READINGS)} via HTTP)`, `${fmt(ingest.platformRate)}/s`, `≥ ${fmt(TARGETS.readingsPerSecond)}/s`, ingest.platformRate >= TARGETS.readingsPerSecond);
     row('ingest: direct multi-row insert (reference)', `${fmt(ingest.directRate)}/s`);
     row('ingest: ratio HTTP durable / direct', fmt(ingest.ratio, 2), `≥ ${TARGETS.ratio}`, ingest.ratio >= TARGETS.ratio);
+    row('ingest: direct insert with the identity claimed (reference)', `${fmt(ingest.directWithIdentityRate)}/s (identity costs ×${fmt(ingest.identityCost, 2)})`);
+    row('ingest: ratio HTTP durable / direct with identity', fmt(ingest.ratioWithIdentity, 2));
     row(`alerts: load (${RATE}/s target, batches of ${ALERT_BATCH})`, `${fmt(load.sent / load.elapsed)}/s for ${fmt(load.elapsed)} s`);
     row('alerts: breaches → webhooks arrived', `${arrivals.latencies.length} of ${load.breaches}${missing ? ` (${missing} missing)` : ''}`);
     row('alerts: POST answer → webhook p50 / p99', `${fmt(webhook.p50)} / ${fmt(webhook.p99)} ms`, `p99 ≤ ${TARGETS.webhookP99Ms} ms`, missing === 0 && webhook.p99 <= TARGETS.webhookP99Ms);
@@ -571,6 +582,11 @@ async function main(): Promise<void> {
     for (const p of procs) {
       const mb = peak[p.name];
       row(`memory: peak RSS ${p.name}`, mb === null ? 'n/a' : `${fmt(mb)} MB`, `≤ ${TARGETS.processMb} MB`, mb !== null && mb <= TARGETS.processMb);
+    }
+    for (const [k, label] of [['stored', 'POST → stored'], ['webhook', 'POST → webhook']] as const) {
+      const [alone, busy] = [noisy.without_a[k], noisy.with_a[k]];
+      row(`noisy: B ${label} p50 / p99 alone`, `${fmt(alone.p50)} / ${fmt(alone.p99)} ms`);
+      row(`noisy: B ${label} p50 / p99 with A`, `${fmt(busy.p50)} / ${fmt(busy.p99)} ms`, '≤ 1.5× alone (p99)', busy.p99 <= 1.5 * alone.p99);
     }
     const passed = rows.filter((r) => r.pass === true).length;
     const failed = rows.filter((r) => r.pass === false).length;
@@ -605,6 +621,10 @@ async function main(): Promise<void> {
           direct_readings_per_second: Math.round(ingest.directRate),
           direct_seconds: ingest.directMs / 1000,
           ratio: Math.round(ingest.ratio * 1000) / 1000,
+          direct_with_identity_readings_per_second: Math.round(ingest.directWithIdentityRate),
+          direct_with_identity_seconds: ingest.directWithIdentityMs / 1000,
+          ratio_with_identity: Math.round(ingest.ratioWithIdentity * 1000) / 1000,
+          identity_cost: Math.round(ingest.identityCost * 1000) / 1000,
           readings_table_mb: readingsMb,
         },
         alerts: {
@@ -626,6 +646,7 @@ async function main(): Promise<void> {
           during_alert_load: liveQueries,
         },
         no_data: noData,
+        noisy_neighbour: noisy,
         peak_rss_mb: peak,
         peak_rss_mb_after_phase: memoryByPhase,
         bench_process_peak_rss_mb: bench,

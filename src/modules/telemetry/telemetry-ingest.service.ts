@@ -13,9 +13,9 @@ import { IngestAccepted, IngestStored } from './dto/ingest.dto';
 import { KnownDevices } from './ingest/known-devices';
 import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';
-import { readingKey, ReadingWriter } from './ingest/reading-writer.service';
+import { readingKey, ReadingWriter, WriteOutcome } from './ingest/reading-writer.service';
 import { IngestReadingsPayload, ingestReadingsJob } from './jobs/ingest-readings.job';
-import { ReadingRow, ReadingsRepository } from './readings.repository';
+import { ReadingRow } from './readings.repository';
 
 /**
  * How long Redis may take to accept a batch (else the API writes it to Postgres itself) or an
@@ -47,7 +47,6 @@ export class TelemetryIngestService {
     private readonly devices: DevicesService,
     private readonly queue: JobQueue,
     private readonly writer: ReadingWriter,
-    private readonly readings: ReadingsRepository,
     private readonly evaluations: EvaluationScheduler,
     private readonly evaluationMarks: EvaluationMarks,
     private readonly metrics: Metrics,
@@ -91,17 +90,19 @@ export class TelemetryIngestService {
     };
 
     if (wait) {
-      const storedKeys = await this.storeNow(payload);
+      const outcome = await this.storeNow(payload);
       this.metrics.readingsAccepted.inc(readings.length);
       const seen = new Set<string>();
       const results = payload.readings.map((r) => {
-        const key = readingKey(payload.deviceId, r.ts, r.event_id);
+        const key = readingKey(payload.deviceId, r.event_id);
         const first = !seen.has(key);
         seen.add(key);
-        return { event_id: r.event_id, status: first && storedKeys.has(key) ? ('stored' as const) : ('duplicate' as const) };
+        const status = outcome.failed.has(key) ? 'failed' : first && outcome.stored.has(key) ? 'stored' : 'duplicate';
+        return { event_id: r.event_id, status: status as 'stored' | 'duplicate' | 'failed' };
       });
       const stored = results.filter((r) => r.status === 'stored').length;
-      return { stored, duplicates: results.length - stored, results, rejected: rejectedOut(rejected) };
+      const duplicates = results.filter((r) => r.status === 'duplicate').length;
+      return { stored, duplicates, results, rejected: rejectedOut(rejected) };
     }
 
     try {
@@ -157,12 +158,11 @@ export class TelemetryIngestService {
    * requests with the same readings each get their own statement, so the database decides
    * which one stored a reading and the others see it as a duplicate.
    */
-  private async storeNow(payload: IngestReadingsPayload): Promise<Set<string>> {
-    const inserted = await this.readings.insertMany(this.rowsOf(payload), 'keys');
-    this.metrics.readingsStored.inc(inserted.length);
+  private async storeNow(payload: IngestReadingsPayload): Promise<WriteOutcome> {
+    const outcome = await this.writer.writeNow(this.rowsOf(payload));
     await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload);
-    return new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
+    return outcome;
   }
 
   private rowsOf(payload: IngestReadingsPayload): ReadingRow[] {

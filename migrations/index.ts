@@ -3,7 +3,9 @@ import { Telemetry1764000000001 } from './1764000000001-telemetry';
 import { RulesAlerts1764000000002 } from './1764000000002-rules-alerts';
 import { Webhooks1764000000003 } from './1764000000003-webhooks';
 import { MetricRollups1764000000004 } from './1764000000004-metric-rollups';
+import { ReadingIdentities1764000000005 } from './1764000000005-reading-identities';
 import { EvaluationMarks1764000000007 } from './1764000000007-evaluation-marks';
+import { RuleTypesDeadlines1764000000008 } from './1764000000008-rule-types-deadlines';
 import { Silences1764000000009 } from './1764000000009-silences';
 import { WebhookControls1764000000010 } from './1764000000010-webhook-controls';
 
@@ -14,7 +16,9 @@ export const MIGRATIONS = [
   RulesAlerts1764000000002,
   Webhooks1764000000003,
   MetricRollups1764000000004,
+  ReadingIdentities1764000000005,
   EvaluationMarks1764000000007,
+  RuleTypesDeadlines1764000000008,
   Silences1764000000009,
   WebhookControls1764000000010,
 ];

@@ -7,6 +7,8 @@ import Redis from 'ioredis';
 import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
 import { runWithSilences } from './silences';
 import { IngestResult, prepareBodies, runIngest } from './ingest';
+import { runNoDataPhase } from './no-data';
+import { runNoisy } from './noisy';
 import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
 import { listenLocal, readBody } from '../local-http';
 import { Progress } from './progress';
@@ -28,7 +30,13 @@ import { runConsoleBenchInto } from './console';
  *     of them) after a warm-up whose first request (which builds rollups) is reported too;
  *     with LIVE_QUERIES=1 also, during phase 2, project-wide queries of the last hour (one
  *     every 250 ms; informational, and they slow the webhooks measured beside them);
- *  4. peak resident memory (VmHWM) of every platform process.
+ *  4. peak resident memory (VmHWM) of every platform process;
+ *  5. no-data rules (no-data.ts): firing lag of NO_DATA_STOPPING of NO_DATA_DEVICES watched
+ *     devices going quiet, and POST → stored latency and CPU with and without the rule under
+ *     NO_DATA_RATE one-reading POSTs/s (NO_DATA_SECONDS, 30, is the rule's no_data_seconds).
+ *  6. noisy neighbour (noisy.ts): project B's POST → stored and POST → webhook p50/p99 at 1,000
+ *     readings/s, alone and while project A sends wide events and many-metric batches, for
+ *     NOISY_SECONDS (20) each, A at most NOISY_A_POSTS_PER_SECOND (4); after the memory figures.
  *
  * Prints a table (metric, value, target, pass/fail) and writes bench/results/latest.json.
  * A missed target is a result, not an error: the exit code is non-zero only when the run fails.
@@ -537,9 +545,17 @@ async function main(): Promise<void> {
       }
     })()));
 
+    // 5. No-data rules: NO_DATA_DEVICES (100,000) watched, NO_DATA_STOPPING (1,000) go quiet (no-data.ts).
+    const noData = await phase('no-data', () => guard(runNoDataPhase({ apiUrl: url, databaseUrl: env.databaseUrl, procs, devices: int('NO_DATA_DEVICES', 100_000), stopping: int('NO_DATA_STOPPING', 1_000), rate: int('NO_DATA_RATE', 2_000), noDataSeconds: int('NO_DATA_SECONDS', 30), baselineSeconds: 20, log })));
+
     // 4. Peak resident memory of each process over the whole run.
     const peak = memory(procs);
     const bench = peakRssMb(process.pid);
+
+    // 5. Noisy neighbour.
+    const noisy = await phase('noisy neighbour', () =>
+      guard(runNoisy({ apiUrl: url, databaseUrl: env.databaseUrl, seconds: int('NOISY_SECONDS', 20), rate: 1000, aPostsPerSecond: int('NOISY_A_POSTS_PER_SECOND', 4), log })),
+    );
 
     // The table.
     const rows: Row[] = [];
@@ -547,6 +563,8 @@ async function main(): Promise<void> {
     row(`ingest: durable readings/s (${fmt(READINGS)} via HTTP)`, `${fmt(ingest.platformRate)}/s`, `≥ ${fmt(TARGETS.readingsPerSecond)}/s`, ingest.platformRate >= TARGETS.readingsPerSecond);
     row('ingest: direct multi-row insert (reference)', `${fmt(ingest.directRate)}/s`);
     row('ingest: ratio HTTP durable / direct', fmt(ingest.ratio, 2), `≥ ${TARGETS.ratio}`, ingest.ratio >= TARGETS.ratio);
+    row('ingest: direct insert with the identity claimed (reference)', `${fmt(ingest.directWithIdentityRate)}/s (identity costs ×${fmt(ingest.identityCost, 2)})`);
+    row('ingest: ratio HTTP durable / direct with identity', fmt(ingest.ratioWithIdentity, 2));
     row(`alerts: load (${RATE}/s target, batches of ${ALERT_BATCH})`, `${fmt(load.sent / load.elapsed)}/s for ${fmt(load.elapsed)} s`);
     row('alerts: breaches → webhooks arrived', `${arrivals.latencies.length} of ${load.breaches}${missing ? ` (${missing} missing)` : ''}`);
     row('alerts: POST answer → webhook p50 / p99', `${fmt(webhook.p50)} / ${fmt(webhook.p99)} ms`, `p99 ≤ ${TARGETS.webhookP99Ms} ms`, missing === 0 && webhook.p99 <= TARGETS.webhookP99Ms);
@@ -557,9 +575,18 @@ async function main(): Promise<void> {
     }
     row('query: first aggregate / stats (builds rollups)', `${fmt(firstQuery.aggregate, 0)} / ${fmt(firstQuery.stats, 1)} ms`);
     for (const [key, q] of Object.entries(liveQueries)) row(`query under the alert load: ${key} p50 / p95`, `${fmt(q.p50, 1)} / ${fmt(q.p95, 1)} ms`);
+    const nd = noData.probe_post_to_stored_ms;
+    if (!noData.skipped) row('no-data: due → triggered_at p50 / p99', `${fmt(noData.due_to_triggered_at_ms.p50)} / ${fmt(noData.due_to_triggered_at_ms.p99)} ms`);
+    row(`no-data: due → alert seen p50 / p99 (${fmt(noData.stopping)} of ${fmt(noData.devices)} stop)`, noData.skipped ? 'not measured (see log)' : `${fmt(noData.firing_lag_ms.p50)} / ${fmt(noData.firing_lag_ms.p99)} ms`, 'p99 ≤ 2,000 ms', noData.alerts_missing === 0 && noData.firing_lag_ms.p99 <= 2000);
+    row('no-data: POST → stored p50 without / with the rule', `${fmt(nd.baseline.p50, 1)} / ${fmt(nd.with_rule.p50, 1)} ms`, '≤ +10 %', nd.with_rule.p50 <= nd.baseline.p50 * 1.1);
     for (const p of procs) {
       const mb = peak[p.name];
       row(`memory: peak RSS ${p.name}`, mb === null ? 'n/a' : `${fmt(mb)} MB`, `≤ ${TARGETS.processMb} MB`, mb !== null && mb <= TARGETS.processMb);
+    }
+    for (const [k, label] of [['stored', 'POST → stored'], ['webhook', 'POST → webhook']] as const) {
+      const [alone, busy] = [noisy.without_a[k], noisy.with_a[k]];
+      row(`noisy: B ${label} p50 / p99 alone`, `${fmt(alone.p50)} / ${fmt(alone.p99)} ms`);
+      row(`noisy: B ${label} p50 / p99 with A`, `${fmt(busy.p50)} / ${fmt(busy.p99)} ms`, '≤ 1.5× alone (p99)', busy.p99 <= 1.5 * alone.p99);
     }
     const passed = rows.filter((r) => r.pass === true).length;
     const failed = rows.filter((r) => r.pass === false).length;
@@ -594,6 +621,10 @@ async function main(): Promise<void> {
           direct_readings_per_second: Math.round(ingest.directRate),
           direct_seconds: ingest.directMs / 1000,
           ratio: Math.round(ingest.ratio * 1000) / 1000,
+          direct_with_identity_readings_per_second: Math.round(ingest.directWithIdentityRate),
+          direct_with_identity_seconds: ingest.directWithIdentityMs / 1000,
+          ratio_with_identity: Math.round(ingest.ratioWithIdentity * 1000) / 1000,
+          identity_cost: Math.round(ingest.identityCost * 1000) / 1000,
           readings_table_mb: readingsMb,
         },
         alerts: {
@@ -614,6 +645,8 @@ async function main(): Promise<void> {
           ...Object.fromEntries(kinds.map((k) => [k.key, { request: k.label, ...queries[k.key], first_ms: firstQuery[k.key] }])),
           during_alert_load: liveQueries,
         },
+        no_data: noData,
+        noisy_neighbour: noisy,
         peak_rss_mb: peak,
         peak_rss_mb_after_phase: memoryByPhase,
         bench_process_peak_rss_mb: bench,

@@ -59,7 +59,22 @@ describe('rule evaluation end to end (temperature > 80, n=5, k=3)', () => {
     expect(a).toMatchObject({ project_id: t.projectId, device_id: device.id, rule_id: hot.id, status: 'firing', severity: 'warning', acknowledged_at: null, resolved_at: null });
     expect(a.triggered_at).toMatch(/Z$/);
     expect(a.details).toEqual({
-      rule: { id: hot.id, name: 'overheat', metric: 'temperature', operator: '>', threshold: 80, window_n: 5, required_k: 3, cooldown_seconds: 0, scope: 'ALL', tag: null },
+      rule: {
+        id: hot.id,
+        name: 'overheat',
+        metric: 'temperature',
+        operator: '>',
+        threshold: 80,
+        window_n: 5,
+        required_k: 3,
+        cooldown_seconds: 0,
+        scope: 'ALL',
+        tag: null,
+        type: 'threshold',
+        for_seconds: 0,
+        clear_threshold: null,
+        no_data_seconds: null,
+      },
       evaluation: { device_id: device.id, match_count: 5, considered: 5, latest_value: 85, latest_ts: expect.stringMatching(/Z$/) },
     });
     expect((await t.http.get(`/alerts/${a.id}`)).body).toEqual(a);

@@ -24,6 +24,7 @@ export class Metrics {
     'Request body bytes read and parsed (after decompression); bodies of requests refused by authentication are never read.',
   );
   readonly readingsStored = this.counter('watchpost_readings_stored_total', 'Readings written to Postgres by this process (duplicates excluded).');
+  readonly readingsFailed = this.counter('watchpost_readings_failed_total', 'Readings Postgres refused to store, kept in failed_readings with the reason (docs/ingest.md).');
   readonly ingestSeconds = new Histogram({
     name: 'watchpost_ingest_duration_seconds',
     help: 'Ingestion latency: stage "accept" is POST /telemetry until answered, "store" a queued batch until durable.',

@@ -36,33 +36,62 @@ const COLUMNS = `id, project_id, device_id, rule_id, status, severity, triggered
 export class AlertsRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** The open alert and last trigger time of each of the device's (rule, device) pairs. */
-  async pairStates(tx: EntityManager, scope: TenantScope, deviceId: number, ruleIds: number[]) {
-    const rows: { rule_id: number; open_id: number | null; last_triggered_at: Date | null }[] = await tx.query(
-      `SELECT rule_id,
-              max(id) FILTER (WHERE status <> 'resolved') AS open_id,
-              max(triggered_at) AS last_triggered_at
-         FROM alerts WHERE project_id = $1 AND device_id = $2 AND rule_id = ANY($3::bigint[])
-        GROUP BY rule_id`,
-      [scope.projectId, deviceId, ruleIds],
+  /**
+   * The open alert and last trigger time of every (rule, device) pair of these devices, each
+   * with its project (the evaluation's scope), keyed by device then rule.
+   */
+  async pairStates(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]) {
+    const rows: { device_id: number; rule_id: number; open_id: number | null; last_triggered_at: Date | null }[] = await tx.query(
+      `SELECT a.device_id, a.rule_id,
+              max(a.id) FILTER (WHERE a.status <> 'resolved') AS open_id,
+              max(a.triggered_at) AS last_triggered_at
+         FROM unnest($1::bigint[], $2::bigint[]) AS u(project_id, device_id)
+         JOIN alerts a ON a.device_id = u.device_id AND a.project_id = u.project_id
+        GROUP BY a.device_id, a.rule_id`,
+      [devices.map((d) => d.projectId), devices.map((d) => d.deviceId)],
     );
-    return new Map(rows.map((r) => [Number(r.rule_id), { openAlertId: r.open_id === null ? null : Number(r.open_id), lastTriggeredAt: r.last_triggered_at }]));
+    const byDevice = new Map<number, Map<number, { openAlertId: number | null; lastTriggeredAt: Date | null }>>();
+    for (const r of rows) {
+      const states = byDevice.get(Number(r.device_id)) ?? new Map();
+      states.set(Number(r.rule_id), { openAlertId: r.open_id === null ? null : Number(r.open_id), lastTriggeredAt: r.last_triggered_at });
+      byDevice.set(Number(r.device_id), states);
+    }
+    return byDevice;
   }
 
-  /** Opens an alert; null if the pair already has one open (the partial unique index decides). */
+  /**
+   * Opens an alert; null if the pair already has one open (the partial unique index decides).
+   * triggered_at is the moment of the insert, not the transaction's start, so alerts opened
+   * in one evaluation, or by different processes, list in the order they really opened.
+   */
   async open(
     tx: EntityManager,
     scope: TenantScope,
     row: { deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> },
   ): Promise<AlertRow | null> {
     const rows: AlertRow[] = await tx.query(
-      `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details)
-       VALUES ($1, $2, $3, 'firing', $4, $5)
+      `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details, triggered_at)
+       VALUES ($1, $2, $3, 'firing', $4, $5, clock_timestamp())
        ON CONFLICT (rule_id, device_id) WHERE status <> 'resolved' DO NOTHING
        RETURNING ${COLUMNS}`,
       [scope.projectId, row.deviceId, row.ruleId, row.severity, row.details],
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * Opens several alerts in one statement (the deadline timer's batches); as open, a pair
+   * that already has one open is left out. Each row's triggered_at is its own insert moment.
+   */
+  openMany(tx: EntityManager, rows: readonly { projectId: number; deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> }[]): Promise<AlertRow[]> {
+    return tx.query(
+      `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details, triggered_at)
+       SELECT u.p, u.d, u.r, 'firing', u.s, u.j, clock_timestamp()
+         FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bigint[]), unnest($4::text[]), jsonb_array_elements($5::jsonb)) AS u(p, d, r, s, j)
+       ON CONFLICT (rule_id, device_id) WHERE status <> 'resolved' DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [rows.map((r) => r.projectId), rows.map((r) => r.deviceId), rows.map((r) => r.ruleId), rows.map((r) => r.severity), JSON.stringify(rows.map((r) => r.details))],
+    );
   }
 
   /** Moves an open alert to a new status; null when it is not (or no longer) open. */
@@ -108,7 +137,9 @@ export class AlertsRepository {
     else if (filter.status) add('status = ?', filter.status);
     if (filter.deviceId !== undefined) add('device_id = ?', filter.deviceId);
     if (filter.ruleId !== undefined) add('rule_id = ?', filter.ruleId);
-    if (page.beforeId !== null) add('id < ?', page.beforeId);
-    return this.ds.query(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $2`, params);
+    // Newest triggered_at first, then id; the cursor is the last alert's id, whose position
+    // (triggered_at, id) is looked up, so the order stays exact to the microsecond.
+    if (page.beforeId !== null) add('(triggered_at, id) < (SELECT triggered_at, id FROM alerts WHERE project_id = $1 AND id = ?)', page.beforeId);
+    return this.ds.query(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY triggered_at DESC, id DESC LIMIT $2`, params);
   }
 }

@@ -71,8 +71,8 @@ export class AlertsService {
 
   // ---- for rule evaluation, inside its transaction ----
 
-  pairStates(tx: EntityManager, scope: TenantScope, deviceId: number, ruleIds: number[]) {
-    return this.repo.pairStates(tx, scope, deviceId, ruleIds);
+  pairStates(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]) {
+    return this.repo.pairStates(tx, devices);
   }
 
   /** Opens an alert and, in the same transaction, writes its webhook deliveries (the outbox). */
@@ -83,6 +83,19 @@ export class AlertsService {
   ): Promise<AlertChange | null> {
     const alert = await this.repo.open(tx, scope, row);
     return alert ? this.changeInTx(tx, scope, 'alert.triggered', alert) : null;
+  }
+
+  /** openInTx for many pairs at once, possibly of several projects: one insert, then each alert's deliveries. */
+  async openManyInTx(
+    tx: EntityManager,
+    rows: readonly { scope: TenantScope; deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> }[],
+  ): Promise<AlertChange[]> {
+    if (!rows.length) return [];
+    const scopes = new Map(rows.map((r) => [r.scope.projectId, r.scope]));
+    const opened = await this.repo.openMany(tx, rows.map(({ scope, ...r }) => ({ projectId: scope.projectId, ...r })));
+    const out: AlertChange[] = [];
+    for (const alert of opened) out.push(await this.changeInTx(tx, scopes.get(Number(alert.project_id))!, 'alert.triggered', alert));
+    return out;
   }
 
   async resolveInTx(tx: EntityManager, scope: TenantScope, alertId: number): Promise<AlertChange | null> {

@@ -6,11 +6,12 @@ import { RuleEvaluationService } from './evaluation/rule-evaluation.service';
 import { RulesController } from './rules.controller';
 import { RulesRepository } from './rules.repository';
 import { RulesService } from './rules.service';
+import { DeadlinesRepository } from './scheduling/deadlines.repository';
 
 @Module({
   imports: [DevicesModule, TelemetryModule, AlertsModule],
   controllers: [RulesController],
-  providers: [RulesRepository, RulesService, RuleEvaluationService],
+  providers: [RulesRepository, RulesService, RuleEvaluationService, DeadlinesRepository],
   exports: [RuleEvaluationService],
 })
 export class RulesModule {}

@@ -15,7 +15,10 @@ export class PartitionRepository {
     return rows.filter((r) => r.created).map((r) => r.day);
   }
 
-  /** Drops whole daily partitions that end before the cutoff, and old rows of the default one. */
+  /**
+   * Drops whole daily partitions that end before the cutoff (a UTC midnight), old rows of the
+   * default one, and the identities of the readings dropped (their ts is the reading's).
+   */
   async dropBefore(cutoff: Date): Promise<string[]> {
     const parts: { name: string }[] = await this.ds.query(
       `SELECT c.relname AS name FROM pg_inherits i
@@ -26,6 +29,7 @@ export class PartitionRepository {
     );
     for (const { name } of parts) await this.ds.query(`DROP TABLE IF EXISTS "${name}"`);
     await this.ds.query(`DELETE FROM readings_default WHERE ts < $1`, [cutoff]);
+    await this.ds.query(`DELETE FROM reading_identities WHERE ts < $1`, [cutoff]);
     return parts.map((p) => p.name);
   }
 }

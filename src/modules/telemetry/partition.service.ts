@@ -18,7 +18,9 @@ export class PartitionService {
   async maintain(now = new Date()): Promise<{ created: string[]; dropped: string[] }> {
     const created = await this.repo.ensureDays(-DAYS_BEHIND, DAYS_AHEAD);
     const days = this.config.retentionDays;
-    const cutoff = days > 0 ? new Date(now.getTime() - days * 86_400_000) : null;
+    // Whole UTC days, as the partitions go: every reading before the cutoff is dropped, and
+    // with it its identity (a reading and its identity always go together).
+    const cutoff = days > 0 ? new Date(Math.floor((now.getTime() - days * 86_400_000) / 86_400_000) * 86_400_000) : null;
     const dropped = cutoff ? await this.repo.dropBefore(cutoff) : [];
     await this.rollups.forgetBefore(cutoff);
     return { created, dropped };

@@ -59,6 +59,18 @@ export interface Stats {
   unique_devices: number;
 }
 
+/** `rows` without the later ones of an identity (device, event_id) already among them. */
+function firstOfEachIdentity(rows: readonly ReadingRow[]): readonly ReadingRow[] {
+  const seen = new Set<string>();
+  const out = rows.filter((r) => {
+    const key = `${r.deviceId}|${r.eventId}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return out.length === rows.length ? rows : out;
+}
+
 const READING_COLUMNS = 'r.id, r.device_id, r.event_id, r.ts, r.received_at, r.payload';
 
 /**
@@ -72,23 +84,31 @@ export class ReadingsRepository {
 
   /**
    * Inserts readings of any number of devices and projects in one statement (the writer
-   * coalesces jobs); the API checked each device against its tenant before queueing. A row
-   * whose (device_id, ts, event_id) exists is skipped, so retries and resends never double.
+   * coalesces jobs); the API checked each device against its tenant before queueing. A reading
+   * is identified by (device_id, event_id) whatever its ts: the statement claims each identity
+   * in reading_identities and inserts only the readings whose identity it claimed, so resends,
+   * retries and concurrent writers never double one (the first of several with one identity
+   * in `rows` is the one offered; see docs/ingest.md).
    * The same statement moves the devices' last_seen_at forward: on this kind of disk a commit
    * costs an fsync (~9 ms), so the ingest path commits exactly once per flush. The devices
-   * are locked in id order (so concurrent flushes cannot deadlock) and only rows of devices
-   * that still exist are inserted; a concurrent device delete waits for this commit and its
-   * trigger then removes the rows. It also records how the rows change rollups (deltas for
-   * live data, marks for a backfill; see rollupChanges), so a rollup never misses a committed
-   * reading. `keys` returns the new identities (for wait=true), `count`
-   * only how many were new, which is cheaper.
+   * are locked in id order (so concurrent flushes cannot deadlock, and two claims of one
+   * identity queue on its device) and only rows of devices that still exist are inserted; a
+   * concurrent device delete waits for this commit and its trigger then removes the rows. It
+   * also records how the rows change rollups (deltas for live data, marks for a backfill; see
+   * rollupChanges), so a rollup never misses a committed reading. The deltas are built from
+   * the numeric values rollupChanges read in JS, joined to the inserted rows by position: no
+   * payload is looked into, so the cost is linear in the values. Rows are matched on event_id
+   * in the "C" collation: equality is the same in every deterministic collation, and a merge
+   * join's sort by bytes is several times cheaper than by a language's rules. `keys` returns the new
+   * identities (for wait=true), `count` only how many were new, which is cheaper.
    */
   async insertMany(rows: readonly ReadingRow[], mode: 'count'): Promise<number>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'keys'): Promise<{ device_id: number; event_id: string; ts: string }[]>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'keys'): Promise<{ device_id: number; event_id: string }[]>;
   async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys') {
     if (!rows.length) return mode === 'count' ? 0 : [];
+    const unique = firstOfEachIdentity(rows);
     const cols = { p: [] as number[], d: [] as number[], e: [] as string[], t: [] as string[], r: [] as string[], j: [] as unknown[] };
-    for (const row of rows) {
+    for (const row of unique) {
       cols.p.push(row.projectId);
       cols.d.push(row.deviceId);
       cols.e.push(row.eventId);
@@ -96,13 +116,12 @@ export class ReadingsRepository {
       cols.r.push(row.receivedAt);
       cols.j.push(row.data);
     }
-    const { marks, deltas } = rollupChanges(rows);
-    const withDeltas = deltas.p.length > 0;
-    const returning = [
-      mode === 'keys' ? `device_id, event_id, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts` : '1 AS one',
-      ...(withDeltas ? ['project_id AS rp, device_id AS rd, ts AS rt, payload AS rj'] : []),
-    ].join(', ');
-    const result: { device_id: number; event_id: string; ts: string }[] | { n: number }[] = await this.ds.query(
+    const { marks, values, singles } = rollupChanges(unique);
+    const withDeltas = values.i.length > 0;
+    const withSingles = singles.i.length > 0;
+    const ordered = `unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS u(p, d, e, t, i)`;
+    const singlesAt = withDeltas ? 13 : 10;
+    const result: { device_id: number; event_id: string }[] | { n: number }[] = await this.ds.query(
       `WITH arrived AS (
          SELECT device_id, max(received_at) AS at FROM unnest($2::bigint[], $5::timestamptz[]) AS u(device_id, received_at)
           GROUP BY device_id
@@ -114,32 +133,48 @@ export class ReadingsRepository {
           WHERE d.id = l.id AND (l.last_seen_at IS NULL OR l.last_seen_at < l.at)
        ), marked AS (
          INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT * FROM unnest($7::bigint[], $8::text[], $9::timestamptz[])
+       ), claimed AS (
+         INSERT INTO reading_identities (device_id, event_id, ts)
+         SELECT * FROM unnest($2::bigint[], $3::text[], $4::timestamptz[]) AS u(d, e, t)
+          WHERE u.d IN (SELECT id FROM locked)
+         ON CONFLICT (device_id, event_id) DO NOTHING
+         RETURNING device_id, event_id
        ), inserted AS (
          INSERT INTO readings (project_id, device_id, event_id, ts, received_at, payload)
-         SELECT * FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::timestamptz[]),
-                                  unnest($5::timestamptz[]), jsonb_array_elements($6::jsonb)) AS u(p, d, e, t, r, j)
-          WHERE u.d IN (SELECT id FROM locked)
-         ON CONFLICT (device_id, ts, event_id) DO NOTHING
-         RETURNING ${returning}
+         SELECT u.p, u.d, u.e, u.t, u.r, u.j
+           FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]), unnest($4::timestamptz[]),
+                           unnest($5::timestamptz[]), jsonb_array_elements($6::jsonb)) AS u(p, d, e, t, r, j)
+           JOIN claimed c ON c.device_id = u.d AND c.event_id COLLATE "C" = u.e COLLATE "C"
+         RETURNING device_id, event_id
        )${
          withDeltas
            ? `, x AS (
-         SELECT i.rp AS p, k.m, date_bin('1 minute', i.rt, TIMESTAMPTZ 'epoch') AS t, i.rd AS d, ${numberAt('i.rj', 'k.m')} AS v,
-                i.rt AS ts
-           FROM inserted i JOIN unnest($10::bigint[], $11::text[], $12::timestamptz[]) AS k(p, m, h)
-             ON k.p = i.rp AND k.h = date_bin('1 hour', i.rt, TIMESTAMPTZ 'epoch')
-          WHERE ${isNumber('i.rj', 'k.m')}
+         SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, k.v, u.t AS ts
+           FROM unnest($10::int[], $11::text[], $12::float8[]) AS k(i, m, v)
+           JOIN ${ordered} ON u.i = k.i + 1
+           JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
        ), delta AS (
          INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
          ${rollupsOfValues('x')}
        )`
            : ''
+       }${
+         withSingles
+           ? `, single AS (
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
+         SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, k.v, k.v, k.v, ARRAY[k.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+           FROM unnest($${singlesAt}::int[], $${singlesAt + 1}::text[], $${singlesAt + 2}::float8[]) AS k(i, m, v)
+           JOIN ${ordered} ON u.i = k.i + 1
+           JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
+       )`
+           : ''
        }
-       ${mode === 'keys' ? 'SELECT device_id, event_id, ts FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
+       ${mode === 'keys' ? 'SELECT device_id, event_id FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
       // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
       // parameter would escape every element.
       [cols.p, cols.d, cols.e, cols.t, cols.r, JSON.stringify(cols.j), marks.p, marks.m, marks.h]
-        .concat(withDeltas ? [deltas.p, deltas.m, deltas.h] : []),
+        .concat(withDeltas ? [values.i, values.m, values.v] : [])
+        .concat(withSingles ? [singles.i, singles.m, singles.v] : []),
     );
     return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }

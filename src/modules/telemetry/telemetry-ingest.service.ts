@@ -7,14 +7,15 @@ import { ReadingsQuota } from '../../core/rate-limit/readings-quota';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
 import { EvaluationMarks } from '../rules/scheduling/evaluation-marks.service';
+import { ArrivalsService } from '../rules/scheduling/arrivals.service';
 import { EvaluationScheduler } from '../rules/scheduling/evaluation-scheduler.service';
 import { IngestAccepted, IngestStored } from './dto/ingest.dto';
 import { KnownDevices } from './ingest/known-devices';
 import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';
-import { readingKey, ReadingWriter } from './ingest/reading-writer.service';
+import { readingKey, ReadingWriter, WriteOutcome } from './ingest/reading-writer.service';
 import { IngestReadingsPayload, ingestReadingsJob } from './jobs/ingest-readings.job';
-import { ReadingRow, ReadingsRepository } from './readings.repository';
+import { ReadingRow } from './readings.repository';
 
 /**
  * How long Redis may take to accept a batch (else the API writes it to Postgres itself) or an
@@ -46,11 +47,11 @@ export class TelemetryIngestService {
     private readonly devices: DevicesService,
     private readonly queue: JobQueue,
     private readonly writer: ReadingWriter,
-    private readonly readings: ReadingsRepository,
     private readonly evaluations: EvaluationScheduler,
     private readonly evaluationMarks: EvaluationMarks,
     private readonly metrics: Metrics,
     private readonly quota: ReadingsQuota,
+    private readonly arrivals: ArrivalsService,
   ) {}
 
   async accept(scope: TenantScope, body: unknown, wait: boolean): Promise<IngestAccepted | IngestStored> {
@@ -89,17 +90,19 @@ export class TelemetryIngestService {
     };
 
     if (wait) {
-      const storedKeys = await this.storeNow(payload);
+      const outcome = await this.storeNow(payload);
       this.metrics.readingsAccepted.inc(readings.length);
       const seen = new Set<string>();
       const results = payload.readings.map((r) => {
-        const key = readingKey(payload.deviceId, r.ts, r.event_id);
+        const key = readingKey(payload.deviceId, r.event_id);
         const first = !seen.has(key);
         seen.add(key);
-        return { event_id: r.event_id, status: first && storedKeys.has(key) ? ('stored' as const) : ('duplicate' as const) };
+        const status = outcome.failed.has(key) ? 'failed' : first && outcome.stored.has(key) ? 'stored' : 'duplicate';
+        return { event_id: r.event_id, status: status as 'stored' | 'duplicate' | 'failed' };
       });
       const stored = results.filter((r) => r.status === 'stored').length;
-      return { stored, duplicates: results.length - stored, results, rejected: rejectedOut(rejected) };
+      const duplicates = results.filter((r) => r.status === 'duplicate').length;
+      return { stored, duplicates, results, rejected: rejectedOut(rejected) };
     }
 
     try {
@@ -146,6 +149,7 @@ export class TelemetryIngestService {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
     await this.writer.write(this.rowsOf(payload));
     done();
+    await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload);
   }
 
@@ -154,11 +158,11 @@ export class TelemetryIngestService {
    * requests with the same readings each get their own statement, so the database decides
    * which one stored a reading and the others see it as a duplicate.
    */
-  private async storeNow(payload: IngestReadingsPayload): Promise<Set<string>> {
-    const inserted = await this.readings.insertMany(this.rowsOf(payload), 'keys');
-    this.metrics.readingsStored.inc(inserted.length);
+  private async storeNow(payload: IngestReadingsPayload): Promise<WriteOutcome> {
+    const outcome = await this.writer.writeNow(this.rowsOf(payload));
+    await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload);
-    return new Set(inserted.map((r) => readingKey(Number(r.device_id), r.ts, r.event_id)));
+    return outcome;
   }
 
   private rowsOf(payload: IngestReadingsPayload): ReadingRow[] {

@@ -3,6 +3,7 @@ import { ReadingsQuota } from '../../core/rate-limit/readings-quota';
 import { DevicesModule } from '../devices/devices.module';
 import { RuleSchedulingModule } from '../rules/scheduling/rule-scheduling.module';
 import { RollupsRepository } from './analytics/rollups.repository';
+import { FailedReadingsRepository } from './failed-readings.repository';
 import { ReadingWriter } from './ingest/reading-writer.service';
 import { PartitionRepository } from './partition.repository';
 import { PartitionService } from './partition.service';
@@ -16,6 +17,7 @@ import { TelemetryController } from './telemetry.controller';
   controllers: [TelemetryController],
   providers: [
     ReadingsRepository,
+    FailedReadingsRepository,
     ReadingWriter,
     TelemetryIngestService,
     TelemetryQueryService,

@@ -1,31 +1,70 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { Metrics } from '../../../core/metrics/metrics.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
-import { decide } from '../../alerts/alert-state';
+import { decide, PairState, Transition } from '../../alerts/alert-state';
 import { AlertChange, AlertsService } from '../../alerts/alerts.service';
 import { TelemetryQueryService } from '../../telemetry/telemetry-query.service';
 import { RuleRow, RulesRepository } from '../rules.repository';
-import { evaluate } from './k-of-n';
+import { DeadlineRow, DeadlinesRepository } from '../scheduling/deadlines.repository';
+import { evaluate, RuleCondition, WindowReading } from './k-of-n';
+import { nextCheck, silence, sustained } from './timers';
 
 const ruleSnapshot = (r: RuleRow) => ({
   id: Number(r.id),
   name: r.name,
   metric: r.metric,
   operator: r.operator,
-  threshold: Number(r.threshold),
+  threshold: r.threshold === null ? null : Number(r.threshold),
   window_n: r.window_n,
   required_k: r.required_k,
   cooldown_seconds: r.cooldown_seconds,
   scope: r.scope,
   tag: r.tag,
+  type: r.type,
+  for_seconds: r.for_seconds,
+  clear_threshold: r.clear_threshold === null ? null : Number(r.clear_threshold),
+  no_data_seconds: r.no_data_seconds,
 });
 
+const condition = (r: RuleRow, threshold = r.threshold): RuleCondition => ({
+  metric: r.metric!,
+  operator: r.operator!,
+  threshold: Number(threshold),
+  window_n: r.window_n!,
+  required_k: r.required_k!,
+});
+
+/** Times read back from Postgres may carry microseconds JavaScript drops. */
+const sameTime = (a: Date | null, b: Date | null) => (a === null || b === null ? a === b : Math.abs(new Date(a).getTime() - b.getTime()) < 2);
+
+/** A change to a pair's timer row: `due` ones are written together at the end of the pass. */
+type TimerChange = { kind: 'due'; row: DeadlineRow; dueAt: Date | null } | { kind: 'put'; clockAt: Date; dueAt: Date | null } | { kind: 'remove' };
+
+/** What the evaluation of one rule on the device decided, and the change to its timer row. */
+interface Plan {
+  transition: Transition;
+  evaluation: Record<string, unknown>;
+  timer?: TimerChange;
+}
+
+interface Target {
+  scope: TenantScope;
+  deviceId: number;
+}
+
+interface Opening extends Target {
+  ruleId: number;
+  severity: string;
+  details: Record<string, unknown>;
+}
+
 /**
- * Evaluates every applicable rule of one device in one pass: one read of the device's newest
- * max(window_n) readings serves all of them. The whole pass runs in one transaction holding
- * the device's advisory lock, so concurrent workers serialise per device; each rule's change
- * runs under a savepoint, so one failing rule never undoes or stops the others.
+ * Evaluates every applicable rule of a device in one pass: one read of the device's newest
+ * max(window_n) readings serves all threshold rules, one read of timer rows serves the
+ * no-data and for_seconds ones. The pass runs in a transaction holding the device's advisory
+ * lock, so concurrent workers (and the deadline timer) serialise per device; each rule's
+ * change runs under a savepoint, so one failing rule never undoes or stops the others.
  */
 @Injectable()
 export class RuleEvaluationService {
@@ -34,59 +73,213 @@ export class RuleEvaluationService {
   constructor(
     private readonly ds: DataSource,
     private readonly rules: RulesRepository,
+    private readonly deadlines: DeadlinesRepository,
     private readonly telemetry: TelemetryQueryService,
     private readonly alerts: AlertsService,
     private readonly metrics: Metrics,
   ) {}
 
-  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<AlertChange[]> {
+  /** After readings landed: waits for the device's lock, then evaluates its rules. */
+  evaluateDevice(scope: TenantScope, deviceId: number): Promise<AlertChange[]> {
+    return this.evaluate([{ scope, deviceId }], false);
+  }
+
+  /**
+   * The deadline timer's call, for devices with a due deadline: one transaction (one commit,
+   * and one read of rules, timer rows and alert states) for the lot, which is what lets a
+   * thousand silences that come due together fire within a second or two. A device another
+   * transaction holds is skipped (that one evaluates the same rules; its row stays due and the
+   * next look finds it), and timer rows of rules that no longer apply are dropped.
+   */
+  async evaluateDue(devices: readonly Target[]): Promise<AlertChange[]> {
+    if (devices.length === 1) return this.evaluate(devices, true);
+    // Without a savepoint per change, and with the batch's alerts opened in one insert (a
+    // fraction of the round trips): if anything fails, the batch rolls back and each device is
+    // evaluated on its own, where a failing rule stays contained.
+    try {
+      return await this.evaluate(devices, true, false);
+    } catch (err) {
+      this.logger.warn(`a batch of ${devices.length} due devices failed (${(err as Error).message}); evaluating them one by one`);
+      const out: AlertChange[] = [];
+      for (const d of devices) out.push(...(await this.evaluate([d], true).catch(() => [])));
+      return out;
+    }
+  }
+
+  private async evaluate(devices: readonly Target[], fromTimer: boolean, contained = true): Promise<AlertChange[]> {
     const done = this.metrics.evaluationSeconds.startTimer();
     const changes = await this.ds.transaction(async (tx) => {
-      const now = await this.rules.lockDevice(tx, deviceId);
-      const rules = await this.rules.applicableRules(tx, scope, deviceId);
-      if (!rules.length) return [];
-      const maxN = Math.max(...rules.map((r) => r.window_n));
-      const readings = await this.telemetry.window(tx, scope, deviceId, maxN);
-      const states = await this.alerts.pairStates(tx, scope, deviceId, rules.map((r) => Number(r.id)));
-      const out: AlertChange[] = [];
-      for (const rule of rules) {
-        const ruleId = Number(rule.id);
-        const state = states.get(ruleId) ?? { openAlertId: null, lastTriggeredAt: null };
-        const result = evaluate({ ...rule, threshold: Number(rule.threshold) }, readings);
-        const transition = decide(state, result.holds, rule.cooldown_seconds, now);
-        if (transition === 'none') continue;
-        await tx.query('SAVEPOINT rule_change');
-        try {
-          const change =
-            transition === 'open'
-              ? await this.alerts.openInTx(tx, scope, {
-                  deviceId,
-                  ruleId,
-                  severity: rule.severity,
-                  details: {
-                    rule: ruleSnapshot(rule),
-                    evaluation: {
-                      device_id: deviceId,
-                      match_count: result.match_count,
-                      considered: result.considered,
-                      latest_value: result.latest_value,
-                      latest_ts: result.latest_ts,
-                    },
-                  },
-                })
-              : await this.alerts.resolveInTx(tx, scope, state.openAlertId!);
-          await tx.query('RELEASE SAVEPOINT rule_change');
-          if (change) out.push(change);
-        } catch (err) {
-          await tx.query('ROLLBACK TO SAVEPOINT rule_change');
-          this.logger.error(`rule ${ruleId} on device ${deviceId}: ${(err as Error).message}`);
-        }
+      let now: Date;
+      let locked = devices;
+      if (fromTimer) {
+        const held = await this.rules.tryLockDevices(tx, devices.map((d) => d.deviceId));
+        now = held.now;
+        locked = devices.filter((d) => held.locked.has(d.deviceId));
+      } else {
+        now = await this.rules.lockDevice(tx, devices[0].deviceId);
       }
+      if (!locked.length) return [];
+      const keys = locked.map((d) => ({ projectId: d.scope.projectId, deviceId: d.deviceId }));
+      const rulesOf = await this.rules.applicableRules(tx, keys);
+      const timed = fromTimer || [...rulesOf.values()].some((rs) => rs.some((r) => r.type === 'no_data' || (r.for_seconds ?? 0) > 0));
+      const rowsOf = timed ? await this.deadlines.forDevices(tx, keys.map((k) => k.deviceId)) : new Map<number, Map<number, DeadlineRow>>();
+      const statesOf = rulesOf.size ? await this.alerts.pairStates(tx, keys) : new Map<number, Map<number, PairState>>();
+      const out: AlertChange[] = [];
+      const dues: { row: DeadlineRow; dueAt: Date | null }[] = [];
+      const opens: Opening[] = [];
+      for (const d of locked) {
+        const rules = rulesOf.get(d.deviceId) ?? [];
+        const rows = rowsOf.get(d.deviceId) ?? new Map<number, DeadlineRow>();
+        if (fromTimer) {
+          const applicable = new Set(rules.map((r) => Number(r.id)));
+          for (const ruleId of rows.keys()) if (!applicable.has(ruleId)) await this.deadlines.remove(tx, ruleId, d.deviceId);
+        }
+        if (!rules.length) continue;
+        const states = statesOf.get(d.deviceId) ?? new Map<number, PairState>();
+        out.push(...(await this.evaluateRules(tx, d, rules, rows, states, now, { dues, opens: contained ? null : opens })));
+      }
+      out.push(...(await this.alerts.openManyInTx(tx, opens)));
+      await this.deadlines.setDue(tx, dues);
       return out;
     });
     done();
     // The deliveries are committed (the outbox): failing to queue or publish now loses nothing.
     await this.alerts.afterCommit(changes, 'evaluation').catch((err) => this.logger.warn(`after-commit work failed: ${err.message}`));
     return changes;
+  }
+
+  /** The applicable rules of one device whose advisory lock the transaction holds. */
+  private async evaluateRules(
+    tx: EntityManager,
+    { scope, deviceId }: Target,
+    rules: RuleRow[],
+    rows: Map<number, DeadlineRow>,
+    states: Map<number, PairState>,
+    now: Date,
+    deferred: { dues: { row: DeadlineRow; dueAt: Date | null }[]; opens: Opening[] | null },
+  ): Promise<AlertChange[]> {
+    const { dues, opens } = deferred;
+    const contained = opens === null;
+    const windowN = Math.max(0, ...rules.map((r) => r.window_n ?? 0));
+    const readings = windowN ? await this.telemetry.window(tx, scope, deviceId, windowN) : [];
+    const out: AlertChange[] = [];
+    for (const rule of rules) {
+      const ruleId = Number(rule.id);
+      const state = states.get(ruleId) ?? { openAlertId: null, lastTriggeredAt: null };
+      const row = rows.get(ruleId) ?? null;
+      const plan =
+        rule.type === 'no_data'
+          ? await this.planNoData(tx, deviceId, rule, state, row, now)
+          : this.planThreshold(deviceId, rule, state, row, readings, now);
+      const timer = plan.timer;
+      const opening = { scope, deviceId, ruleId, severity: rule.severity, details: { rule: ruleSnapshot(rule), evaluation: plan.evaluation } };
+      if (opens && plan.transition === 'open' && (!timer || timer.kind === 'due')) {
+        // Uncontained (a timer batch): the alert opens with the batch's others, in one insert.
+        opens.push(opening);
+        if (timer) dues.push(timer);
+        continue;
+      }
+      if (plan.transition === 'none' && (!timer || timer.kind === 'due')) {
+        if (timer) dues.push(timer as { row: DeadlineRow; dueAt: Date | null });
+        continue;
+      }
+      if (contained) await tx.query('SAVEPOINT rule_change');
+      try {
+        let change: AlertChange | null = null;
+        if (plan.transition === 'open') {
+          change = await this.alerts.openInTx(tx, scope, opening);
+        } else if (plan.transition === 'resolve') {
+          change = await this.alerts.resolveInTx(tx, scope, state.openAlertId!);
+        }
+        if (timer?.kind === 'put') await this.deadlines.put(tx, { ruleId, deviceId, projectId: scope.projectId, clockAt: timer.clockAt, dueAt: timer.dueAt });
+        if (timer?.kind === 'remove') await this.deadlines.remove(tx, ruleId, deviceId);
+        if (contained) await tx.query('RELEASE SAVEPOINT rule_change');
+        if (timer?.kind === 'due') dues.push(timer);
+        if (change) out.push(change);
+      } catch (err) {
+        if (!contained) throw err;
+        await tx.query('ROLLBACK TO SAVEPOINT rule_change');
+        this.logger.error(`rule ${ruleId} on device ${deviceId}: ${(err as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * k-of-n, held for for_seconds before opening (the pending start is kept in the pair's
+   * timer row, so a restart loses nothing and the timer opens it on time); once open, judged
+   * against clear_threshold when the rule has one.
+   */
+  private planThreshold(
+    deviceId: number,
+    rule: RuleRow,
+    state: PairState,
+    row: DeadlineRow | null,
+    readings: readonly WindowReading[],
+    now: Date,
+  ): Plan {
+    const result = evaluate(condition(rule), readings);
+    const evaluation = {
+      device_id: deviceId,
+      match_count: result.match_count,
+      considered: result.considered,
+      latest_value: result.latest_value,
+      latest_ts: result.latest_ts,
+    };
+    const drop: TimerChange | undefined = row ? { kind: 'remove' } : undefined;
+    if (state.openAlertId !== null) {
+      const stays = rule.clear_threshold === null ? result.holds : evaluate(condition(rule, rule.clear_threshold), readings).holds;
+      return { transition: decide(state, stays, rule.cooldown_seconds, now), evaluation, timer: drop };
+    }
+    const held = sustained(result.holds, row ? new Date(row.clock_at) : null, rule.for_seconds ?? 0, now);
+    const transition = decide(state, held.holds, rule.cooldown_seconds, now);
+    if (held.pendingSince === null || transition === 'open') return { transition, evaluation, timer: drop };
+    const pendingSince = held.pendingSince;
+    const dueAt = nextCheck({
+      openAfter: false,
+      holds: held.holds,
+      conditionDue: held.dueAt!,
+      lastTriggeredAt: state.lastTriggeredAt,
+      cooldownSeconds: rule.cooldown_seconds,
+    });
+    if (!row) return { transition, evaluation, timer: { kind: 'put', clockAt: pendingSince, dueAt } };
+    return sameTime(row.due_at, dueAt) ? { transition, evaluation } : { transition, evaluation, timer: { kind: 'due', row, dueAt } };
+  }
+
+  /** Silence since the pair's clock started (docs/rules.md); a reading's arrival moves the clock. */
+  private async planNoData(
+    tx: EntityManager,
+    deviceId: number,
+    rule: RuleRow,
+    state: PairState,
+    row: DeadlineRow | null,
+    now: Date,
+  ): Promise<Plan> {
+    const noDataSeconds = rule.no_data_seconds!;
+    if (!row) {
+      // The device came under the rule by a path that left no row yet: its clock starts now.
+      return { transition: 'none', evaluation: {}, timer: { kind: 'put', clockAt: now, dueAt: new Date(now.getTime() + noDataSeconds * 1000) } };
+    }
+    const clock = { clockAt: new Date(row.clock_at), lastReadingAt: row.last_reading_at && new Date(row.last_reading_at) };
+    const s = silence(clock, noDataSeconds, now);
+    const transition = decide(state, s.silent, rule.cooldown_seconds, now);
+    let evaluation: Record<string, unknown> = {};
+    if (transition === 'open') {
+      const last = clock.lastReadingAt ?? (rule.metric !== null ? await this.deadlines.lastArrival(tx, deviceId, rule.metric) : null);
+      const known = last ? { clockAt: clock.clockAt, lastReadingAt: new Date(last) } : clock;
+      evaluation = {
+        device_id: deviceId,
+        last_reading_at: known.lastReadingAt ? known.lastReadingAt.toISOString() : null,
+        silent_seconds: silence(known, noDataSeconds, now).silentSeconds,
+      };
+    }
+    const dueAt = nextCheck({
+      openAfter: transition === 'open' || (state.openAlertId !== null && transition !== 'resolve'),
+      holds: s.silent,
+      conditionDue: s.deadline,
+      lastTriggeredAt: state.lastTriggeredAt,
+      cooldownSeconds: rule.cooldown_seconds,
+    });
+    return sameTime(row.due_at, dueAt) ? { transition, evaluation } : { transition, evaluation, timer: { kind: 'due', row, dueAt } };
   }
 }

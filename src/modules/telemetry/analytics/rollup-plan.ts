@@ -80,35 +80,74 @@ export interface HourKeys {
   h: string[];
 }
 
+const isoOrNull = (ts: unknown): string | null => {
+  const d = new Date(ts as string);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+};
+
+/** Numeric values as parallel arrays, for unnest(): row `i` (its index in the rows given) has `v` at metric `m`. */
+export interface MetricValues {
+  i: number[];
+  m: string[];
+  v: number[];
+}
+
 /**
  * How `rows` change rollups (see migration 1764000000004), per project, numeric metric and
- * hour: `deltas` where they fall in at most MAX_DELTA_MINUTES minutes of the hour (the
- * writer adds the minute rollups of what it inserted), `marks` where they fall in more (the
- * hour is rebuilt from the readings). `ts` is ISO-8601 UTC.
+ * hour: where they fall in at most MAX_DELTA_MINUTES minutes of the hour, the writer adds the
+ * minute rollups of what it inserted, from the numeric values read here once (so the
+ * statement never looks into a payload): `values` where a minute has several values of the
+ * metric (Postgres aggregates them), `singles` where it has one (a delta row of its own, no
+ * aggregation: the case of wide events and of many distinct metrics). Where they fall in
+ * more minutes, `marks` (the hour is rebuilt from the readings). One pass over every row's
+ * keys: linear in the values. `ts` is ISO-8601 UTC.
  */
-export function rollupChanges(rows: readonly ReadingRow[]): { marks: HourKeys; deltas: HourKeys } {
-  const touched = new Map<string, { p: number; m: string; h: string; minutes: Set<string> | null }>();
-  for (const row of rows) {
-    const iso = row.ts[13] === ':' ? row.ts : new Date(row.ts).toISOString();
+export function rollupChanges(rows: readonly ReadingRow[]): { marks: HourKeys; values: MetricValues; singles: MetricValues } {
+  type Entry = { p: number; m: string; h: string; minutes: Map<string, { rows: number[]; vals: number[] }> | null };
+  const touched = new Map<string, Entry>();
+  rows.forEach((row, i) => {
+    const iso = typeof row.ts === 'string' && row.ts[13] === ':' ? row.ts : isoOrNull(row.ts);
+    // A time that does not parse gets no rollups: Postgres refuses the row (see ReadingWriter).
+    if (iso === null) return;
     const hour = iso.slice(0, 13);
     const minute = iso.slice(14, 16);
     for (const metric in row.data) {
-      if (typeof row.data[metric] !== 'number') continue;
+      const value = row.data[metric];
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
       const key = `${row.projectId}|${hour}|${metric}`;
       let entry = touched.get(key);
-      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, minutes: new Set() }));
+      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, minutes: new Map() }));
       if (!entry.minutes) continue;
-      entry.minutes.add(minute);
-      if (entry.minutes.size > MAX_DELTA_MINUTES) entry.minutes = null;
+      let at = entry.minutes.get(minute);
+      if (!at) {
+        if (entry.minutes.size === MAX_DELTA_MINUTES) {
+          entry.minutes = null;
+          continue;
+        }
+        entry.minutes.set(minute, (at = { rows: [], vals: [] }));
+      }
+      at.rows.push(i);
+      at.vals.push(value);
+    }
+  });
+  const marks: HourKeys = { p: [], m: [], h: [] };
+  const values: MetricValues = { i: [], m: [], v: [] };
+  const singles: MetricValues = { i: [], m: [], v: [] };
+  for (const e of touched.values()) {
+    if (!e.minutes) {
+      marks.p.push(e.p);
+      marks.m.push(e.m);
+      marks.h.push(`${e.h}:00:00Z`);
+      continue;
+    }
+    for (const at of e.minutes.values()) {
+      const to = at.rows.length === 1 ? singles : values;
+      for (let k = 0; k < at.rows.length; k++) {
+        to.i.push(at.rows[k]);
+        to.m.push(e.m);
+        to.v.push(at.vals[k]);
+      }
     }
   }
-  const marks: HourKeys = { p: [], m: [], h: [] };
-  const deltas: HourKeys = { p: [], m: [], h: [] };
-  for (const e of touched.values()) {
-    const to = e.minutes ? deltas : marks;
-    to.p.push(e.p);
-    to.m.push(e.m);
-    to.h.push(`${e.h}:00:00Z`);
-  }
-  return { marks, deltas };
+  return { marks, values, singles };
 }

@@ -8,18 +8,23 @@
 
 /**
  * Rollup rows per (p, m, t) of the values in `x`, a CTE of (p, m, t, d, v, ts): project,
- * metric, bucket start, device, value, event time.
+ * metric, bucket start, device, value, event time. One grouping over the union of the
+ * per-value and the per-device groups, never a join of aggregates: with thousands of (p, m, t)
+ * groups the planner cannot estimate, a join of three aggregates became a nested loop
+ * (5,000 distinct metrics in one flush: 12 s instead of 0.3 s). Grouped in the "C" collation,
+ * which only orders bytes: metric names need equality here, not a language's order.
  */
 export function rollupsOfValues(x: string): string {
-  return `SELECT tot.p, tot.m, tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-                 devs.dfirst, devs.dlast
-     FROM (SELECT p, m, t, count(*) AS n, sum(v) AS s, min(v) AS lo, max(v) AS hi FROM ${x} GROUP BY p, m, t) tot
-     JOIN (SELECT p, m, t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-             FROM (SELECT p, m, t, v, count(*)::int AS c FROM ${x} GROUP BY p, m, t, v) pv GROUP BY p, m, t) hist USING (p, m, t)
-     JOIN (SELECT p, m, t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                  array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-             FROM (SELECT p, m, t, d, count(*)::int AS c, min(ts) AS f, max(ts) AS l FROM ${x} GROUP BY p, m, t, d) pd
-            GROUP BY p, m, t) devs USING (p, m, t)`;
+  return `SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
+                 array_agg(v ORDER BY v) FILTER (WHERE d IS NULL) AS vals, array_agg(c ORDER BY v) FILTER (WHERE d IS NULL) AS cnts,
+                 array_agg(d ORDER BY d) FILTER (WHERE d IS NOT NULL) AS devices, array_agg(c ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dcnts,
+                 array_agg(f ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dfirst, array_agg(l ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dlast
+     FROM (SELECT p, m COLLATE "C" AS m, t, v, count(*)::int AS c, count(*) AS n, sum(v) AS s, NULL::bigint AS d, NULL::timestamptz AS f,
+                  NULL::timestamptz AS l
+             FROM ${x} GROUP BY p, m, t, v
+           UNION ALL
+           SELECT p, m COLLATE "C", t, NULL, count(*)::int, 0, 0, d, min(ts), max(ts) FROM ${x} GROUP BY p, m, t, d) g
+    GROUP BY p, m, t`;
 }
 
 /** Rollup rows per t of the rows in `parts`, a CTE of (t, ROLLUP_COLUMNS). */

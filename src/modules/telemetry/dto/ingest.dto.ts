@@ -35,6 +35,7 @@ export interface IngestAccepted {
 export interface IngestStored {
   stored: number;
   duplicates: number;
-  results: { event_id: string; status: 'stored' | 'duplicate' }[];
+  /** `failed`: Postgres refused the reading; it is kept in failed_readings (docs/ingest.md). */
+  results: { event_id: string; status: 'stored' | 'duplicate' | 'failed' }[];
   rejected: RejectedOut[];
 }

@@ -1,33 +1,118 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Coalescer } from '../../../core/database/coalescer';
 import { Metrics } from '../../../core/metrics/metrics.service';
+import { FailedReadingsRepository } from '../failed-readings.repository';
 import { ReadingRow, ReadingsRepository } from '../readings.repository';
 
-/** Flushes above this many rows are split, to keep one statement's parameters reasonable. */
-const MAX_ROWS_PER_FLUSH = 20_000;
+/**
+ * Most weight per flush: a reading weighs one plus the keys of its data, so a flush of wide
+ * events is no longer than one of many narrow readings (20,000 readings of two metrics, the
+ * flush size ingestion throughput was tuned with).
+ */
+const MAX_WEIGHT_PER_FLUSH = 60_000;
 
-/** A reading's identity as a string; `ts` is ISO-8601 UTC with milliseconds, as normalised. */
-export const readingKey = (deviceId: number, ts: string, eventId: string): string => `${deviceId}|${ts}|${eventId}`;
+/**
+ * Batches this light (a device's few readings) also have a flush slot of their own, so another
+ * project's one-reading batch is stored while large flushes are in flight, not after them.
+ */
+const EXPRESS_WEIGHT = 2_000;
+
+const weigh = (rows: readonly ReadingRow[]): number => {
+  let w = 0;
+  for (const r of rows) w += 1 + (r.data && typeof r.data === 'object' ? Object.keys(r.data).length : 0);
+  return w;
+};
+
+/** A reading's identity as a string (DESIGN.md: a reading is identified by (device, event_id)). */
+export const readingKey = (deviceId: number, eventId: string): string => `${deviceId}|${eventId}`;
+
+/**
+ * SQLSTATE classes of a statement refused for what a row holds, not for the state of the
+ * database: 22 data exception (NUL, a lone surrogate in JSON, a time out of range, a string
+ * too long), 54 program limit exceeded (a value too large). Anything else (an outage, a
+ * deadlock) fails the write, and the job is retried whole.
+ */
+const REFUSED_DATA = /^(22|54)/;
+
+function refusedData(err: unknown): { code: string; reason: string } | null {
+  const e = err as { code?: unknown; driverError?: { code?: unknown }; message?: string };
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.driverError?.code === 'string' ? e.driverError.code : null;
+  return code && REFUSED_DATA.test(code) ? { code, reason: e.message ?? String(err) } : null;
+}
+
+export interface WriteOutcome {
+  /** Identities (readingKey) stored by this write. */
+  stored: Set<string>;
+  /** Identities the database refused: kept in failed_readings. */
+  failed: Set<string>;
+}
 
 /**
  * Writes queued readings durably, coalescing concurrent callers: with a deep queue the worker
  * runs many ingest jobs at once, so small jobs turn into large inserts by themselves; with a
- * shallow one a write goes out at once. A caller's promise resolves when its readings are
- * committed (new ones stored, duplicates skipped).
+ * shallow one a write goes out at once. Flushes take the projects' jobs in turn, and small
+ * batches have a flush slot of their own. A caller's
+ * promise resolves when its readings are committed (new ones stored, duplicates skipped,
+ * refused ones kept in failed_readings: see `insertIsolating`). docs/ingest.md.
  */
 @Injectable()
 export class ReadingWriter {
+  private readonly logger = new Logger('ReadingWriter');
   private readonly coalescer: Coalescer<readonly ReadingRow[]>;
 
-  constructor(repo: ReadingsRepository, metrics: Metrics) {
+  constructor(
+    private readonly repo: ReadingsRepository,
+    private readonly failures: FailedReadingsRepository,
+    private readonly metrics: Metrics,
+  ) {
     this.coalescer = new Coalescer({
-      flush: async (batches) => void metrics.readingsStored.inc(await repo.insertMany(batches.flat(), 'count')),
-      maxWeight: MAX_ROWS_PER_FLUSH,
-      weigh: (rows) => rows.length,
+      flush: async (batches) => void (await this.insertIsolating(batches.flat(), 'count')),
+      maxWeight: MAX_WEIGHT_PER_FLUSH,
+      weigh,
+      lane: (rows) => rows[0].projectId,
+      expressWeight: EXPRESS_WEIGHT,
     });
   }
 
+  /** The worker's path: coalesced with other jobs. */
   write(rows: readonly ReadingRow[]): Promise<void> {
     return rows.length ? this.coalescer.submit(rows) : Promise.resolve();
+  }
+
+  /** wait=true: the batch's own statement, so the database decides which of concurrent senders stored a reading. */
+  async writeNow(rows: readonly ReadingRow[]): Promise<WriteOutcome> {
+    const out: WriteOutcome = { stored: new Set(), failed: new Set() };
+    await this.insertIsolating(rows, 'keys', out);
+    return out;
+  }
+
+  /**
+   * Inserts `rows`; when Postgres refuses the statement for what a row holds, splits it in
+   * halves and retries each, down to the single rows it refuses, which are kept in
+   * failed_readings with the reason (and counted) instead of failing their batch for good:
+   * n rows with one poison row cost about 2·log2(n) statements.
+   */
+  private async insertIsolating(rows: readonly ReadingRow[], mode: 'count' | 'keys', out?: WriteOutcome): Promise<void> {
+    try {
+      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count'));
+      else {
+        const keys = await this.repo.insertMany(rows, 'keys');
+        this.metrics.readingsStored.inc(keys.length);
+        for (const k of keys) out?.stored.add(readingKey(Number(k.device_id), k.event_id));
+      }
+    } catch (err) {
+      const refused = refusedData(err);
+      if (!refused) throw err;
+      if (rows.length > 1) {
+        const half = rows.length >> 1;
+        await this.insertIsolating(rows.slice(0, half), mode, out);
+        await this.insertIsolating(rows.slice(half), mode, out);
+        return;
+      }
+      const [row] = rows;
+      if (await this.failures.record({ reading: row, ...refused })) this.metrics.readingsFailed.inc();
+      out?.failed.add(readingKey(row.deviceId, row.eventId));
+      this.logger.warn(`reading ${JSON.stringify(row.eventId)} of device ${row.deviceId} refused (${refused.code}: ${refused.reason}); kept in failed_readings`);
+    }
   }
 }

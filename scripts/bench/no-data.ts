@@ -1,0 +1,301 @@
+import { Agent, request } from 'node:http';
+import { api, cpuShare, cpuSnapshot, fmt, percentile, pg, Proc, seedTenant } from './platform';
+import { Progress } from './progress';
+
+/**
+ * The no-data phase of `npm run bench` (all.ts): NO_DATA_DEVICES devices (100,000) in a
+ * project of their own under one ALL no-data rule. STOPPING (1,000) of them report once and
+ * stop; the others keep reporting round-robin at NO_DATA_RATE readings/s (2,000, one reading
+ * per POST, as devices do) while the stopped ones' deadlines come due. Measured:
+ *
+ *  - firing lag: each stopped device's due time (its last arrival + no_data_seconds, read from
+ *    rule_deadlines) → its alert first seen in GET /projects/{id}/alerts (polled every 100 ms),
+ *    and → the alert's triggered_at (the lag without the list request's own time);
+ *  - POST → stored latency of the reporting devices, by a probe POST ?wait=true (which answers
+ *    once the reading is durable, arrival recorded) every 100 ms, with the same load running,
+ *    first without the rule (baseline), then with it;
+ *  - CPU of every process under that load, without and with the rule: the difference is what
+ *    the deadline tracking costs.
+ *
+ * A reporting device must report more often than no_data_seconds or it alerts too: at 2,000
+ * readings/s, 99,000 devices report every 49.5 s each, so the rule's no_data_seconds is raised
+ * to 1.25 × that period (at the rate the baseline achieved) when NO_DATA_SECONDS (30) is
+ * shorter, and the run says so.
+ * Devices are created with one INSERT (100,000 POSTs would take minutes and measure nothing here).
+ */
+
+export interface NoDataOptions {
+  apiUrl: string;
+  databaseUrl: string;
+  procs: Proc[];
+  devices: number;
+  stopping: number;
+  rate: number;
+  noDataSeconds: number;
+  /** Seconds of load without the rule, for the baseline. */
+  baselineSeconds: number;
+  log: (s: string) => void;
+}
+
+export interface NoDataResult {
+  /** Why the firing was not measured, when it was not. */
+  skipped: string | null;
+  devices: number;
+  stopping: number;
+  no_data_seconds: number;
+  no_data_seconds_requested: number;
+  rule_create_ms: number;
+  alerts_fired: number;
+  alerts_missing: number;
+  unexpected_alerts: number;
+  failed_posts: number;
+  firing_lag_ms: { p50: number; p99: number; max: number };
+  due_to_triggered_at_ms: { p50: number; p99: number; max: number };
+  load_readings_per_second: { baseline: number; with_rule: number };
+  probe_post_to_stored_ms: { baseline: { p50: number; p99: number; n: number }; with_rule: { p50: number; p99: number; n: number } };
+  cpu_percent_of_a_core: { baseline: Record<string, number>; with_rule: Record<string, number> };
+}
+
+const TICK_MS = 20;
+const PROBE_MS = 100;
+const POLL_MS = 100;
+const MAX_IN_FLIGHT = 256;
+/** Longer silences would make the phase take too long. */
+const MAX_NO_DATA_SECONDS = 300;
+
+const summary = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return { p50: r(percentile(s, 0.5)), p99: r(percentile(s, 0.99)), max: r(s[s.length - 1] ?? NaN), n: s.length };
+};
+
+/** Sends one-reading POSTs round-robin over `devices` at `rate`/s, plus a timed ?wait=true probe, until stopped. */
+class ReportingLoad {
+  sent = 0;
+  failed = 0;
+  readonly probes: number[] = [];
+  private running = true;
+  private readonly done: Promise<void>;
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  private readonly startedAt = performance.now();
+
+  constructor(
+    private readonly url: URL,
+    private readonly auth: Record<string, string>,
+    private readonly devices: string[],
+    private readonly probeDevice: string,
+    private readonly rate: number,
+    private next = 0,
+  ) {
+    this.done = Promise.all([this.drive(), this.probe()]).then(() => undefined);
+  }
+
+  get elapsedSeconds(): number {
+    return (performance.now() - this.startedAt) / 1000;
+  }
+
+  /** Where the round-robin stands, to continue from there. */
+  get position(): number {
+    return this.next;
+  }
+
+  private post(device: string, wait: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const body = JSON.stringify({ device_external_id: device, events: [{ ts: new Date().toISOString(), data: { temperature: 20 + Math.random() * 5 } }] });
+      const req = request(
+        {
+          agent: this.agent,
+          host: this.url.hostname,
+          port: this.url.port,
+          path: wait ? '/telemetry?wait=true' : '/telemetry',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...this.auth },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 202 || res.statusCode === 201 ? resolve() : reject(new Error(`POST ${res.statusCode}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  private async drive(): Promise<void> {
+    const started = performance.now();
+    const inflight = new Set<Promise<void>>();
+    let scheduled = 0;
+    while (this.running) {
+      const due = Math.floor(((performance.now() - started) / 1000) * this.rate);
+      while (scheduled < due && inflight.size < MAX_IN_FLIGHT) {
+        const device = this.devices[this.next++ % this.devices.length];
+        const p = this.post(device, false)
+          .then(() => void this.sent++, () => void this.failed++)
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+        scheduled++;
+      }
+      // Behind schedule with everything in flight: the platform sets the pace (the sent rate shows it).
+      if (scheduled < due && inflight.size >= MAX_IN_FLIGHT) scheduled = due;
+      await new Promise((r) => setTimeout(r, TICK_MS));
+    }
+    await Promise.all(inflight);
+  }
+
+  private async probe(): Promise<void> {
+    while (this.running) {
+      const t0 = performance.now();
+      await this.post(this.probeDevice, true).then(() => this.probes.push(performance.now() - t0), () => void this.failed++);
+      await new Promise((r) => setTimeout(r, Math.max(0, PROBE_MS - (performance.now() - t0))));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+    this.agent.destroy();
+  }
+}
+
+const skipped = (o: NoDataOptions, why: string): Omit<NoDataResult, 'load_readings_per_second' | 'probe_post_to_stored_ms' | 'cpu_percent_of_a_core'> => ({
+  skipped: why,
+  devices: o.devices,
+  stopping: o.stopping,
+  no_data_seconds: o.noDataSeconds,
+  no_data_seconds_requested: o.noDataSeconds,
+  rule_create_ms: 0,
+  alerts_fired: 0,
+  alerts_missing: o.stopping,
+  unexpected_alerts: 0,
+  failed_posts: 0,
+  firing_lag_ms: { p50: NaN, p99: NaN, max: NaN },
+  due_to_triggered_at_ms: { p50: NaN, p99: NaN, max: NaN },
+});
+
+export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
+  const base = new URL(o.apiUrl);
+  const tenant = await seedTenant(o.apiUrl, 0);
+  const db = await pg(o.databaseUrl);
+  try {
+    await db.query(
+      `INSERT INTO devices (project_id, external_id, name) SELECT $1, 'nd-' || g, 'Device ' || g FROM generate_series(0, $2::int - 1) g`,
+      [tenant.projectId, o.devices],
+    );
+    const names = Array.from({ length: o.devices }, (_, i) => `nd-${i}`);
+    const stopping = names.slice(0, o.stopping);
+    const probeDevice = names[o.devices - 1];
+    const reporting = names.slice(o.stopping, o.devices - 1);
+    o.log(`no-data: ${fmt(o.devices)} devices; ${fmt(o.stopping)} report once and stop, ${fmt(reporting.length)} report round-robin at ${fmt(o.rate)} readings/s`);
+
+    // Baseline: the same load, no rule.
+    let c0 = cpuSnapshot(o.procs);
+    let load = new ReportingLoad(base, tenant.auth, reporting, probeDevice, o.rate);
+    const bar = new Progress('no-data baseline', 0, 'readings');
+    while (load.elapsedSeconds < o.baselineSeconds) {
+      await new Promise((r) => setTimeout(r, 500));
+      bar.update(load.sent, { fraction: load.elapsedSeconds / o.baselineSeconds });
+    }
+    await load.stop();
+    bar.finish();
+    const baselineSeconds = load.elapsedSeconds;
+    const baselineCpu = cpuShare(c0, cpuSnapshot(o.procs), baselineSeconds);
+    const baselineProbes = summary(load.probes);
+    const baselineRate = load.sent / baselineSeconds;
+    const position = load.position;
+    // A reporting device must report within no_data_seconds: at the rate the platform took.
+    const period = reporting.length / Math.min(o.rate, baselineRate);
+    const noDataSeconds = Math.max(o.noDataSeconds, Math.ceil(period * 1.25));
+    if (noDataSeconds > o.noDataSeconds) {
+      o.log(`no-data: no_data_seconds ${noDataSeconds} instead of ${o.noDataSeconds}: at ${fmt(Math.min(o.rate, baselineRate))} readings/s each reporting device reports only every ${fmt(period, 1)} s`);
+    }
+    if (noDataSeconds > MAX_NO_DATA_SECONDS) {
+      const why = `the platform took ${fmt(baselineRate)} readings/s: too few to keep ${fmt(reporting.length)} devices reporting within ${MAX_NO_DATA_SECONDS} s (lower NO_DATA_DEVICES)`;
+      o.log(`no-data: firing not measured: ${why}`);
+      return { ...skipped(o, why), load_readings_per_second: { baseline: Math.round(baselineRate), with_rule: 0 }, probe_post_to_stored_ms: { baseline: baselineProbes, with_rule: summary([]) }, cpu_percent_of_a_core: { baseline: baselineCpu, with_rule: {} } };
+    }
+
+    // The rule: every device's clock starts now.
+    const t0 = performance.now();
+    const rule = await api(o.apiUrl, 'POST', `/projects/${tenant.projectId}/rules`, { name: 'silent', type: 'no_data', metric: null, no_data_seconds: noDataSeconds, cooldown_seconds: 0 }, tenant.auth);
+    const ruleCreateMs = performance.now() - t0;
+    o.log(`no-data: rule created with ${fmt(o.devices)} deadlines in ${fmt(ruleCreateMs)} ms`);
+
+    // The stopping devices report once, then the load runs until their deadlines have fired.
+    c0 = cpuSnapshot(o.procs);
+    load = new ReportingLoad(base, tenant.auth, reporting, probeDevice, o.rate, position);
+    await Promise.all(
+      stopping.map((d) => api(o.apiUrl, 'POST', '/telemetry', { device_external_id: d, events: [{ ts: new Date().toISOString(), data: { temperature: 20 } }] }, tenant.auth)),
+    );
+    // Their arrival is recorded once the queue has stored the readings; then their due times are fixed.
+    const stoppingIds: number[] = (await db.query(`SELECT id FROM devices WHERE project_id = $1 AND external_id = ANY($2::text[])`, [tenant.projectId, stopping])).rows.map((r) => Number(r.id));
+    const dueOf = new Map<number, number>();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const { rows } = await db.query(
+        `SELECT device_id, extract(epoch FROM due_at) * 1000 AS due FROM rule_deadlines WHERE rule_id = $1 AND device_id = ANY($2::bigint[]) AND last_reading_at IS NOT NULL`,
+        [rule.id, stoppingIds],
+      );
+      if (rows.length === stoppingIds.length) {
+        for (const r of rows) dueOf.set(Number(r.device_id), Number(r.due));
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (dueOf.size !== stoppingIds.length) throw new Error(`only ${dueOf.size} of ${stoppingIds.length} stopping devices' arrivals were recorded`);
+    const lastDue = Math.max(...dueOf.values());
+    // performance.now() and the database's clock: compare through Date.now() (same machine).
+    const seen = new Map<number, number>();
+    const others = new Set<number>();
+    /** due → triggered_at: when the alert opened, without the time the list request itself took. */
+    const opened: number[] = [];
+    const fireBar = new Progress('no-data firing', stoppingIds.length, 'alerts');
+    const stopAt = lastDue + 15_000;
+    while (Date.now() < stopAt && seen.size < stoppingIds.length) {
+      const pollAt = Date.now();
+      const alerts: { id: number; device_id: number; triggered_at: string }[] = await api(o.apiUrl, 'GET', `/projects/${tenant.projectId}/alerts?rule_id=${rule.id}&limit=1000`, undefined, tenant.auth);
+      for (const a of alerts) {
+        if (dueOf.has(a.device_id)) {
+          if (!seen.has(a.device_id)) {
+            seen.set(a.device_id, pollAt);
+            opened.push(Math.max(0, new Date(a.triggered_at).getTime() - dueOf.get(a.device_id)!));
+          }
+        } else others.add(a.device_id);
+      }
+      fireBar.update(seen.size, { note: `load ${fmt(load.sent / load.elapsedSeconds)}/s` });
+      await new Promise((r) => setTimeout(r, Math.max(0, POLL_MS - (Date.now() - pollAt))));
+    }
+    fireBar.finish();
+    await load.stop();
+    const withRuleSeconds = load.elapsedSeconds;
+    const withRuleCpu = cpuShare(c0, cpuSnapshot(o.procs), withRuleSeconds);
+    const lags = [...seen].map(([device, at]) => Math.max(0, at - dueOf.get(device)!));
+    const lag = summary(lags);
+    const openLag = summary(opened);
+    const result: NoDataResult = {
+      skipped: null,
+      devices: o.devices,
+      stopping: o.stopping,
+      no_data_seconds: noDataSeconds,
+      no_data_seconds_requested: o.noDataSeconds,
+      rule_create_ms: Math.round(ruleCreateMs),
+      alerts_fired: seen.size,
+      alerts_missing: stoppingIds.length - seen.size,
+      unexpected_alerts: others.size,
+      failed_posts: load.failed,
+      firing_lag_ms: { p50: lag.p50, p99: lag.p99, max: lag.max },
+      due_to_triggered_at_ms: { p50: openLag.p50, p99: openLag.p99, max: openLag.max },
+      load_readings_per_second: { baseline: Math.round(baselineRate), with_rule: Math.round(load.sent / withRuleSeconds) },
+      probe_post_to_stored_ms: { baseline: baselineProbes, with_rule: summary(load.probes) },
+      cpu_percent_of_a_core: { baseline: baselineCpu, with_rule: withRuleCpu },
+    };
+    o.log(
+      `no-data: ${seen.size} of ${stoppingIds.length} fired (${others.size} unexpected); due → seen p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms (due → triggered_at p50 ${fmt(openLag.p50)}, p99 ${fmt(openLag.p99)} ms); ` +
+        `probe POST → stored p50/p99 ${fmt(baselineProbes.p50, 1)}/${fmt(baselineProbes.p99, 1)} ms without the rule, ` +
+        `${fmt(result.probe_post_to_stored_ms.with_rule.p50, 1)}/${fmt(result.probe_post_to_stored_ms.with_rule.p99, 1)} ms with it; ` +
+        `load ${fmt(baselineRate)}/s and ${fmt(result.load_readings_per_second.with_rule)}/s`,
+    );
+    return result;
+  } finally {
+    await db.end();
+  }
+}

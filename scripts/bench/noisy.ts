@@ -1,0 +1,261 @@
+import { Agent, createServer, request, Server } from 'node:http';
+import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
+import { listenLocal, readBody } from '../local-http';
+import { api, benchEnv, dropDatabase, percentile, pg, Proc, seedTenant, startProcess } from './platform';
+
+/**
+ * The "noisy neighbour" phase of `npm run bench` (issue 13): project B streams `rate`
+ * readings/s with 20 rules and a webhook (alerts.ts's load, a breach every 250 ms) and sends a
+ * one-reading probe batch every PROBE_MS; for B it reports POST → stored (the probe's identity
+ * committed) and POST answer → webhook, p50/p99, first alone, then while project A sends, as
+ * fast as its pace allows (`aPostsPerSecond`, closed loop: at most A_SENDERS requests in
+ * flight), 10,000-key events and 5,000-event batches of 5,000 distinct metrics, with 20 rules
+ * of window_n 10,000 over its narrow devices. docs/ingest.md explains what it shows.
+ */
+
+const PROBE_MS = 100;
+const A_SENDERS = 3;
+const WIDE_KEYS = 10_000;
+const METRICS_PER_BATCH = 5_000;
+
+export interface NoisyOptions {
+  apiUrl: string;
+  databaseUrl: string;
+  seconds: number;
+  rate: number;
+  aPostsPerSecond: number;
+  log?: (line: string) => void;
+}
+
+export interface Latency {
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface NoisySide {
+  stored: Latency & { missing: number };
+  webhook: Latency & { breaches: number; missing: number };
+}
+
+export interface NoisyResult {
+  without_a: NoisySide;
+  with_a: NoisySide;
+  a_sent: { wide_events: number; metric_batches: number; readings: number; distinct_metrics: number; seconds: number };
+  /** B's p99 with A over without A. */
+  stored_p99_ratio: number;
+  webhook_p99_ratio: number;
+}
+
+const summary = (xs: number[]): Latency => {
+  const s = [...xs].sort((a, b) => a - b);
+  const r = (n: number) => Math.round(n * 10) / 10;
+  return { samples: s.length, p50: r(percentile(s, 0.5)), p99: r(percentile(s, 0.99)), max: r(s[s.length - 1] ?? NaN) };
+};
+
+function postJson(agent: Agent, base: URL, path: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent, host: base.hostname, port: base.port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
+  const log = o.log ?? (() => {});
+  const base = new URL(o.apiUrl);
+  const b = await seedTenant(o.apiUrl, 50, alertTags);
+  const overheat = await seedRules(o.apiUrl, b);
+  const arrivals = new Arrivals();
+  const sink: Server = createServer((req, res) => {
+    void readBody(req).then((text) => {
+      const at = performance.now();
+      res.writeHead(200).end();
+      try {
+        const body = JSON.parse(text);
+        if (body.event === 'alert.triggered' && Number(body.rule_id) === overheat) arrivals.arrived(Number(body.device_id), at);
+      } catch {
+        // not ours
+      }
+    });
+  });
+  sink.keepAliveTimeout = 60_000;
+  const sinkUrl = `${await listenLocal(sink)}/noisy`;
+  await api(o.apiUrl, 'POST', `/projects/${b.projectId}/webhooks`, { url: sinkUrl }, b.auth);
+
+  const a = await seedTenant(o.apiUrl, 6, (i) => (i === 0 ? ['wide'] : ['narrow']));
+  for (let r = 0; r < 20; r++) {
+    await api(o.apiUrl, 'POST', `/projects/${a.projectId}/rules`, { name: `wide-window-${r}`, metric: 'shared', operator: '>', threshold: 1e9, window_n: 10_000, required_k: 1, cooldown_seconds: 0, scope: 'TAG', tag: 'narrow' }, a.auth);
+  }
+
+  const db = await pg(o.databaseUrl);
+  db.on('error', () => {});
+  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  let probeSeq = 0;
+
+  /** B's load for o.seconds, with a one-reading probe every PROBE_MS timed until its identity is committed. */
+  async function side(): Promise<NoisySide> {
+    arrivals.latencies.length = 0;
+    arrivals.pending.clear();
+    const stored: number[] = [];
+    const pending = new Map<string, { deviceId: number; t0: number }>();
+    let running = true;
+    let stopAt = Infinity;
+    const probes = (async () => {
+      while (running) {
+        const device = b.devices[probeSeq % b.devices.length];
+        const eventId = `probe-${probeSeq++}`;
+        const t0 = performance.now();
+        const body = JSON.stringify({ device_external_id: device.external_id, events: [{ ts: new Date().toISOString(), data: { temperature: 21, humidity: 50 }, event_id: eventId }] });
+        void postJson(agent, base, '/telemetry', b.auth, body).then((status) => {
+          if (status === 202) pending.set(eventId, { deviceId: device.id, t0 });
+        });
+        await new Promise((r) => setTimeout(r, PROBE_MS));
+      }
+    })();
+    const poller = (async () => {
+      while (running || pending.size) {
+        if (pending.size) {
+          const ids = [...pending.keys()];
+          const found = await db.query(
+            `SELECT event_id FROM reading_identities WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
+            [ids.map((k) => pending.get(k)!.deviceId), ids],
+          );
+          const at = performance.now();
+          for (const r of found.rows) {
+            stored.push(at - pending.get(r.event_id)!.t0);
+            pending.delete(r.event_id);
+          }
+        }
+        await new Promise((r) => setTimeout(r, 10));
+        // A probe still unstored a minute after the load is counted as missing, not waited for.
+        if (performance.now() > stopAt + 60_000) break;
+      }
+    })();
+    const load = await runAlertLoad({ apiUrl: o.apiUrl, tenant: b, arrivals, rate: o.rate, batch: 100, seconds: o.seconds, breachMs: 250, drainMs: 10_000 });
+    running = false;
+    stopAt = performance.now();
+    await probes;
+    await poller;
+    return { stored: { ...summary(stored), missing: pending.size }, webhook: { ...summary(arrivals.latencies), breaches: load.breaches, missing: arrivals.pending.size } };
+  }
+
+  /** A: closed loop of A_SENDERS, paced to aPostsPerSecond, wide events and many-metric batches in turn. */
+  function noisyA() {
+    const sent = { wide_events: 0, metric_batches: 0, readings: 0, distinct_metrics: 0, seconds: 0 };
+    let running = true;
+    let seq = 0;
+    const started = performance.now();
+    const interval = 1000 / o.aPostsPerSecond;
+    let nextAt = started;
+    const wideKeys = Array.from({ length: WIDE_KEYS }, (_, k) => `w${k}`);
+    const senders = Array.from({ length: A_SENDERS }, async () => {
+      while (running) {
+        const wait = nextAt - performance.now();
+        nextAt = Math.max(nextAt, performance.now()) + interval;
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (!running) break;
+        const n = seq++;
+        let body: string;
+        if (n % 2 === 0) {
+          const data: Record<string, number> = {};
+          for (let k = 0; k < WIDE_KEYS; k++) data[wideKeys[k]] = (k * 31 + n) % 1000;
+          body = JSON.stringify({ device_external_id: a.devices[0].external_id, events: [{ ts: new Date().toISOString(), data, event_id: `wide-${n}` }] });
+          sent.wide_events++;
+          sent.readings++;
+        } else {
+          const now = Date.now();
+          const device = a.devices[1 + (n % (a.devices.length - 1))];
+          const events = Array.from({ length: METRICS_PER_BATCH }, (_, i) => ({ ts: new Date(now - i).toISOString(), data: { [`m${n}_${i}`]: i, shared: i }, event_id: `m${n}-${i}` }));
+          body = JSON.stringify({ device_external_id: device.external_id, events });
+          sent.metric_batches++;
+          sent.readings += METRICS_PER_BATCH;
+          sent.distinct_metrics += METRICS_PER_BATCH;
+        }
+        await postJson(agent, base, '/telemetry', a.auth, body);
+      }
+    });
+    return {
+      async stop() {
+        running = false;
+        await Promise.all(senders);
+        sent.seconds = Math.round((performance.now() - started) / 100) / 10;
+        return sent;
+      },
+    };
+  }
+
+  try {
+    log(`noisy neighbour: project B alone (${o.rate} readings/s, 20 rules, a probe every ${PROBE_MS} ms) for ${o.seconds} s…`);
+    const without = await side();
+    log(`  B alone: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
+    log(`noisy neighbour: B again while A sends 10,000-key events and 5,000-metric batches (${o.aPostsPerSecond} POST/s at most) with 20 window_n 10,000 rules…`);
+    const aLoad = noisyA();
+    let withA: NoisySide;
+    let aSent: NoisyResult['a_sent'];
+    try {
+      withA = await side();
+    } finally {
+      aSent = await aLoad.stop();
+    }
+    log(`  B with A: POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);
+    return {
+      without_a: without,
+      with_a: withA,
+      a_sent: aSent,
+      stored_p99_ratio: Math.round((withA.stored.p99 / without.stored.p99) * 100) / 100,
+      webhook_p99_ratio: Math.round((withA.webhook.p99 / without.webhook.p99) * 100) / 100,
+    };
+  } finally {
+    agent.destroy();
+    sink.closeAllConnections();
+    sink.close();
+    await db.end();
+  }
+}
+
+/** `node dist/scripts/bench/noisy.js`: this phase alone, on a fresh api + worker (NOISY_SECONDS, NOISY_A_POSTS_PER_SECOND). */
+async function main(): Promise<void> {
+  const env = benchEnv();
+  const procs: Proc[] = [];
+  const cleanup = async () => {
+    for (const p of procs.reverse()) await p.stop();
+    await dropDatabase(env);
+  };
+  // A failed POST of the load (alerts.ts) surfaces as an unhandled rejection: stop the platform too.
+  process.once('unhandledRejection', (err) => {
+    process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+    void cleanup().finally(() => process.exit(1));
+  });
+  try {
+    const extra = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '20' };
+    const apiProc = await startProcess('api', 'api', env, extra);
+    procs.push(apiProc);
+    procs.push(await startProcess('worker', 'worker', env, extra));
+    const r = await runNoisy({
+      apiUrl: apiProc.url!,
+      databaseUrl: env.databaseUrl,
+      seconds: Number(process.env.NOISY_SECONDS ?? 20),
+      rate: 1000,
+      aPostsPerSecond: Number(process.env.NOISY_A_POSTS_PER_SECOND ?? 4),
+      log: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  } finally {
+    await cleanup();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  });
+}

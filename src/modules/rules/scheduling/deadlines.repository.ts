@@ -1,0 +1,196 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+
+/** A (rule, device) timer: a no-data rule's silence clock, or a pending for_seconds condition. */
+export interface DeadlineRow {
+  rule_id: number;
+  device_id: number;
+  /** No-data: when the silence started (see docs/rules.md). for_seconds: first evaluation that held. */
+  clock_at: Date;
+  /** No-data: arrival of the last reading carrying the metric, when known. */
+  last_reading_at: Date | null;
+  /** When the timer looks at the pair next; null when nothing can happen until data arrives. */
+  due_at: Date | null;
+}
+
+export interface DueDevice {
+  device_id: number;
+  project_id: number;
+  org_id: number;
+}
+
+/** One arrival of readings: the device, the API's receive time, the metrics carried (non-null). */
+export interface Arrival {
+  deviceId: number;
+  at: string;
+  metrics: readonly string[];
+}
+
+// The devices a rule watches, for rule `r` (ALL, TAG by tag, EXPLICIT by assignment).
+const WATCHED = `d.project_id = r.project_id AND (
+       r.scope = 'ALL'
+    OR (r.scope = 'TAG' AND r.tag = ANY (d.tags))
+    OR (r.scope = 'EXPLICIT' AND EXISTS (SELECT 1 FROM rule_devices rd WHERE rd.rule_id = r.id AND rd.device_id = d.id)))`;
+
+/**
+ * The rule_deadlines table (Postgres, not Redis: a deadline changes in the same transaction
+ * as the rule, device, tag or assignment that causes it, FK cascades remove it with its rule
+ * or device, and a restart of any process or of Redis loses none). Due ones are found through
+ * the partial index on due_at, never by scanning devices.
+ */
+@Injectable()
+export class DeadlinesRepository {
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Brings a rule's rows in line with the rule: none when it is disabled; for a no-data rule
+   * one per watched device (a device new to the rule starts its clock now; `restartClocks`
+   * restarts every clock, for a rule just created, enabled or given another metric); a
+   * pending for_seconds row keeps its start and takes the rule's current duration.
+   */
+  async syncRule(tx: EntityManager, ruleId: number, restartClocks: boolean): Promise<void> {
+    await tx.query(
+      `DELETE FROM rule_deadlines x USING rules r
+        WHERE x.rule_id = $1 AND r.id = x.rule_id
+          AND (NOT r.enabled OR NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = x.device_id AND ${WATCHED}))`,
+      [ruleId],
+    );
+    await tx.query(
+      `UPDATE rule_deadlines x SET due_at = x.clock_at + make_interval(secs => r.for_seconds)
+         FROM rules r WHERE x.rule_id = $1 AND r.id = x.rule_id AND r.type = 'threshold'`,
+      [ruleId],
+    );
+    await tx.query(
+      `INSERT INTO rule_deadlines AS x (rule_id, device_id, project_id, clock_at, last_reading_at, due_at)
+       SELECT r.id, d.id, d.project_id, date_trunc('milliseconds', clock_timestamp()), CASE WHEN r.metric IS NULL THEN d.last_seen_at END,
+              date_trunc('milliseconds', clock_timestamp()) + make_interval(secs => r.no_data_seconds)
+         FROM rules r JOIN devices d ON ${WATCHED}
+        WHERE r.id = $1 AND r.enabled AND r.type = 'no_data'
+       ON CONFLICT (rule_id, device_id) DO UPDATE SET
+         clock_at = CASE WHEN $2 THEN EXCLUDED.clock_at ELSE x.clock_at END,
+         last_reading_at = CASE WHEN $2 THEN EXCLUDED.last_reading_at ELSE x.last_reading_at END,
+         due_at = CASE WHEN $2 THEN EXCLUDED.due_at
+                       WHEN x.due_at IS NULL THEN NULL
+                       ELSE x.clock_at + (EXCLUDED.due_at - EXCLUDED.clock_at) END`,
+      [ruleId, restartClocks],
+    );
+  }
+
+  /** Every row of a rule goes (its type changed). */
+  async clearRule(tx: EntityManager, ruleId: number): Promise<void> {
+    await tx.query(`DELETE FROM rule_deadlines WHERE rule_id = $1`, [ruleId]);
+  }
+
+  /**
+   * Moves the silence clocks of the no-data rules these arrivals concern (a metric-null rule
+   * takes any reading). Rows are locked in (device, rule) order, the order an evaluation
+   * takes them, so concurrent writers never deadlock; a clock never moves back.
+   */
+  async recordArrivals(arrivals: readonly Arrival[]): Promise<void> {
+    const latest = new Map<string, { deviceId: number; metric: string | null; at: string }>();
+    const note = (deviceId: number, metric: string | null, at: string) => {
+      const key = `${deviceId}|${metric ?? ''}|${metric === null ? 'any' : 'm'}`;
+      const seen = latest.get(key);
+      if (!seen || seen.at < at) latest.set(key, { deviceId, metric, at });
+    };
+    for (const a of arrivals) {
+      note(a.deviceId, null, a.at);
+      for (const m of a.metrics) note(a.deviceId, m, a.at);
+    }
+    const rows = [...latest.values()];
+    await this.ds.query(
+      `WITH u AS (
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(device_id, metric, at)
+       ), target AS (
+         SELECT x.rule_id, x.device_id, u.at, r.no_data_seconds
+           FROM u JOIN rule_deadlines x ON x.device_id = u.device_id
+           JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data' AND r.metric IS NOT DISTINCT FROM u.metric
+          WHERE x.last_reading_at IS NULL OR x.last_reading_at < u.at
+          ORDER BY x.device_id, x.rule_id
+          FOR NO KEY UPDATE OF x
+       )
+       UPDATE rule_deadlines x SET last_reading_at = t.at, clock_at = greatest(x.clock_at, t.at),
+              due_at = greatest(x.clock_at, t.at) + make_interval(secs => t.no_data_seconds)
+         FROM target t WHERE x.rule_id = t.rule_id AND x.device_id = t.device_id`,
+      [rows.map((r) => r.deviceId), rows.map((r) => r.metric), rows.map((r) => r.at)],
+    );
+  }
+
+  /** The devices' rows keyed by device then rule, inside their evaluation (which holds their advisory locks). */
+  async forDevices(tx: EntityManager, deviceIds: readonly number[]): Promise<Map<number, Map<number, DeadlineRow>>> {
+    const rows: DeadlineRow[] = await tx.query(
+      `SELECT rule_id, device_id, clock_at, last_reading_at, due_at FROM rule_deadlines WHERE device_id = ANY($1::bigint[])`,
+      [deviceIds],
+    );
+    const byDevice = new Map<number, Map<number, DeadlineRow>>();
+    for (const r of rows) {
+      const rules = byDevice.get(Number(r.device_id)) ?? new Map<number, DeadlineRow>();
+      rules.set(Number(r.rule_id), r);
+      byDevice.set(Number(r.device_id), rules);
+    }
+    return byDevice;
+  }
+
+  /** Creates or replaces a pair's row. */
+  async put(tx: EntityManager, row: { ruleId: number; deviceId: number; projectId: number; clockAt: Date; dueAt: Date | null }): Promise<void> {
+    await tx.query(
+      `INSERT INTO rule_deadlines (rule_id, device_id, project_id, clock_at, due_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (rule_id, device_id) DO UPDATE SET clock_at = EXCLUDED.clock_at, due_at = EXCLUDED.due_at`,
+      [row.ruleId, row.deviceId, row.projectId, row.clockAt, row.dueAt],
+    );
+  }
+
+  /**
+   * Sets when the timer looks next at each pair, in one statement, unless its clock moved
+   * meanwhile (a reading's arrival is recorded without the device lock; its own evaluation
+   * follows and decides again).
+   */
+  async setDue(tx: EntityManager, changes: readonly { row: DeadlineRow; dueAt: Date | null }[]): Promise<void> {
+    if (!changes.length) return;
+    await tx.query(
+      `UPDATE rule_deadlines x SET due_at = u.due_at
+         FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS u(rule_id, device_id, clock_at, due_at)
+        WHERE x.rule_id = u.rule_id AND x.device_id = u.device_id AND abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002`,
+      [
+        changes.map((c) => c.row.rule_id),
+        changes.map((c) => c.row.device_id),
+        changes.map((c) => c.row.clock_at),
+        changes.map((c) => c.dueAt),
+      ],
+    );
+  }
+
+  async remove(tx: EntityManager, ruleId: number, deviceId: number): Promise<void> {
+    await tx.query(`DELETE FROM rule_deadlines WHERE rule_id = $1 AND device_id = $2`, [ruleId, deviceId]);
+  }
+
+  /**
+   * Devices with a row due now, earliest first: an index range scan on due_at. now() (this
+   * statement's start), not clock_timestamp(): a volatile bound cannot use the index, and
+   * scanned all 100,000 rows of a large rule instead.
+   */
+  dueDevices(limit: number): Promise<DueDevice[]> {
+    return this.ds.query(
+      `SELECT x.device_id, x.project_id, p.org_id
+         FROM (SELECT device_id, project_id, min(due_at) AS due
+                 FROM rule_deadlines WHERE due_at <= now()
+                GROUP BY device_id, project_id ORDER BY due LIMIT $1) x
+         JOIN projects p ON p.id = x.project_id
+        ORDER BY x.due`,
+      [limit],
+    );
+  }
+
+  /**
+   * Arrival of the device's last reading carrying a metric, for an alert's details when the
+   * row does not know it (the rule began watching after the device last sent). Reads the
+   * device's readings, so it runs only when an alert opens.
+   */
+  async lastArrival(tx: EntityManager, deviceId: number, metric: string): Promise<Date | null> {
+    const [row] = await tx.query(
+      `SELECT max(received_at) AS at FROM readings WHERE device_id = $1 AND payload ? $2 AND payload -> $2 <> 'null'::jsonb`,
+      [deviceId, metric],
+    );
+    return row?.at ?? null;
+  }
+}

@@ -15,11 +15,11 @@ import { JobQueue } from './core/queue/job-queue.service';
 const log = new Logger('Watchpost');
 
 /**
- * Left to itself, V8 lets the heap grow up to 4× the live data between full collections, so
- * bursts of ingestion (a few hundred MB/s of short-lived batch objects) swell a process to
- * ~330 MB that it then keeps. A fixed factor (2× by default) keeps it near 220 MB at the same
- * throughput (measured with `npm run bench:ingest`). The factor is read at every collection, so
- * setting it at start-up, before the app is built, takes effect.
+ * Left to itself, V8 lets the heap grow to several times the live data between full
+ * collections, so bursts of ingestion (many short-lived batch objects) swell a process to a
+ * size it then keeps; a fixed factor keeps it smaller at the same throughput (figures in
+ * docs/benchmarks.md). The factor is read at every collection, so setting it at start-up,
+ * before the app is built, takes effect.
  */
 function tuneHeap(config: AppConfig): void {
   if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);

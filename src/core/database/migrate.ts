@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
+import { ADVISORY_LOCKS } from './advisory-locks';
 
-/** Arbitrary constant: the advisory lock that serialises migration runs across processes. */
-const MIGRATION_LOCK_KEY = 727_001;
+const MIGRATION_LOCK_KEY = ADVISORY_LOCKS.migrations;
 
 /**
  * Applies pending migrations while holding a session advisory lock, so an api and a worker

@@ -1,4 +1,4 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import { applyDecorators, CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import type { Response } from 'express';
@@ -8,12 +8,14 @@ import { ValidationError } from '../errors/app-error';
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 
+/**
+ * The optional `limit` of a list or read query: an integer 1…MAX_LIMIT. (Listed bottom-up, as
+ * stacked decorators apply, so validation runs its checks in the order it always did.)
+ */
+export const LimitField = () => applyDecorators(Max(MAX_LIMIT), Min(1), IsInt(), Type(() => Number), IsOptional());
+
 export class PageQuery {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_LIMIT)
+  @LimitField()
   limit?: number;
 
   @IsOptional()

@@ -20,11 +20,7 @@ export class JobQueue {
   }
 
   enqueue<P>(job: JobDefinition<P>, payload: P, options: JobOptions = {}): Promise<Job<P>> {
-    return this.queue(job.queue).add(job.name, payload, {
-      ...job.options,
-      ...(job.jobId ? { jobId: job.jobId(payload) } : {}),
-      ...options,
-    });
+    return this.queue(job.queue).add(job.name, payload, { ...job.options, ...options });
   }
 
   queue(name: QueueName): Queue {

@@ -18,8 +18,6 @@ export interface JobDefinition<P> {
   readonly queue: QueueName;
   readonly name: string;
   readonly options: JobOptions;
-  /** Deterministic job id, for jobs whose retry or repeat must not duplicate work. */
-  readonly jobId?: (payload: P) => string;
   readonly __payload?: P;
 }
 

@@ -21,5 +21,3 @@ export function decide(state: PairState, holds: boolean, cooldownSeconds: number
   if (state.lastTriggeredAt && now.getTime() - state.lastTriggeredAt.getTime() < cooldownSeconds * 1000) return 'none';
   return 'open';
 }
-
-export const isOpen = (status: AlertStatus): boolean => status !== 'resolved';

@@ -6,12 +6,12 @@ import { RuleEvaluationService } from './evaluation/rule-evaluation.service';
 import { RulesController } from './rules.controller';
 import { RulesRepository } from './rules.repository';
 import { RulesService } from './rules.service';
-import { DeadlinesRepository } from './scheduling/deadlines.repository';
+import { RuleSchedulingModule } from './scheduling/rule-scheduling.module';
 
 @Module({
-  imports: [DevicesModule, TelemetryModule, AlertsModule],
+  imports: [DevicesModule, TelemetryModule, AlertsModule, RuleSchedulingModule],
   controllers: [RulesController],
-  providers: [RulesRepository, RulesService, RuleEvaluationService, DeadlinesRepository],
+  providers: [RulesRepository, RulesService, RuleEvaluationService],
   exports: [RuleEvaluationService],
 })
 export class RulesModule {}

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { ADVISORY_LOCKS } from '../../core/database/advisory-locks';
 import type { PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import type { Operator } from './evaluation/k-of-n';
@@ -51,8 +52,7 @@ const FIELDS = [
   'severity',
 ] as const;
 
-/** Namespace of the per-device evaluation advisory locks (two-key form: namespace, device). */
-const EVALUATION_LOCK_NAMESPACE = 727_010;
+const EVALUATION_LOCK_NAMESPACE = ADVISORY_LOCKS.deviceEvaluation;
 
 @Injectable()
 export class RulesRepository {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { inTransaction } from '../../core/database/transaction';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import type { Matchers } from './matching/project-silences';
 import type { Silence, SilenceFields } from './silence.entity';
@@ -54,7 +55,7 @@ export class SilencesRepository {
    * become due for a recheck, since the change may have ended their silence.
    */
   async update(scope: TenantScope, id: number, f: SilenceFields): Promise<Silence | null> {
-    return this.ds.transaction(async (tx) => {
+    return inTransaction(this.ds, async (tx) => {
       const [rows] = await tx.query(
         `UPDATE silences SET matchers = $3, ends_at = $4, recurrence = $5, comment = $6, updated_at = now()
           WHERE project_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
@@ -67,7 +68,7 @@ export class SilencesRepository {
 
   /** Ends a silence now (an ended one keeps its end); it is kept and lists as expired. */
   async end(scope: TenantScope, id: number): Promise<boolean> {
-    return this.ds.transaction(async (tx) => {
+    return inTransaction(this.ds, async (tx) => {
       const [, count] = await tx.query(
         `UPDATE silences SET ends_at = least(coalesce(ends_at, now()), now()), updated_at = now()
           WHERE project_id = $1 AND id = $2`,

@@ -154,8 +154,12 @@ export class WebhookDeliveriesRepository {
     );
   }
 
-  /** A claimed delivery that was not sent (no attempt spent) waits until `until`. */
-  async postpone(scope: TenantScope, id: number, until: Date): Promise<void> {
+  /**
+   * Hands back the claim of a delivery that was not sent (no attempt spent): it waits until
+   * `until` as before the claim. (Not a postponement: that moves an unclaimed delivery's due
+   * time, see postponeMany; docs/webhooks.md, "The delivery path".)
+   */
+  async unclaim(scope: TenantScope, id: number, until: Date): Promise<void> {
     await this.ds.query(
       `UPDATE webhook_deliveries SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
               next_attempt_at = $3, lease_until = NULL
@@ -165,7 +169,8 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * Deliveries held back by an open circuit wait until their `until` (no attempt spent), many
+   * Postpones waiting (unclaimed) deliveries: held back by an open circuit or waiting for a
+   * pacing turn, they become due at their `until` (no attempt spent), many
    * in one statement; returns those that were waiting to be sent (not sending elsewhere,
    * finished or gone), with their new due time.
    */

@@ -1,17 +1,14 @@
 import { Module } from '@nestjs/common';
-import { CircuitStore } from './circuit/circuit-store';
-import { Pacer } from './pacing/pacer';
-import { WebhookCircuits } from './circuit/webhook-circuits.service';
-import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
 import { WebhooksController } from './webhooks.controller';
-import { WebhooksRepository } from './webhooks.repository';
 import { WebhooksService } from './webhooks.service';
+import { WebhooksSharedModule } from './webhooks-shared.module';
 
 /** Subscriptions, their circuits and deliveries; exports the outbox that alert changes write to. */
 @Module({
+  imports: [WebhooksSharedModule],
   controllers: [WebhooksController],
-  providers: [WebhooksRepository, WebhookDeliveriesRepository, WebhooksService, WebhookDeliveriesService, CircuitStore, WebhookCircuits, Pacer],
+  providers: [WebhooksService, WebhookDeliveriesService],
   exports: [WebhookDeliveriesService],
 })
 export class WebhooksModule {}

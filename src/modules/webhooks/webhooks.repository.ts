@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { inTransaction } from '../../core/database/transaction';
 import type { PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 
@@ -90,7 +91,7 @@ export class WebhooksRepository {
    * lock orders concurrent rotations of one webhook.
    */
   rotateSecret(scope: TenantScope, id: number, secret: string, graceSeconds: number, maxValid: number): Promise<RotationResult> {
-    return this.ds.transaction(async (tx): Promise<RotationResult> => {
+    return inTransaction(this.ds, async (tx): Promise<RotationResult> => {
       const [current] = await tx.query(`SELECT secret, now() AS now FROM webhooks WHERE project_id = $1 AND id = $2 FOR UPDATE`, [scope.projectId, id]);
       if (!current) return { kind: 'not_found' };
       await tx.query(`DELETE FROM webhook_previous_secrets WHERE webhook_id = $1 AND expires_at <= now()`, [id]);

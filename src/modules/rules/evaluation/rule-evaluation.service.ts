@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { inTransaction } from '../../../core/database/transaction';
 import { Metrics } from '../../../core/metrics/metrics.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { decide, PairState, Transition } from '../../alerts/alert-state';
@@ -108,7 +109,7 @@ export class RuleEvaluationService {
 
   private async evaluate(devices: readonly Target[], fromTimer: boolean, contained = true): Promise<AlertChange[]> {
     const done = this.metrics.evaluationSeconds.startTimer();
-    const changes = await this.ds.transaction(async (tx) => {
+    const changes = await inTransaction(this.ds, async (tx) => {
       let now: Date;
       let locked = devices;
       if (fromTimer) {

@@ -167,7 +167,7 @@ export class DeadlinesRepository {
   /**
    * Devices with a row due now, earliest first: an index range scan on due_at. now() (this
    * statement's start), not clock_timestamp(): a volatile bound cannot use the index, and
-   * scanned all 100,000 rows of a large rule instead.
+   * scanned every row of a large rule instead.
    */
   dueDevices(limit: number): Promise<DueDevice[]> {
     return this.ds.query(

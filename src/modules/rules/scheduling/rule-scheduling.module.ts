@@ -12,6 +12,7 @@ import { EvaluationScheduler } from './evaluation-scheduler.service';
  */
 @Module({
   providers: [EvaluationScheduler, EvaluationMarksRepository, EvaluationMarks, DeadlinesRepository, ArrivalsService],
-  exports: [EvaluationScheduler, EvaluationMarks, ArrivalsService],
+  // DeadlinesRepository: for the rules module and its jobs (one feature), not for others.
+  exports: [EvaluationScheduler, EvaluationMarks, ArrivalsService, DeadlinesRepository],
 })
 export class RuleSchedulingModule {}

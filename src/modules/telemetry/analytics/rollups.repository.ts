@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { ADVISORY_LOCKS } from '../../../core/database/advisory-locks';
 import type { Bucket, Stats } from '../readings.repository';
 import { epochBucket, isNumber, numberAt } from './metric-sql';
 import { HOUR_MS, hoursOf, isEmpty, mergeSpans, MINUTE_MS, RollupPlan, Span } from './rollup-plan';
 import { mergedRollups, ROLLUP_COLUMNS, rollupsOfValues } from './rollup-sql';
 
 /** The per-project rebuild lock (two-key form: namespace, project); the device-delete trigger takes it too. */
-const PROJECT_LOCK_NAMESPACE = 727_020;
+const PROJECT_LOCK_NAMESPACE = ADVISORY_LOCKS.projectRollups;
 /** Rebuilds hold it shared; retention and mark compaction hold it alone (one-key form). */
-const ALL_PROJECTS_LOCK = 727_021;
+const ALL_PROJECTS_LOCK = ADVISORY_LOCKS.allProjectRollups;
 /** A rebuild of more hours than this reads the project's readings by scanning, not device by device. */
 const MAX_PROBED_HOURS = 2;
 

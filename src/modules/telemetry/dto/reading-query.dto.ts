@@ -1,7 +1,7 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsNotEmpty, IsNumber, IsOptional, IsString, MaxLength, Min } from 'class-validator';
 import { IdField, TAG_MAX } from '../../../core/http/field-decorators';
-import { MAX_LIMIT } from '../../../core/http/pagination';
+import { LimitField } from '../../../core/http/pagination';
 
 export class TimeRangeQuery {
   /** ISO-8601 or Unix seconds. */
@@ -17,11 +17,7 @@ export class TimeRangeQuery {
 }
 
 export class LimitQuery extends TimeRangeQuery {
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_LIMIT)
+  @LimitField()
   limit?: number;
 }
 
@@ -38,11 +34,7 @@ export class SinceQuery {
   @Min(0)
   since_ts: number;
 
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_LIMIT)
+  @LimitField()
   limit?: number;
 }
 

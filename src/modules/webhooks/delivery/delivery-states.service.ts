@@ -54,7 +54,7 @@ export class DeliveryStates {
     });
   }
 
-  /** A delivery held back by an open circuit waits (see WebhookDeliveriesRepository.postponeMany). */
+  /** Postpones a waiting delivery (open circuit, pacing turn), see WebhookDeliveriesRepository.postponeMany. */
   postpone(scope: TenantScope, id: number, until: Date): Promise<Waiting | null> {
     return this.postpones.submit({ scope, id, until });
   }

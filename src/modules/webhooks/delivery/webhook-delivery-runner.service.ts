@@ -219,7 +219,7 @@ export class WebhookDeliveryRunner {
       );
     } catch (err) {
       // Our side failed (Redis, say): hand the claim back and let Bull retry the job.
-      await this.deliveries.postpone(scope, deliveryId, new Date());
+      await this.deliveries.unclaim(scope, deliveryId, new Date());
       throw err;
     }
     await this.record(scope, delivery, outcome, performance.now() - started);

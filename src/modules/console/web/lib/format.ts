@@ -27,12 +27,6 @@ export function formatNumber(n: number | null | undefined): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: Math.abs(n) >= 100 ? 1 : 4 });
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
-
 /** The aggregate intervals the console uses (the API takes 10s…1d). */
 export const INTERVALS: readonly [string, number][] = [
   ['10s', 10],

@@ -1,0 +1,64 @@
+import { DataSource } from 'typeorm';
+import { inTransaction } from '../../src/core/database/transaction';
+import { DeadlinesRepository } from '../../src/modules/rules/scheduling/deadlines.repository';
+import { makeRule, makeTenant, openDataSource, RepoTenant } from '../support/repository-tier';
+
+/** Large enough that other suites' rows in the run's database cannot crowd ours out. */
+const ALL = 1_000_000;
+
+describe('DeadlinesRepository (real Postgres)', () => {
+  let ds: DataSource;
+  let deadlines: DeadlinesRepository;
+  let t: RepoTenant;
+  let ruleId: number;
+
+  beforeAll(async () => {
+    ds = await openDataSource();
+    deadlines = new DeadlinesRepository(ds);
+    t = await makeTenant(ds, 3);
+    ruleId = await makeRule(ds, t, { forSeconds: 60 });
+  });
+  afterAll(() => ds?.destroy());
+
+  const mine = async () => (await deadlines.dueDevices(ALL)).filter((d) => d.project_id === t.projectId);
+
+  it('finds the devices with a row due now, earliest first, with their tenant', async () => {
+    const [a, b, c] = t.devices;
+    const now = Date.now();
+    await inTransaction(ds, async (tx) => {
+      await deadlines.put(tx, { ruleId, deviceId: a, projectId: t.projectId, clockAt: new Date(now - 60_000), dueAt: new Date(now - 1_000) });
+      await deadlines.put(tx, { ruleId, deviceId: b, projectId: t.projectId, clockAt: new Date(now - 60_000), dueAt: new Date(now - 5_000) });
+      // Not due yet, and one waiting for data (no due time): neither is found.
+      await deadlines.put(tx, { ruleId, deviceId: c, projectId: t.projectId, clockAt: new Date(now), dueAt: new Date(now + 3_600_000) });
+    });
+    expect(await mine()).toEqual([
+      { device_id: b, project_id: t.projectId, org_id: t.orgId },
+      { device_id: a, project_id: t.projectId, org_id: t.orgId },
+    ]);
+  });
+
+  it('moves a due time only while the row’s clock is the one it was computed from', async () => {
+    const [a, b] = t.devices;
+    const rows = await inTransaction(ds, (tx) => deadlines.forDevices(tx, [a, b]));
+    const rowA = rows.get(a)!.get(ruleId)!;
+    const rowB = rows.get(b)!.get(ruleId)!;
+    // b's clock restarts meanwhile (a reading arrived): its stale change must not apply.
+    await inTransaction(ds, (tx) => deadlines.put(tx, { ruleId, deviceId: b, projectId: t.projectId, clockAt: new Date(), dueAt: new Date(Date.now() - 1) }));
+    await inTransaction(ds, (tx) =>
+      deadlines.setDue(tx, [
+        { row: rowA, dueAt: null },
+        { row: rowB, dueAt: null },
+      ]),
+    );
+    expect((await mine()).map((d) => d.device_id)).toEqual([b]);
+  });
+
+  it('clears a rule’s rows with the rule, and a pair’s row on its own', async () => {
+    const [, b] = t.devices;
+    await inTransaction(ds, (tx) => deadlines.remove(tx, ruleId, b));
+    expect(await mine()).toEqual([]);
+    await inTransaction(ds, (tx) => deadlines.clearRule(tx, ruleId));
+    const [{ count }] = await ds.query(`SELECT count(*)::int AS count FROM rule_deadlines WHERE rule_id = $1`, [ruleId]);
+    expect(count).toBe(0);
+  });
+});

@@ -266,6 +266,9 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     }
     fireBar.finish();
     await load.stop();
+    // The reporting devices' deadlines would all come due a few minutes later and fire into
+    // the phases after this one: the rule goes with the phase.
+    await api(o.apiUrl, 'DELETE', `/rules/${rule.id}`, undefined, tenant.auth);
     const withRuleSeconds = load.elapsedSeconds;
     const withRuleCpu = cpuShare(c0, cpuSnapshot(o.procs), withRuleSeconds);
     const lags = [...seen].map(([device, at]) => Math.max(0, at - dueOf.get(device)!));

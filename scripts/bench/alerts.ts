@@ -85,12 +85,17 @@ export interface AlertLoadResult {
  * alert so the device can breach again). Returns once the load is over and every breach's
  * alert arrived, or `drainMs` passed.
  */
+/** The last event time a load in this process used (see runAlertLoad). */
+let lastEventTime = 0;
+
 export async function runAlertLoad(o: AlertLoadOptions): Promise<AlertLoadResult> {
   const { tenant, arrivals, rate: RATE, batch: BATCH, seconds: SECONDS, breachMs: BREACH_MS } = o;
   const DEVICES = tenant.devices.length;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const target = new URL(o.apiUrl);
-  let clock = Date.now() - SECONDS * 1000 - 60_000;
+  // Event times advance 1 ms a reading, faster than the wall clock: a second load in the same
+  // process starts after the first one's, so its breaches are each device's newest readings.
+  let clock = Math.max(Date.now() - SECONDS * 1000 - 60_000, lastEventTime);
   const post = (device: string, values: number[]) =>
     new Promise<number>((resolve, reject) => {
       const body = JSON.stringify({ device_external_id: device, events: values.map((v) => ({ ts: new Date((clock += 1)).toISOString(), data: { temperature: v, humidity: 50 } })) });
@@ -154,6 +159,7 @@ export async function runAlertLoad(o: AlertLoadOptions): Promise<AlertLoadResult
       await new Promise((r) => setTimeout(r, 100));
       tick();
     }
+    lastEventTime = clock;
     return { sent, elapsed, breaches };
   } finally {
     // A failed POST must not leave the others' rejections unhandled.

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { ReadingRow } from './readings.repository';
+import type { ReadingRow } from './reading-row';
 
 /** A reading the writer could not store, kept with the reason (migration 1764000000005). */
 export interface FailedReading {

@@ -4,15 +4,7 @@ import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { rollupChanges } from './analytics/rollup-plan';
 import { epochBucket, isNumber, numberAt } from './analytics/metric-sql';
 import { ROLLUP_COLUMNS, rollupsOfValues } from './analytics/rollup-sql';
-
-export interface ReadingRow {
-  projectId: number;
-  deviceId: number;
-  eventId: string;
-  ts: string;
-  receivedAt: string;
-  data: Record<string, unknown>;
-}
+import type { ReadingRow } from './reading-row';
 
 export interface StoredReading {
   id: number;

@@ -15,7 +15,7 @@ import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';
 import { readingKey, ReadingWriter, WriteOutcome } from './ingest/reading-writer.service';
 import { IngestReadingsPayload, ingestReadingsJob } from './jobs/ingest-readings.job';
-import { ReadingRow } from './readings.repository';
+import type { ReadingRow } from './reading-row';
 
 /**
  * How long Redis may take to accept a batch (else the API writes it to Postgres itself) or an

@@ -1,4 +1,4 @@
-import type { ReadingRow } from '../readings.repository';
+import type { ReadingRow } from '../reading-row';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;

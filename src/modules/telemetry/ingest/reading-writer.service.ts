@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Coalescer } from '../../../core/database/coalescer';
 import { Metrics } from '../../../core/metrics/metrics.service';
 import { FailedReadingsRepository } from '../failed-readings.repository';
-import { ReadingRow, ReadingsRepository } from '../readings.repository';
+import type { ReadingRow } from '../reading-row';
+import { ReadingsRepository } from '../readings.repository';
 
 /**
  * Most weight per flush: a reading weighs one plus the keys of its data, so a flush of wide

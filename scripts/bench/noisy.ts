@@ -14,6 +14,7 @@ import { api, benchEnv, dropDatabase, percentile, pg, Proc, seedTenant, startPro
  */
 
 const PROBE_MS = 100;
+const PROBE_DEVICES = 10;
 const A_SENDERS = 3;
 const WIDE_KEYS = 10_000;
 const METRICS_PER_BATCH = 5_000;
@@ -71,7 +72,12 @@ function postJson(agent: Agent, base: URL, path: string, headers: Record<string,
 export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   const log = o.log ?? (() => {});
   const base = new URL(o.apiUrl);
-  const b = await seedTenant(o.apiUrl, 50, alertTags);
+  const seeded = await seedTenant(o.apiUrl, 50 + PROBE_DEVICES, alertTags);
+  // The probes have devices of their own: their readings carry wall-clock times, newer than the
+  // load's event times (alerts.ts), so on a load device they would push its breaches out of
+  // the newest window_n readings and no alert would open.
+  const b = { ...seeded, devices: seeded.devices.slice(0, 50) };
+  const probeDevices = seeded.devices.slice(50);
   const overheat = await seedRules(o.apiUrl, b);
   const arrivals = new Arrivals();
   const sink: Server = createServer((req, res) => {
@@ -110,7 +116,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     let stopAt = Infinity;
     const probes = (async () => {
       while (running) {
-        const device = b.devices[probeSeq % b.devices.length];
+        const device = probeDevices[probeSeq % probeDevices.length];
         const eventId = `probe-${probeSeq++}`;
         const t0 = performance.now();
         const body = JSON.stringify({ device_external_id: device.external_id, events: [{ ts: new Date().toISOString(), data: { temperature: 21, humidity: 50 }, event_id: eventId }] });

@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { api, cpuShare, cpuSnapshot, fmt, percentile, pg, Proc, seedTenant } from './platform';
+import { api, benchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, percentile, pg, Proc, seedTenant, startProcess } from './platform';
 import { Progress } from './progress';
 
 /**
@@ -301,4 +301,42 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
   } finally {
     await db.end();
   }
+}
+
+/**
+ * `node dist/scripts/bench/no-data.js`: this phase alone, on a fresh api + worker (after
+ * `npm run build`), with the same settings as `npm run bench` (NO_DATA_DEVICES, NO_DATA_STOPPING,
+ * NO_DATA_RATE, NO_DATA_SECONDS).
+ */
+async function main(): Promise<void> {
+  const env = benchEnv();
+  const procs: Proc[] = [];
+  try {
+    const apiProc = await startProcess('api', 'api', env, {});
+    procs.push(apiProc);
+    procs.push(await startProcess('worker', 'worker', env, {}));
+    const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+    const r = await runNoDataPhase({
+      apiUrl: apiProc.url!,
+      databaseUrl: env.databaseUrl,
+      procs,
+      devices: num('NO_DATA_DEVICES', 100_000),
+      stopping: num('NO_DATA_STOPPING', 1_000),
+      rate: num('NO_DATA_RATE', 2_000),
+      noDataSeconds: num('NO_DATA_SECONDS', 30),
+      baselineSeconds: num('NO_DATA_BASELINE_SECONDS', 20),
+      log: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  } finally {
+    for (const p of procs.reverse()) await p.stop();
+    await dropDatabase(env);
+  }
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  });
 }

@@ -14,7 +14,7 @@ describe('WebhookDeliveriesRepository (real Postgres)', () => {
   beforeAll(async () => {
     ds = await openDataSource();
     deliveries = new WebhookDeliveriesRepository(ds);
-    t = await makeTenant(ds, 1);
+    t = await makeTenant(ds, 2);
     const [w] = await ds.query(
       `INSERT INTO webhooks (project_id, url, secret, event_types) VALUES ($1, 'http://127.0.0.1:9/hook', 'whsec_current', $2) RETURNING id`,
       [t.projectId, ['alert.triggered', 'alert.resolved']],
@@ -47,16 +47,38 @@ describe('WebhookDeliveriesRepository (real Postgres)', () => {
       t.devices[0],
       alertRuleId,
     ]);
-    const rows = await inTransaction(ds, (tx) =>
-      deliveries.insertForEvent(tx, t, { event: 'alert.triggered', alertId: Number(alert.id), deviceId: t.devices[0], payload: { a: 1 } }),
-    );
-    expect(rows).toEqual([{ id: expect.any(Number), webhook_id: webhookId }]);
+    const n = (event: string, alertId: number, payload: Record<string, unknown>) => ({ projectId: t.projectId, event, alertId, deviceId: t.devices[0], payload });
+    const rows = await inTransaction(ds, (tx) => deliveries.insertForEvents(tx, [n('alert.triggered', Number(alert.id), { a: 1 })]));
+    expect(rows).toEqual([{ id: expect.any(Number), webhook_id: webhookId, alert_id: Number(alert.id), event: 'alert.triggered' }]);
     const [stored] = await ds.query(`SELECT payload, status FROM webhook_deliveries WHERE id = $1`, [rows[0].id]);
     expect(stored).toEqual({ payload: { a: 1, device_external_id: 'dev-1' }, status: 'pending' });
-    const none = await inTransaction(ds, (tx) =>
-      deliveries.insertForEvent(tx, t, { event: 'webhook.other', alertId: Number(alert.id), deviceId: t.devices[0], payload: {} }),
-    );
+    const none = await inTransaction(ds, (tx) => deliveries.insertForEvents(tx, [n('webhook.other', Number(alert.id), {})]));
     expect(none).toEqual([]);
+
+    // Many notifications in one statement: each gets its own rows, in the notifications' order,
+    // and one no webhook takes writes none.
+    const [second] = await ds.query(`INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details) VALUES ($1, $2, $3, 'firing', 'warning', '{}') RETURNING id`, [
+      t.projectId,
+      t.devices[1],
+      alertRuleId,
+    ]);
+    const many = await inTransaction(ds, (tx) =>
+      deliveries.insertForEvents(tx, [
+        { ...n('alert.triggered', Number(second.id), { b: 2 }), deviceId: t.devices[1] },
+        n('webhook.other', Number(alert.id), {}),
+        n('alert.resolved', Number(alert.id), { c: 3 }),
+      ]),
+    );
+    expect(many.map((r) => [r.alert_id, r.event])).toEqual([
+      [Number(second.id), 'alert.triggered'],
+      [Number(alert.id), 'alert.resolved'],
+    ]);
+    expect(many[0].id).toBeLessThan(many[1].id);
+    const payloads = await ds.query(`SELECT alert_id, payload FROM webhook_deliveries WHERE id = ANY($1::bigint[]) ORDER BY id`, [many.map((r) => r.id)]);
+    expect(payloads.map((p: { payload: unknown }) => p.payload)).toEqual([
+      { b: 2, device_external_id: 'dev-2' },
+      { c: 3, device_external_id: 'dev-1' },
+    ]);
   });
 
   it('claims a due delivery once, with the secrets valid now, newest first', async () => {

@@ -7,6 +7,7 @@ import { Page, PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
 import { SilencesService } from '../silences/silences.service';
+import type { AlertNotification } from '../webhooks/delivery/webhook-body';
 import { RecordedDeliveries, WebhookDeliveriesService } from '../webhooks/webhook-deliveries.service';
 import { AlertEvent, AlertEventsService } from './alert-events.service';
 import { AlertFilter, AlertRow, AlertsRepository } from './alerts.repository';
@@ -82,10 +83,10 @@ export class AlertsService {
     row: { deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> },
   ): Promise<AlertChange | null> {
     const alert = await this.repo.open(tx, scope, row);
-    return alert ? this.changeInTx(tx, scope, 'alert.triggered', alert) : null;
+    return alert ? (await this.changesInTx(tx, [{ scope, type: 'alert.triggered', row: alert }]))[0] : null;
   }
 
-  /** openInTx for many pairs at once, possibly of several projects: one insert, then each alert's deliveries. */
+  /** openInTx for many pairs at once, possibly of several projects: one insert for the alerts, one for their deliveries. */
   async openManyInTx(
     tx: EntityManager,
     rows: readonly { scope: TenantScope; deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> }[],
@@ -93,14 +94,12 @@ export class AlertsService {
     if (!rows.length) return [];
     const scopes = new Map(rows.map((r) => [r.scope.projectId, r.scope]));
     const opened = await this.repo.openMany(tx, rows.map(({ scope, ...r }) => ({ projectId: scope.projectId, ...r })));
-    const out: AlertChange[] = [];
-    for (const alert of opened) out.push(await this.changeInTx(tx, scopes.get(Number(alert.project_id))!, 'alert.triggered', alert));
-    return out;
+    return this.changesInTx(tx, opened.map((row) => ({ scope: scopes.get(Number(row.project_id))!, type: 'alert.triggered' as const, row })));
   }
 
   async resolveInTx(tx: EntityManager, scope: TenantScope, alertId: number): Promise<AlertChange | null> {
     const alert = await this.repo.transition(tx, scope, alertId, 'resolved');
-    return alert ? this.changeInTx(tx, scope, 'alert.resolved', alert) : null;
+    return alert ? (await this.changesInTx(tx, [{ scope, type: 'alert.resolved', row: alert }]))[0] : null;
   }
 
   /**
@@ -124,14 +123,19 @@ export class AlertsService {
    * The mute seam: the silences say which notifications go out now (none while the pair is
    * silenced; see docs/silences.md), and those are written to the outbox.
    */
-  private async changeInTx(tx: EntityManager, scope: TenantScope, type: AlertEvent['type'], row: AlertRow): Promise<AlertChange> {
-    const silencedBy = await this.silences.silencing(scope, row, tx);
-    const event: AlertEvent = { type, alert: toAlertResponse(row, silencedBy) };
-    const deliveries: RecordedDeliveries = { scope, deliveries: [] };
-    for (const n of await this.silences.deliverableInTx(tx, scope, event, silencedBy, row.muted_event)) {
-      deliveries.deliveries.push(...(await this.webhooks.recordInTx(tx, scope, n)).deliveries);
+  private async changesInTx(tx: EntityManager, changes: readonly { scope: TenantScope; type: AlertEvent['type']; row: AlertRow }[]): Promise<AlertChange[]> {
+    const made: { scope: TenantScope; event: AlertEvent; notifications: AlertNotification[] }[] = [];
+    for (const { scope, type, row } of changes) {
+      const silencedBy = await this.silences.silencing(scope, row, tx);
+      const event: AlertEvent = { type, alert: toAlertResponse(row, silencedBy) };
+      made.push({ scope, event, notifications: await this.silences.deliverableInTx(tx, scope, event, silencedBy, row.muted_event) });
     }
-    return { event, deliveries };
+    const recorded = await this.webhooks.recordInTx(tx, made.flatMap(({ scope, notifications }) => notifications.map((n) => ({ scope, n }))));
+    let next = 0;
+    return made.map(({ scope, event, notifications }) => ({
+      event,
+      deliveries: { scope, deliveries: recorded.slice(next, (next += notifications.length)).flatMap((r) => r.deliveries) },
+    }));
   }
 
   private async emit(scope: TenantScope, row: AlertRow, type: AlertEvent['type']): Promise<AlertResponse> {

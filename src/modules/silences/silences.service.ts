@@ -245,13 +245,11 @@ export class SilencesService implements OnModuleInit {
       }
       await this.repo.reschedule(tx, still);
       await this.repo.release(tx, gone.map((h) => Number(h.alert_id)));
-      for (const h of gone) {
-        // A trigger held for an alert that has resolved since owes nothing (it opened and closed unseen).
-        if (h.event === 'alert.triggered' && h.status === 'resolved') continue;
-        const scope = { orgId: Number(h.org_id), projectId: Number(h.project_id) };
-        recorded.push(await this.webhooks.recordInTx(tx, scope, { type: h.event, alert: notifiedAlert(h) }));
-        released.push(h.event);
-      }
+      // A trigger held for an alert that has resolved since owes nothing (it opened and closed unseen).
+      const owed = gone.filter((h) => !(h.event === 'alert.triggered' && h.status === 'resolved'));
+      const scopeOf = (h: DueHeld) => ({ orgId: Number(h.org_id), projectId: Number(h.project_id) });
+      recorded.push(...(await this.webhooks.recordInTx(tx, owed.map((h) => ({ scope: scopeOf(h), n: { type: h.event, alert: notifiedAlert(h) } })))));
+      released.push(...owed.map((h) => h.event));
       return due.length;
     });
     for (const event of released) this.metrics.renotified.inc({ event });

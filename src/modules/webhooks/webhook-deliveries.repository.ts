@@ -62,24 +62,35 @@ export class WebhookDeliveriesRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * The outbox write, inside the alert change's transaction: one delivery per enabled webhook
-   * of the project that takes this event, each with the body frozen now (plus the device's
-   * external id), so that retries send the same bytes.
+   * The outbox write, inside the alert changes' transaction, for any number of notifications
+   * (of one project or several) in one statement: one delivery per enabled webhook of the
+   * notification's project that takes its event, each with the body frozen now (plus the
+   * device's external id), so that retries send the same bytes. Ids follow the notifications'
+   * order, then webhook id; rows name their notification by (alert_id, event), which is unique
+   * among the notifications of one transaction.
    */
-  async insertForEvent(
+  async insertForEvents(
     tx: EntityManager,
-    scope: TenantScope,
-    n: { event: string; alertId: number; deviceId: number; payload: Record<string, unknown> },
-  ): Promise<{ id: number; webhook_id: number }[]> {
+    notifications: readonly { projectId: number; event: string; alertId: number; deviceId: number; payload: Record<string, unknown> }[],
+  ): Promise<{ id: number; webhook_id: number; alert_id: number; event: string }[]> {
+    if (!notifications.length) return [];
     return tx.query(
       `INSERT INTO webhook_deliveries (project_id, webhook_id, alert_id, event, payload)
-       SELECT $1, w.id, $2, $3::varchar,
-              $4::jsonb || jsonb_build_object('device_external_id', (SELECT external_id FROM devices WHERE id = $5))
-         FROM webhooks w
-        WHERE w.project_id = $1 AND w.enabled AND $3::varchar = ANY (w.event_types)
-        ORDER BY w.id
-       RETURNING id, webhook_id`,
-      [scope.projectId, n.alertId, n.event, n.payload, n.deviceId],
+       SELECT u.project_id, w.id, u.alert_id, u.event,
+              u.payload || jsonb_build_object('device_external_id', d.external_id)
+         FROM unnest($1::bigint[], $2::bigint[], $3::varchar[], $4::jsonb[], $5::bigint[]) WITH ORDINALITY
+                AS u(project_id, alert_id, event, payload, device_id, n)
+         JOIN webhooks w ON w.project_id = u.project_id AND w.enabled AND u.event = ANY (w.event_types)
+         LEFT JOIN devices d ON d.id = u.device_id
+        ORDER BY u.n, w.id
+       RETURNING id, webhook_id, alert_id, event`,
+      [
+        notifications.map((x) => x.projectId),
+        notifications.map((x) => x.alertId),
+        notifications.map((x) => x.event),
+        notifications.map((x) => JSON.stringify(x.payload)),
+        notifications.map((x) => x.deviceId),
+      ],
     );
   }
 

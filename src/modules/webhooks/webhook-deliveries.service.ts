@@ -43,15 +43,18 @@ export class WebhookDeliveriesService {
     private readonly queue: JobQueue,
   ) {}
 
-  /** The outbox: call inside the transaction that changes the alert. */
-  async recordInTx(tx: EntityManager, scope: TenantScope, n: AlertNotification): Promise<RecordedDeliveries> {
-    const deliveries = await this.repo.insertForEvent(tx, scope, {
-      event: n.type,
-      alertId: n.alert.id,
-      deviceId: n.alert.device_id,
-      payload: toDeliveryPayload(n),
-    });
-    return { scope, deliveries: deliveries.map((d) => ({ id: Number(d.id), webhook_id: Number(d.webhook_id) })) };
+  /**
+   * The outbox: call inside the transaction that changes the alerts, with every notification
+   * it sends (one statement for all). Returns each notification's deliveries, in order.
+   */
+  async recordInTx(tx: EntityManager, items: readonly { scope: TenantScope; n: AlertNotification }[]): Promise<RecordedDeliveries[]> {
+    const rows = await this.repo.insertForEvents(
+      tx,
+      items.map(({ scope, n }) => ({ projectId: scope.projectId, event: n.type, alertId: n.alert.id, deviceId: n.alert.device_id, payload: toDeliveryPayload(n) })),
+    );
+    const of = new Map(items.map(({ scope, n }) => [`${n.alert.id}|${n.type}`, { scope, deliveries: [] } as RecordedDeliveries]));
+    for (const r of rows) of.get(`${r.alert_id}|${r.event}`)!.deliveries.push({ id: Number(r.id), webhook_id: Number(r.webhook_id) });
+    return items.map(({ n }) => of.get(`${n.alert.id}|${n.type}`)!);
   }
 
   /**

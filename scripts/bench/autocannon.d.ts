@@ -7,6 +7,8 @@ declare module 'autocannon' {
       duration?: number;
       headers?: Record<string, string>;
       method?: string;
+      /** Each request's setup (e.g. a body per request). */
+      requests?: { setupRequest?: (req: Record<string, unknown>) => Record<string, unknown> }[];
     }
     interface Histogram {
       average: number;

@@ -48,8 +48,8 @@ export class DevicesService {
     if ((await this.repo.countOwned(scope, unique)) !== unique.length) throw deviceNotFound();
   }
 
-  findByExternalId(scope: TenantScope, externalId: string): Promise<Device | null> {
-    return this.repo.findByExternalId(scope, externalId);
+  idByExternalId(scope: TenantScope, externalId: string): Promise<number | null> {
+    return this.repo.idByExternalId(scope, externalId);
   }
 
   async delete(scope: TenantScope, id: number): Promise<void> {

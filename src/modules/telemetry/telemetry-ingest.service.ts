@@ -127,8 +127,7 @@ export class TelemetryIngestService {
   private async resolveDevice(scope: TenantScope, externalId: string): Promise<number> {
     let deviceId: number | null;
     try {
-      const device = await this.devices.findByExternalId(scope, externalId);
-      deviceId = device ? Number(device.id) : null;
+      deviceId = await this.devices.idByExternalId(scope, externalId);
     } catch (err) {
       if (!isUnavailable(err)) throw err;
       const known = this.knownDevices.recall(scope.projectId, externalId);

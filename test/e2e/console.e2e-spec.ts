@@ -20,7 +20,8 @@ const ENV = {
 };
 
 /**
- * The web console in a real headless Chromium against the real platform: sign-in, devices,
+ * The web console in a real headless Chromium against the real platform: sign-in with the key
+ * alone, devices,
  * the rule form with the API's 422 beside the field, a live alert acknowledged, a webhook's
  * deliveries and circuit, hostile names as text, and a revoked key back at sign-in.
  */
@@ -84,26 +85,43 @@ describe('web console in a browser', () => {
     expect(asset.headers.get('cache-control')).toContain('immutable');
     expect((await fetch(`${app.url}/console/assets/nope.js`)).status).toBe(404);
     const openapi = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(openapi.paths)).toContain('/console');
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/console', '/console/session']));
   });
 
-  it('signs in by keyboard with a project key, refusing a wrong project with its message', async () => {
+  it("signs in by keyboard with the key alone, refusing a bad key with the API's message", async () => {
+    // The console's one authenticated route tells a key's project and scopes, from the header only.
+    const session = await t.http.get('/console/session');
+    expect(session.status).toBe(200);
+    expect(session.body).toEqual({ project_id: t.projectId, prefix: t.prefix, scopes: ['ingest', 'read', 'write'] });
+    expect(session.headers.get('cache-control')).toBe('no-store');
+    expect((await app.http.get('/console/session')).status).toBe(401);
+    const ingestOnly = await createKey(app, t.projectId, ['ingest']);
+    expect((await app.http.get('/console/session', { 'X-API-Key': ingestOnly.api_key })).status).toBe(403);
+
     await page.goto(`${app.url}/console`);
+    expect(await page.getByLabel(/project id/i).count()).toBe(0);
     await page.getByLabel('API key').focus();
-    await page.keyboard.type(t.key);
-    await page.keyboard.press('Tab');
-    await page.keyboard.type(String(t.projectId + 1000));
+    // A key of the right shape whose secret is wrong.
+    await page.keyboard.type(`${t.prefix}.${'A'.repeat(43)}`);
     await page.keyboard.press('Enter');
-    await page.locator('.field-error', { hasText: 'does not belong to that project' }).waitFor();
-    await page.getByLabel('Project ID').fill(String(t.projectId));
+    await page.locator('.field-error', { hasText: 'invalid or revoked API key' }).waitFor();
+    expect(await page.getByLabel('API key').getAttribute('aria-invalid')).toBe('true');
+    // A key that may not read: the API says which scope it lacks.
+    await page.getByLabel('API key').fill(ingestOnly.api_key);
+    await page.keyboard.press('Enter');
+    await page.locator('.field-error', { hasText: 'lacks the "read" scope' }).waitFor();
+    await shot('sign-in');
+    await page.getByLabel('API key').fill(t.key);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
-    // The key is kept for the tab only, and never in the URL.
+    expect(await page.getByTestId('session').textContent()).toBe(`project ${t.projectId} · key ${t.prefix}`);
+    // The key is kept for the tab only, and never in the URL or the server's log.
     const stored = (await page.evaluate('({ local: JSON.stringify(localStorage), session: JSON.stringify(sessionStorage), url: location.href, cookie: document.cookie })')) as Record<string, string>;
     expect(stored.local).not.toContain(t.key);
     expect(stored.session).toContain(t.key);
     expect(stored.url).not.toContain(t.key);
     expect(stored.cookie).toBe('');
+    expect(app.proc.output()).not.toContain(t.key.split('.')[1]);
   });
 
   it('lists devices, a hostile name rendered as text, and opens one by a deep link', async () => {
@@ -241,7 +259,6 @@ describe('web console in a browser', () => {
     await page.goto(`${app.url}/console`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').fill(t.key);
-    await page.getByLabel('Project ID').fill(String(t.projectId));
     await page.getByLabel(/Admin token/).fill('wrong-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('.field', { has: page.getByLabel(/Admin token/) }).locator('.field-error', { hasText: 'X-Admin-Token' }).waitFor();
@@ -271,7 +288,6 @@ describe('web console in a browser', () => {
     await page.goto(`${app.url}/console`);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key').fill(other.api_key);
-    await page.getByLabel('Project ID').fill(String(t.projectId));
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
     expect((await app.admin.delete(`/projects/${t.projectId}/api-keys/${other.prefix}`)).status).toBe(204);

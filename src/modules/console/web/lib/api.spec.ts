@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, buildUrl, Credentials, fieldErrors, toApiError } from './api';
+import { ApiClient, ApiError, buildUrl, Credentials, fieldErrors, parseSession, toApiError } from './api';
 
 interface Call {
   url: string;
@@ -118,5 +118,15 @@ describe('console API client', () => {
       { field: 'matchers.tags[0]', message: 'tag too long' },
     ]);
     expect(fieldErrors(nested, ['recurrence', 'timezone', 'days', 'tags'])).toEqual({ timezone: 'unknown time zone', days: 'unknown day', recurrence: 'recurrence must be an object', tags: 'tag too long' });
+  });
+
+  it('reads the session the API gives for a key, and nothing else', () => {
+    expect(parseSession({ project_id: 7, prefix: '0123abcd', scopes: ['read', 'write'] })).toEqual({ project_id: 7, prefix: '0123abcd', scopes: ['read', 'write'] });
+    expect(parseSession({ project_id: '7', prefix: '0123abcd', scopes: [] })).toBeNull();
+    expect(parseSession({ project_id: 0, prefix: '0123abcd', scopes: [] })).toBeNull();
+    expect(parseSession({ project_id: 7, scopes: [] })).toBeNull();
+    expect(parseSession({ project_id: 7, prefix: 'x', scopes: 'read' })).toBeNull();
+    expect(parseSession('<html>')).toBeNull();
+    expect(parseSession(null)).toBeNull();
   });
 });

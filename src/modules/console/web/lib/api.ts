@@ -6,8 +6,26 @@
 
 export interface Credentials {
   apiKey: string;
+  /** The key's project, from `GET /console/session` at sign-in. */
   projectId: number;
+  prefix?: string;
+  scopes?: string[];
   adminToken?: string;
+}
+
+/** The answer of `GET /console/session`. */
+export interface SessionInfo {
+  project_id: number;
+  prefix: string;
+  scopes: string[];
+}
+
+export function parseSession(body: unknown): SessionInfo | null {
+  const b = body as Partial<SessionInfo> | null;
+  if (!b || typeof b !== 'object') return null;
+  if (!Number.isInteger(b.project_id) || (b.project_id as number) < 1 || typeof b.prefix !== 'string') return null;
+  if (!Array.isArray(b.scopes) || !b.scopes.every((s) => typeof s === 'string')) return null;
+  return { project_id: b.project_id as number, prefix: b.prefix, scopes: b.scopes };
 }
 
 export interface FieldProblem {

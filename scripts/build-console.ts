@@ -11,6 +11,9 @@ import { gzipSync } from 'node:zlib';
 const ROOT = path.resolve(__dirname, '../..');
 const WEB = path.join(ROOT, 'src/modules/console/web');
 const OUT = path.join(ROOT, 'dist/console');
+/** The first load's budget (issue 19): compressed JS + CSS. A build over it fails. */
+const BUDGET_GZIP_BYTES = 150 * 1024;
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
 
 async function main(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
@@ -42,6 +45,9 @@ async function main(): Promise<void> {
     return { file: f, raw: body.length, gzip: gzipSync(body, { level: 9 }).length };
   });
   writeFileSync(path.join(OUT, 'sizes.json'), JSON.stringify(sizes, null, 2));
+  const total = sizes.reduce((sum, f) => sum + f.gzip, 0);
+  process.stdout.write(`console: ${sizes.map((f) => `${f.file} ${kb(f.raw)} raw, ${kb(f.gzip)} gzip`).join('; ')}; first load ${kb(total)} gzip (budget ${kb(BUDGET_GZIP_BYTES)})\n`);
+  if (total > BUDGET_GZIP_BYTES) throw new Error(`the console's first load is ${kb(total)} gzip, over its budget of ${kb(BUDGET_GZIP_BYTES)}`);
 }
 
 main().catch((err) => {

@@ -97,7 +97,11 @@ export function App() {
         </nav>
         <div class="session">
           <StreamIndicator />
-          <span class="muted">project {creds.projectId}</span>
+          <span class="muted" data-testid="session" title={creds.scopes ? `scopes: ${creds.scopes.join(', ')}` : undefined}>
+            project {creds.projectId}
+            {creds.prefix && ` · key ${creds.prefix}`}
+            {creds.scopes && !creds.scopes.includes('write') && ' · read-only'}
+          </span>
           <button type="button" onClick={() => signOut('')}>
             Sign out
           </button>

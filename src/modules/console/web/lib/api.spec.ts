@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, buildUrl, Credentials, fieldErrors, toApiError } from './api';
+import { ApiClient, ApiError, buildUrl, Credentials, fieldErrors, parseSession, toApiError } from './api';
 
 interface Call {
   url: string;
@@ -106,6 +106,27 @@ describe('console API client', () => {
       '': 'body must be a JSON object',
     });
     expect(fieldErrors(new ApiError(400, 'RULE.K_GT_N', 'required_k exceeds window_n'), ['required_k'])).toEqual({ '': 'required_k exceeds window_n' });
+    // A 400 whose details name one field: its message goes beside that field.
+    expect(fieldErrors(new ApiError(400, 'RULE.K_EXCEEDS_N', 'required_k must not exceed window_n', { field: 'required_k' }), ['required_k'])).toEqual({ required_k: 'required_k must not exceed window_n' });
+    expect(fieldErrors(new ApiError(400, 'X', 'shown above', { field: 'elsewhere' }), ['required_k'])).toEqual({ '': 'shown above' });
     expect(fieldErrors(null, [])).toEqual({});
+    // The most specific field the form shows: the whole path, its last segment, its first.
+    const nested = new ApiError(422, 'V', 'm', [
+      { field: 'recurrence.timezone', message: 'unknown time zone' },
+      { field: 'recurrence.days[1]', message: 'unknown day' },
+      { field: 'recurrence', message: 'recurrence must be an object' },
+      { field: 'matchers.tags[0]', message: 'tag too long' },
+    ]);
+    expect(fieldErrors(nested, ['recurrence', 'timezone', 'days', 'tags'])).toEqual({ timezone: 'unknown time zone', days: 'unknown day', recurrence: 'recurrence must be an object', tags: 'tag too long' });
+  });
+
+  it('reads the session the API gives for a key, and nothing else', () => {
+    expect(parseSession({ project_id: 7, prefix: '0123abcd', scopes: ['read', 'write'] })).toEqual({ project_id: 7, prefix: '0123abcd', scopes: ['read', 'write'] });
+    expect(parseSession({ project_id: '7', prefix: '0123abcd', scopes: [] })).toBeNull();
+    expect(parseSession({ project_id: 0, prefix: '0123abcd', scopes: [] })).toBeNull();
+    expect(parseSession({ project_id: 7, scopes: [] })).toBeNull();
+    expect(parseSession({ project_id: 7, prefix: 'x', scopes: 'read' })).toBeNull();
+    expect(parseSession('<html>')).toBeNull();
+    expect(parseSession(null)).toBeNull();
   });
 });

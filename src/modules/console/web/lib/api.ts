@@ -6,8 +6,26 @@
 
 export interface Credentials {
   apiKey: string;
+  /** The key's project, from `GET /console/session` at sign-in. */
   projectId: number;
+  prefix?: string;
+  scopes?: string[];
   adminToken?: string;
+}
+
+/** The answer of `GET /console/session`. */
+export interface SessionInfo {
+  project_id: number;
+  prefix: string;
+  scopes: string[];
+}
+
+export function parseSession(body: unknown): SessionInfo | null {
+  const b = body as Partial<SessionInfo> | null;
+  if (!b || typeof b !== 'object') return null;
+  if (!Number.isInteger(b.project_id) || (b.project_id as number) < 1 || typeof b.prefix !== 'string') return null;
+  if (!Array.isArray(b.scopes) || !b.scopes.every((s) => typeof s === 'string')) return null;
+  return { project_id: b.project_id as number, prefix: b.prefix, scopes: b.scopes };
 }
 
 export interface FieldProblem {
@@ -32,13 +50,22 @@ export class ApiError extends Error {
     return this.status === 401 || this.status === 403;
   }
 
-  /** The field problems of a 422 (or any error whose details name fields). */
+  /**
+   * The field problems of a 422 (a list naming fields), or of a 400 whose details name one
+   * field (`{field}`: the message is then the error's own).
+   */
   get problems(): FieldProblem[] {
-    return problemsOf(this.details);
+    return problemsOf(this.details, this.message);
   }
 }
 
-export function problemsOf(details: unknown): FieldProblem[] {
+export function problemsOf(details: unknown, message = ''): FieldProblem[] {
+  if (details && typeof details === 'object' && !Array.isArray(details)) {
+    const d = details as { field?: unknown; message?: unknown };
+    if (typeof d.field !== 'string') return [];
+    const text = typeof d.message === 'string' ? d.message : message;
+    return text ? [{ field: d.field, message: text }] : [];
+  }
   if (!Array.isArray(details)) return [];
   return details.filter(
     (d): d is FieldProblem => typeof d === 'object' && d !== null && typeof (d as FieldProblem).field === 'string' && typeof (d as FieldProblem).message === 'string',
@@ -46,9 +73,10 @@ export function problemsOf(details: unknown): FieldProblem[] {
 }
 
 /**
- * Field name → its messages joined, for the fields a form shows; problems naming a field the
- * form has not (or nested ones like `matchers.tags[0]`, folded into their first segment when
- * that is shown) go under `''`, shown above the form.
+ * Field name → its messages joined, for the fields a form shows. A nested problem
+ * (`recurrence.timezone`, `matchers.tags[0]`) goes to the most specific field the form has: the
+ * whole path, then its last segment, then its first. Problems naming no field of the form go
+ * under `''`, shown above the buttons.
  */
 export function fieldErrors(err: unknown, fields: readonly string[]): Record<string, string> {
   if (!(err instanceof ApiError)) return err ? { '': err instanceof Error ? err.message : String(err) } : {};
@@ -56,10 +84,9 @@ export function fieldErrors(err: unknown, fields: readonly string[]): Record<str
   const add = (key: string, message: string) => (out[key] = out[key] ? `${out[key]}; ${message}` : message);
   const problems = err.problems;
   for (const p of problems) {
-    const top = p.field.split(/[.[]/)[0];
-    if (fields.includes(p.field)) add(p.field, p.message);
-    else if (fields.includes(top)) add(top, p.message);
-    else add('', p.message);
+    const segments = p.field.split('.').map((s) => s.replace(/\[\d*\]$/, ''));
+    const target = [p.field, segments[segments.length - 1], segments[0]].find((f) => fields.includes(f));
+    add(target ?? '', p.message);
   }
   if (problems.length === 0) add('', err.message);
   return out;

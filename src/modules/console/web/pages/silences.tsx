@@ -3,7 +3,7 @@ import { ApiError } from '../lib/api';
 import { formatTime, localInputToIso, parseIds, splitList } from '../lib/format';
 import type { Silence } from '../lib/types';
 import { api, navigate } from '../state';
-import { ActionButton, Badge, CheckField, ErrorBox, FormError, Link, Loading, PageTitle, SelectField, TextField, useForm, useLoad } from '../ui/kit';
+import { ActionButton, Badge, CheckField, ErrorBox, FormError, GroupError, Link, Loading, PageTitle, SelectField, TextField, useForm, useLoad } from '../ui/kit';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
@@ -157,6 +157,7 @@ export function SilenceNewPage() {
       <form class="form" onSubmit={submit} novalidate aria-label="New silence">
         <fieldset>
           <legend>Matches (every field given must match)</legend>
+          <GroupError form={form} name="matchers" />
           <TextField form={form} name="rule_ids" label="Rule ids" hint="comma-separated" />
           <TextField form={form} name="device_ids" label="Device ids" hint="comma-separated" />
           <TextField form={form} name="tags" label="Device tags" hint="comma-separated; a device carrying any one matches" />
@@ -173,11 +174,13 @@ export function SilenceNewPage() {
           <CheckField form={form} name="recurring" label="Recurring window" />
           {v.recurring && (
             <>
+              <GroupError form={form} name="recurrence" />
               <div class="checks" role="group" aria-label="Days">
                 {DAYS.map((d) => (
                   <CheckField key={d} form={form} name={`day_${d}`} label={d} />
                 ))}
               </div>
+              <GroupError form={form} name="days" />
               <TextField form={form} name="start" label="Start (HH:MM)" type="time" />
               <TextField form={form} name="duration_minutes" label="Duration (minutes)" inputMode="numeric" />
               <SelectField form={form} name="timezone" label="Time zone" options={zones.includes(String(v.timezone)) ? zones : [String(v.timezone), ...zones]} />

@@ -92,7 +92,7 @@ function NewWebhook() {
   );
 }
 
-function CircuitPanel({ id }: { id: number }) {
+function CircuitPanel({ id, onReset }: { id: number; onReset: () => void }) {
   const c = useLoad(() => api.get<Circuit>(`/webhooks/${id}/circuit-status`), [id]);
   useEffect(() => {
     const t = setInterval(c.reload, 5000);
@@ -110,46 +110,56 @@ function CircuitPanel({ id }: { id: number }) {
           </p>
           {cb.opened_at && <p class="muted">opened {formatTime(cb.opened_at)}</p>}
           {cb.next_attempt_at && <p class="muted">next probe {formatTime(cb.next_attempt_at)}</p>}
-          <ActionButton label="Reset circuit" run={() => api.post(`/webhooks/${id}/circuit/reset`)} onDone={c.reload} disabled={cb.state === 'closed'} />
+          <ActionButton
+            label="Reset circuit"
+            run={() => api.post(`/webhooks/${id}/circuit/reset`)}
+            onDone={() => {
+              c.reload();
+              onReset();
+            }}
+            disabled={cb.state === 'closed'}
+          />
         </>
       )}
     </section>
   );
 }
 
-function DeliveryRow({ d }: { d: Delivery }) {
+const UNFINISHED = new Set(['pending', 'sending', 'retrying']);
+const POLL_MS = 5000;
+
+function DeliveryRow({ d, onChanged }: { d: Delivery; onChanged: () => void }) {
   const [open, setOpen] = useState(false);
   const [detail, setDetail] = useState<Delivery | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const toggle = async () => {
-    setOpen(!open);
-    if (!open && !detail) {
-      try {
-        setDetail(await api.get<Delivery>(`/webhook-deliveries/${d.id}`));
-      } catch (err) {
-        setError(err);
-      }
+  const readDetail = async () => {
+    try {
+      setDetail(await api.get<Delivery>(`/webhook-deliveries/${d.id}`));
+      setError(null);
+    } catch (err) {
+      setError(err);
     }
   };
-  const shown = detail ?? d;
+  // The list is the source of the delivery's state; an open attempt log follows its changes.
+  useEffect(() => {
+    if (open) void readDetail();
+    else setDetail(null);
+  }, [d.status, d.attempts]);
+  const toggle = () => {
+    setOpen(!open);
+    if (!open) void readDetail();
+  };
   return (
-    <li class="delivery" data-delivery-id={d.id} data-status={shown.status} data-attempts={shown.attempts}>
+    <li class="delivery" data-delivery-id={d.id} data-status={d.status} data-attempts={d.attempts}>
       <div class="delivery-main">
-        <button type="button" class="link" aria-expanded={open} onClick={() => void toggle()}>
+        <button type="button" class="link" aria-expanded={open} onClick={toggle}>
           #{d.id} {d.event}
         </button>{' '}
-        <Badge value={shown.status} /> <span class="muted">attempts {shown.attempts}</span>
-        {shown.last_status_code !== null && <span class="muted"> · last HTTP {shown.last_status_code}</span>}
-        {shown.last_error && <span class="muted"> · {shown.last_error}</span>}
+        <Badge value={d.status} /> <span class="muted">attempts {d.attempts}</span>
+        {d.last_status_code !== null && <span class="muted"> · last HTTP {d.last_status_code}</span>}
+        {d.last_error && <span class="muted"> · {d.last_error}</span>}
         <span class="muted"> · {formatTime(d.created_at)}</span>
-        {(shown.status === 'failed' || shown.status === 'retrying') && (
-          <ActionButton
-            label="Retry"
-            run={async () => {
-              setDetail({ ...(await api.post<Delivery>(`/webhook-deliveries/${d.id}/retry`)), attempt_log: detail?.attempt_log });
-            }}
-          />
-        )}
+        {d.status === 'failed' && <ActionButton label="Retry" run={() => api.post<Delivery>(`/webhook-deliveries/${d.id}/retry`)} onDone={onChanged} />}
       </div>
       {open && (
         <div class="attempts">
@@ -179,20 +189,32 @@ function DeliveryRow({ d }: { d: Delivery }) {
               </tbody>
             </table>
           )}
-          {detail && detail.next_attempt_at && <p class="muted">next attempt {formatTime(detail.next_attempt_at)}</p>}
+          {d.next_attempt_at && UNFINISHED.has(d.status) && <p class="muted">next attempt {formatTime(d.next_attempt_at)}</p>}
         </div>
       )}
     </li>
   );
 }
 
-/** Deliveries of one webhook: the API lists the project's, so pages are filtered here. */
-function Deliveries({ id }: { id: number }) {
+/**
+ * Deliveries of one webhook: the API lists the project's, so pages are filtered here. Read
+ * again when `tick` changes (a test sent, a retry, a circuit reset) and, while one of them is
+ * still on its way and the tab is visible, every few seconds.
+ */
+function Deliveries({ id, tick, onChanged }: { id: number; tick: number; onChanged: () => void }) {
   const [status, setStatus] = useState('');
   const list = useLoad(async () => {
     const all = await api.all<Delivery>(api.project('/webhook-deliveries'), { status: status || undefined, limit: 1000 }, undefined, 5000);
     return all.filter((d) => d.webhook_id === id).slice(0, 200);
-  }, [id, status]);
+  }, [id, status, tick]);
+  const unfinished = (list.data ?? []).some((d) => UNFINISHED.has(d.status));
+  useEffect(() => {
+    if (!unfinished || list.loading) return;
+    const t = setTimeout(() => {
+      if (document.visibilityState === 'visible') list.reload();
+    }, POLL_MS);
+    return () => clearTimeout(t);
+  }, [unfinished, list.loading, list.data]);
   return (
     <section class="card wide" aria-labelledby="deliveries-title">
       <h2 id="deliveries-title">Deliveries</h2>
@@ -213,7 +235,7 @@ function Deliveries({ id }: { id: number }) {
       {list.loading && !list.data && <Loading />}
       <ul class="plain" aria-label="Deliveries" data-testid="deliveries">
         {(list.data ?? []).map((d) => (
-          <DeliveryRow d={d} key={d.id} />
+          <DeliveryRow d={d} key={d.id} onChanged={onChanged} />
         ))}
       </ul>
       {list.data && list.data.length === 0 && <p class="muted">No deliveries.</p>}
@@ -244,8 +266,8 @@ function RotateSecret({ id }: { id: number }) {
         </button>
       </form>
       {result && (
-        <p>
-          New secret (shown once): <code class="secret">{result.secret}</code>
+        <p role="status">
+          New secret (shown once): <code class="secret" data-testid="rotated-secret">{result.secret}</code>
           <br />
           <span class="muted">previous secret valid until {formatTime(result.previous_secret_expires_at)}</span>
         </p>
@@ -254,7 +276,8 @@ function RotateSecret({ id }: { id: number }) {
   );
 }
 
-function Settings({ hook, onSaved }: { hook: Webhook; onSaved: (w: Webhook) => void }) {
+function Settings({ hook, onSaved, onSent }: { hook: Webhook; onSaved: (w: Webhook) => void; onSent: () => void }) {
+  const [sent, setSent] = useState<Delivery | null>(null);
   const form = useForm(
     {
       url: hook.url,
@@ -294,7 +317,13 @@ function Settings({ hook, onSaved }: { hook: Webhook; onSaved: (w: Webhook) => v
       </form>
       <div class="buttons">
         <ActionButton label={hook.enabled ? 'Disable' : 'Enable'} run={async () => onSaved(await api.post<Webhook>(`/webhooks/${hook.id}/${hook.enabled ? 'disable' : 'enable'}`))} />
-        <ActionButton label="Send test" run={() => api.post(`/webhooks/${hook.id}/test`)} />
+        <ActionButton
+          label="Send test"
+          run={async () => {
+            setSent(await api.post<Delivery>(`/webhooks/${hook.id}/test`));
+            onSent();
+          }}
+        />
         <ActionButton
           label="Delete"
           class="danger"
@@ -305,12 +334,19 @@ function Settings({ hook, onSaved }: { hook: Webhook; onSaved: (w: Webhook) => v
           }}
         />
       </div>
+      {sent && (
+        <p class="muted" role="status">
+          Test delivery #{sent.id} queued; it appears under Deliveries.
+        </p>
+      )}
     </section>
   );
 }
 
 function WebhookDetail({ id }: { id: number }) {
   const hook = useLoad(() => api.get<Webhook>(`/webhooks/${id}`), [id]);
+  const [tick, setTick] = useState(0);
+  const deliveriesChanged = () => setTick((t) => t + 1);
   if (hook.loading && !hook.data) return <Loading />;
   if (!hook.data) return <ErrorBox error={hook.error} title="Webhook" />;
   const w = hook.data;
@@ -325,10 +361,10 @@ function WebhookDetail({ id }: { id: number }) {
         <Badge value={w.enabled ? 'enabled' : 'disabled'} /> {w.disabled_reason && <span class="muted">{w.disabled_reason}</span>}
       </p>
       <div class="cards">
-        <CircuitPanel id={id} />
-        <Settings hook={w} onSaved={hook.set} key={w.updated_at} />
+        <CircuitPanel id={id} onReset={deliveriesChanged} />
+        <Settings hook={w} onSaved={hook.set} onSent={deliveriesChanged} key={w.updated_at} />
         <RotateSecret id={id} />
-        <Deliveries id={id} />
+        <Deliveries id={id} tick={tick} onChanged={deliveriesChanged} />
       </div>
     </section>
   );

@@ -220,6 +220,16 @@ export function CheckField<T extends FormValues>(props: FieldProps<T>) {
   );
 }
 
+/** The API's message for a group of controls (a fieldset: `matchers`, the days of a recurrence). */
+export function GroupError({ form, name }: { form: { errors: Record<string, string> }; name: string }) {
+  const msg = form.errors[name];
+  return msg ? (
+    <small class="field-error" role="alert" data-field-error={name}>
+      {msg}
+    </small>
+  ) : null;
+}
+
 /** Problems the form has no field for (and 400/409 messages), above the buttons. */
 export function FormError({ form }: { form: { errors: Record<string, string> } }) {
   const msg = form.errors[''];

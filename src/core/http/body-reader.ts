@@ -5,8 +5,9 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { AppError } from '../errors/app-error';
 import { Metrics } from '../metrics/metrics.service';
 import { ByteBudget, HeldBytes } from './byte-budget';
+import { LargeBodyCollector } from './large-body-collector';
 
-type BodyRequest = Request & { heldBytes?: HeldBytes };
+type BodyRequest = Request & { heldBytes?: HeldBytes; bodyBytes?: number };
 
 const hasBody = (req: Request) => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -38,15 +39,18 @@ export class BodyReader implements NestInterceptor {
   private readonly parse: RequestHandler;
   private readonly budget: ByteBudget;
   private readonly limit: number;
+  private readonly collector: LargeBodyCollector;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
     this.limit = config.maxBodyBytes;
     this.budget = new ByteBudget(Math.max(config.maxBodyBytesInFlight, config.maxBodyBytes));
+    this.collector = new LargeBodyCollector(Math.min(config.maxBodyBytesInFlight, config.maxBodyBytes));
     this.parse = express.json({
       limit: config.maxBodyBytes,
       type: ['application/json', 'application/*+json'],
       verify: (req, _res, buf) => {
         metrics.bodyBytesRead.inc(buf.length);
+        (req as BodyRequest).bodyBytes = buf.length;
         // A compressed body held the whole limit while it inflated; from here on, its size.
         (req as BodyRequest).heldBytes?.shrinkTo(buf.length);
       },
@@ -61,7 +65,10 @@ export class BodyReader implements NestInterceptor {
     const held = await this.budget.acquire(bytesToReserve(req, this.limit), res);
     (req as BodyRequest).heldBytes = held;
     // Held until the answer is sent: the parsed body lives as long as its request is handled.
-    res.once('close', () => held.release());
+    res.once('close', () => {
+      held.release();
+      this.collector.handled((req as BodyRequest).bodyBytes ?? 0);
+    });
     await new Promise<void>((resolve, reject) => this.parse(req, res, (err?: unknown) => (err ? reject(toAppError(err)) : resolve())));
     return next.handle();
   }

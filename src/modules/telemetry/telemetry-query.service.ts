@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { NotFoundError, ValidationError } from '../../core/errors/app-error';
 import { DEFAULT_LIMIT, Page } from '../../core/http/pagination';
+import { queryTime, timeRange } from '../../core/http/times';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
 import { parseInterval, WINDOW_SECONDS } from './analytics/intervals';
@@ -15,30 +16,13 @@ import {
   SinceQuery,
   StatsQuery,
   TagSearchQuery,
-  TimeRangeQuery,
 } from './dto/reading-query.dto';
-import { parseTime } from './ingest/parse-events';
 import { MetricFilter, ReadingRange, ReadingsRepository, Stats, StoredReading } from './readings.repository';
 
 const DEFAULT_AGGREGATE_SPAN_MS = 86_400_000;
 const DEFAULT_INTERVAL = '1h';
 /** Queries spanning more hours than this (about 13 months) read the readings instead of rollups. */
 const MAX_ROLLUP_HOURS = 10_000;
-
-/** A query time: ISO-8601 (no offset = UTC) or Unix seconds, as for ingestion. */
-function queryTime(field: string, raw: string | undefined): Date | null {
-  if (raw === undefined || raw === '') return null;
-  const parsed = parseTime(/^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw);
-  if (typeof parsed === 'string') throw ValidationError.field(field, parsed.replace(/^ts/, field));
-  return parsed;
-}
-
-function timeRange(q: TimeRangeQuery): { from: Date | null; to: Date | null } {
-  const from = queryTime('from', q.from);
-  const to = queryTime('to', q.to);
-  if (from && to && from > to) throw ValidationError.field('from', 'from must not be after to');
-  return { from, to };
-}
 
 const encodeCursor = (r: StoredReading) => Buffer.from(`r:${r.ts.getTime()}:${r.id}`).toString('base64url');
 

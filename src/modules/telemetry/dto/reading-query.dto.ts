@@ -2,19 +2,7 @@ import { Type } from 'class-transformer';
 import { IsIn, IsNotEmpty, IsNumber, IsOptional, IsString, MaxLength, Min } from 'class-validator';
 import { IdField, TAG_MAX } from '../../../core/http/field-decorators';
 import { LimitField } from '../../../core/http/pagination';
-
-export class TimeRangeQuery {
-  /** ISO-8601 or Unix seconds. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(40)
-  from?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(40)
-  to?: string;
-}
+import { TimeRangeQuery } from '../../../core/http/times';
 
 export class LimitQuery extends TimeRangeQuery {
   @LimitField()

@@ -29,7 +29,8 @@ export class RollupQueriesRepository {
     const i = q.add(intervalSeconds);
     // An edge minute that loses some readings (w < 0) gets its min and max from its histogram
     // without them, its count and sum by subtraction.
-    const sql = `WITH rolled AS MATERIALIZED (${rolled}), raw AS MATERIALIZED (${raw}),
+    const sql = `WITH rolled AS MATERIALIZED (${rolled}),
+       raw AS MATERIALIZED (${raw}),
        lost AS (SELECT date_bin('1 minute', t, TIMESTAMPTZ 'epoch') AS t, v FROM raw WHERE w < 0),
        edge_hist AS (
          SELECT t, v FROM (
@@ -63,7 +64,8 @@ export class RollupQueriesRepository {
     // percentile_disc takes the row at position max(1, ceil(p * n)): here the smallest value
     // whose cumulative count reaches it.
     const rank = (p: number) => `(SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(${p}::float8 * n.n)))`;
-    const sql = `WITH rolled AS MATERIALIZED (${pieces.rolled}), raw AS MATERIALIZED (${pieces.raw}),
+    const sql = `WITH rolled AS MATERIALIZED (${pieces.rolled}),
+       raw AS MATERIALIZED (${pieces.raw}),
        hist AS (
          SELECT v, sum(c)::bigint AS c FROM (
            SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
@@ -74,7 +76,9 @@ export class RollupQueriesRepository {
        n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
        SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
               ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
-              ${rank(0.5)} AS p50, ${rank(0.95)} AS p95, ${rank(0.99)} AS p99,
+              ${rank(0.5)} AS p50,
+              ${rank(0.95)} AS p95,
+              ${rank(0.99)} AS p99,
               ${devices} AS unique_devices
          FROM n`;
     const [row] = await this.freshness.current(projectId, metric, plan.refresh, (tx) => tx.query(sql, q.values));
@@ -154,6 +158,7 @@ export class RollupQueriesRepository {
     );
     // First, so its names hold when no reading is needed.
     raw.unshift(`SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false`);
-    return { rolled, raw: raw.join(' UNION ALL '), project: p, metric: m };
+    return { rolled, raw: raw.join(`
+         UNION ALL `), project: p, metric: m };
   }
 }

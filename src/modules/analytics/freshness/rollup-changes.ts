@@ -33,14 +33,12 @@ export interface MetricValues {
 }
 
 /**
- * How `rows` change rollups (see migration 1764000000004), per project, numeric metric and
- * hour: where they fall in at most MAX_DELTA_MINUTES minutes of the hour, the writer adds the
- * minute rollups of what it inserted, from the numeric values read here once (so the
- * statement never looks into a payload): `values` where a minute has several values of the
- * metric (Postgres aggregates them), `singles` where it has one (a delta row of its own, no
- * aggregation: the case of wide events and of many distinct metrics). Where they fall in
- * more minutes, `marks` (the hour is rebuilt from the readings). One pass over every row's
- * keys: linear in the values. `ts` is ISO-8601 UTC.
+ * How `rows` change rollups, per project, numeric metric and hour (docs/analytics.md): where
+ * they fall in at most MAX_DELTA_MINUTES minutes of the hour, deltas of the numeric values read
+ * here once, so the statement never looks into a payload: `values` where a minute has several
+ * values of the metric (Postgres aggregates them), `singles` where it has one (a delta row of its
+ * own, no aggregation: wide events, many distinct metrics). Otherwise `marks`. One pass over
+ * every row's keys: linear in the values.
  */
 export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKeys; values: MetricValues; singles: MetricValues } {
   type Entry = { p: number; m: string; h: string; minutes: Map<string, { rows: number[]; vals: number[] }> | null };

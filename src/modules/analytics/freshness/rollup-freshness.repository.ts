@@ -26,11 +26,9 @@ export class RollupFreshnessRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Runs `read` in a snapshot where the rollups of the whole hours in `span` agree exactly with
-   * the readings: then an edge may be read as a minute's rollup less some of its readings.
-   * Usually nothing changed and a REPEATABLE READ snapshot without locks will do; otherwise
-   * the project's lock is taken, the hours without rollups are built, the marked ones rebuilt
-   * and the deltas merged, and `read` runs in that same transaction.
+   * Runs `read` in a REPEATABLE READ snapshot where the rollups of the whole hours in `span`
+   * agree exactly with the readings, catching up first under the project's lock if a mark or
+   * delta waits or an hour has no rollups (docs/analytics.md, "Keeping rollups exact").
    */
   async current<T>(projectId: number, metric: string, span: Span, read: (tx: EntityManager) => Promise<T>): Promise<T> {
     const hours = hoursOf(span);

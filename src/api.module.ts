@@ -9,6 +9,7 @@ import { MetricsController } from './core/metrics/metrics.controller';
 import { RateLimitGuard } from './core/rate-limit/rate-limit.guard';
 import { RateLimitModule } from './core/rate-limit/rate-limit.module';
 import { AlertsModule } from './modules/alerts/alerts.module';
+import { AnalyticsModule } from './modules/analytics/analytics.module';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { ConsoleModule } from './modules/console/console.module';
 import { DevicesModule } from './modules/devices/devices.module';
@@ -22,7 +23,7 @@ import { WebhooksModule } from './modules/webhooks/webhooks.module';
 
 /** The HTTP side: controllers of every feature, and the request pipeline around them. */
 @Module({
-  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule, RulesModule, AlertsModule, WebhooksModule, SilencesModule, ConsoleModule],
+  imports: [RateLimitModule, HealthModule, OrgsModule, ProjectsModule, ApiKeysModule, DevicesModule, TelemetryModule, AnalyticsModule, RulesModule, AlertsModule, WebhooksModule, SilencesModule, ConsoleModule],
   controllers: [MetricsController],
   providers: [
     // Guards run in this order: authenticate (and scope), then count against the rate limit.

@@ -1,5 +1,5 @@
 import { BusinessRuleError, ValidationError } from '../../core/errors/app-error';
-import { parseTime } from '../telemetry/ingest/parse-events';
+import { parseTime } from '../../core/http/times';
 import type { Matchers } from './matching/project-silences';
 import type { SilenceFields } from './silence.entity';
 import type { Day, Recurrence } from './windows/recurrence';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { RollupsRepository } from './analytics/rollups.repository';
+import { RollupFreshnessService } from '../analytics/freshness/rollup-freshness.service';
 import { PartitionRepository } from './partition.repository';
 
 /** Days of partitions kept ready ahead of (and just behind) today. */
@@ -11,7 +11,7 @@ const DAYS_AHEAD = 7;
 export class PartitionService {
   constructor(
     private readonly repo: PartitionRepository,
-    private readonly rollups: RollupsRepository,
+    private readonly rollups: RollupFreshnessService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

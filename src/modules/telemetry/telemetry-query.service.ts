@@ -2,43 +2,12 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { NotFoundError, ValidationError } from '../../core/errors/app-error';
 import { DEFAULT_LIMIT, Page } from '../../core/http/pagination';
+import { queryTime, timeRange } from '../../core/http/times';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { DevicesService } from '../devices/devices.service';
-import { parseInterval, WINDOW_SECONDS } from './analytics/intervals';
-import { HOUR_MS, planRollups, RollupPlan } from './analytics/rollup-plan';
-import { RollupsRepository } from './analytics/rollups.repository';
 import { ReadingResponse, toReadingResponse } from './dto/reading.response';
-import {
-  AggregateQuery,
-  MetricQuery,
-  RecentReadingsQuery,
-  SinceQuery,
-  StatsQuery,
-  TagSearchQuery,
-  TimeRangeQuery,
-} from './dto/reading-query.dto';
-import { parseTime } from './ingest/parse-events';
-import { MetricFilter, ReadingRange, ReadingsRepository, Stats, StoredReading } from './readings.repository';
-
-const DEFAULT_AGGREGATE_SPAN_MS = 86_400_000;
-const DEFAULT_INTERVAL = '1h';
-/** Queries spanning more hours than this (about 13 months) read the readings instead of rollups. */
-const MAX_ROLLUP_HOURS = 10_000;
-
-/** A query time: ISO-8601 (no offset = UTC) or Unix seconds, as for ingestion. */
-function queryTime(field: string, raw: string | undefined): Date | null {
-  if (raw === undefined || raw === '') return null;
-  const parsed = parseTime(/^\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw) : raw);
-  if (typeof parsed === 'string') throw ValidationError.field(field, parsed.replace(/^ts/, field));
-  return parsed;
-}
-
-function timeRange(q: TimeRangeQuery): { from: Date | null; to: Date | null } {
-  const from = queryTime('from', q.from);
-  const to = queryTime('to', q.to);
-  if (from && to && from > to) throw ValidationError.field('from', 'from must not be after to');
-  return { from, to };
-}
+import { RecentReadingsQuery, SinceQuery, TagSearchQuery } from './dto/reading-query.dto';
+import { ReadingRange, ReadingsRepository, StoredReading } from './readings.repository';
 
 const encodeCursor = (r: StoredReading) => Buffer.from(`r:${r.ts.getTime()}:${r.id}`).toString('base64url');
 
@@ -55,13 +24,12 @@ function page(rows: StoredReading[], limit: number): Page<ReadingResponse> {
   return new Page(kept.map(toReadingResponse), more ? encodeCursor(kept[kept.length - 1]) : null);
 }
 
-/** Reads and analytics over a tenant's readings; every number is computed in SQL. */
+/** Reads of a tenant's readings (aggregate and stats: the analytics module). */
 @Injectable()
 export class TelemetryQueryService {
   constructor(
     private readonly repo: ReadingsRepository,
     private readonly devices: DevicesService,
-    private readonly rollups: RollupsRepository,
   ) {}
 
   async recent(scope: TenantScope, deviceId: number, q: RecentReadingsQuery): Promise<Page<ReadingResponse>> {
@@ -96,59 +64,5 @@ export class TelemetryQueryService {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const rows = await this.repo.byTag(scope, q.tag.trim(), { ...timeRange(q), limit, before: decodeCursor(q.cursor) });
     return page(rows, limit);
-  }
-
-  async aggregate(scope: TenantScope, q: AggregateQuery) {
-    const interval = q.interval ?? DEFAULT_INTERVAL;
-    const seconds = parseInterval(interval);
-    const filter = await this.metricFilter(scope, q, DEFAULT_AGGREGATE_SPAN_MS);
-    // Rollups hold whole minutes, and whole hours when the buckets do.
-    const plan = seconds % 60 === 0 ? this.rollupPlan(filter, seconds % 3600 === 0) : null;
-    const buckets = plan
-      ? await this.rollups.aggregate(scope.projectId, filter.metric, plan, seconds)
-      : await this.repo.aggregate(scope, filter, seconds);
-    return {
-      metric: q.metric,
-      interval,
-      buckets: buckets.map((b) => ({
-        start: new Date(b.start).toISOString(),
-        count: Number(b.count),
-        sum: b.sum,
-        avg: b.avg,
-        min: b.min,
-        max: b.max,
-      })),
-    };
-  }
-
-  async stats(scope: TenantScope, q: StatsQuery): Promise<Stats> {
-    if (q.window && (q.from || q.to)) throw ValidationError.field('window', 'give either window or from/to, not both');
-    const span = (q.window ? WINDOW_SECONDS[q.window] : WINDOW_SECONDS['1h']) * 1000;
-    const filter = await this.metricFilter(scope, q, span);
-    const plan = this.rollupPlan(filter, true);
-    const s = plan
-      ? await this.rollups.stats(scope.projectId, filter.metric, plan)
-      : await this.repo.stats(scope, filter);
-    return { ...s, count: Number(s.count), unique_devices: Number(s.unique_devices) };
-  }
-
-  /**
-   * Project-wide queries read rollups (see RollupsRepository); by device or tag they read the
-   * readings, which the (device_id, ts) index or the tag narrows. So does a span too long to
-   * keep rollups for.
-   */
-  private rollupPlan(f: MetricFilter, useHours: boolean): RollupPlan | null {
-    if (f.deviceId !== undefined || f.tag !== undefined) return null;
-    const plan = planRollups(f.from.getTime(), f.to.getTime(), useHours);
-    return plan.refresh.to - plan.refresh.from <= MAX_ROLLUP_HOURS * HOUR_MS ? plan : null;
-  }
-
-  /** Without from/to the range is the `spanMs` before now; a device must be the tenant's. */
-  private async metricFilter(scope: TenantScope, q: MetricQuery, spanMs: number): Promise<MetricFilter> {
-    if (q.device_id !== undefined) await this.devices.require(scope, q.device_id);
-    const range = timeRange(q);
-    const to = range.to ?? new Date();
-    const from = range.from ?? new Date(to.getTime() - spanMs);
-    return { metric: q.metric, from, to, deviceId: q.device_id, tag: q.tag?.trim() };
   }
 }

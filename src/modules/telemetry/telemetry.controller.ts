@@ -6,7 +6,7 @@ import { IdPipe } from '../../core/http/validation';
 import { Tenant } from '../../core/tenancy/tenant-scope';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { IngestBodyDoc } from './dto/ingest.dto';
-import { AggregateQuery, RecentReadingsQuery, SinceQuery, StatsQuery, TagSearchQuery } from './dto/reading-query.dto';
+import { RecentReadingsQuery, SinceQuery, TagSearchQuery } from './dto/reading-query.dto';
 import { TelemetryIngestService } from './telemetry-ingest.service';
 import { TelemetryQueryService } from './telemetry-query.service';
 
@@ -55,15 +55,5 @@ export class TelemetryController {
   @Get('search')
   search(@Tenant() scope: TenantScope, @Query() q: TagSearchQuery) {
     return this.query.searchByTag(scope, q);
-  }
-
-  @Get('aggregate')
-  aggregate(@Tenant() scope: TenantScope, @Query() q: AggregateQuery) {
-    return this.query.aggregate(scope, q);
-  }
-
-  @Get('stats')
-  stats(@Tenant() scope: TenantScope, @Query() q: StatsQuery) {
-    return this.query.stats(scope, q);
   }
 }

@@ -1,8 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ReadingsQuota } from '../../core/rate-limit/readings-quota';
+import { AnalyticsModule } from '../analytics/analytics.module';
 import { DevicesModule } from '../devices/devices.module';
 import { RuleSchedulingModule } from '../rules/scheduling/rule-scheduling.module';
-import { RollupsRepository } from './analytics/rollups.repository';
 import { FailedReadingsRepository } from './failed-readings.repository';
 import { ReadingWriter } from './ingest/reading-writer.service';
 import { PartitionRepository } from './partition.repository';
@@ -13,7 +13,7 @@ import { TelemetryQueryService } from './telemetry-query.service';
 import { TelemetryController } from './telemetry.controller';
 
 @Module({
-  imports: [DevicesModule, RuleSchedulingModule],
+  imports: [DevicesModule, RuleSchedulingModule, AnalyticsModule],
   controllers: [TelemetryController],
   providers: [
     ReadingsRepository,
@@ -23,7 +23,6 @@ import { TelemetryController } from './telemetry.controller';
     TelemetryQueryService,
     PartitionRepository,
     PartitionService,
-    RollupsRepository,
     ReadingsQuota,
   ],
   exports: [TelemetryIngestService, TelemetryQueryService, PartitionService],

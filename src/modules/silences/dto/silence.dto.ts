@@ -20,7 +20,7 @@ import {
 } from 'class-validator';
 import { IdField, TAG_MAX } from '../../../core/http/field-decorators';
 import { PageQuery } from '../../../core/http/pagination';
-import { parseTime } from '../../telemetry/ingest/parse-events';
+import { parseTime } from '../../../core/http/times';
 import { DAYS, isTimeZone, START_PATTERN } from '../windows/recurrence';
 import type { SilenceState } from '../windows/silence-timing';
 

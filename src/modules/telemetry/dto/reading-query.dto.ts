@@ -1,20 +1,8 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsNotEmpty, IsNumber, IsOptional, IsString, MaxLength, Min } from 'class-validator';
-import { IdField, TAG_MAX } from '../../../core/http/field-decorators';
+import { IsNotEmpty, IsNumber, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { TAG_MAX } from '../../../core/http/field-decorators';
 import { LimitField } from '../../../core/http/pagination';
-
-export class TimeRangeQuery {
-  /** ISO-8601 or Unix seconds. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(40)
-  from?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(40)
-  to?: string;
-}
+import { TimeRangeQuery } from '../../../core/http/times';
 
 export class LimitQuery extends TimeRangeQuery {
   @LimitField()
@@ -48,36 +36,4 @@ export class TagSearchQuery extends LimitQuery {
   @IsNotEmpty()
   @MaxLength(TAG_MAX)
   tag: string;
-}
-
-export class MetricQuery extends TimeRangeQuery {
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(64)
-  metric: string;
-
-  @IsOptional()
-  @IdField()
-  device_id?: number;
-
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(TAG_MAX)
-  tag?: string;
-}
-
-export class AggregateQuery extends MetricQuery {
-  @IsOptional()
-  @IsString()
-  @MaxLength(10)
-  interval?: string;
-}
-
-export const STATS_WINDOWS = ['5m', '15m', '1h', '24h'] as const;
-
-export class StatsQuery extends MetricQuery {
-  @IsOptional()
-  @IsIn(STATS_WINDOWS)
-  window?: (typeof STATS_WINDOWS)[number];
 }

@@ -1,6 +1,7 @@
 /**
- * How analytics SQL reads a metric, in one place for the readings' queries, the writer's
- * deltas and the rollups: a metric is a key of a reading's JSON payload, and only numbers count.
+ * How analytics SQL reads a metric, in one place for the queries over readings, the rollup
+ * rebuilds and the raw edges of rollup queries: a metric is a key of a reading's JSON payload,
+ * and only numbers count.
  */
 
 /** Whether `payload -> key` is a JSON number. */
@@ -15,3 +16,9 @@ export const numberAt = (payload: string, key: string) => `(${payload} ->> ${key
  * as slow.
  */
 export const epochBucket = (ts: string, seconds: string) => `to_timestamp(floor(date_part('epoch', ${ts}) / ${seconds}) * ${seconds})`;
+
+/**
+ * A project's readings of a short span, read through the (device_id, ts) index: one descent
+ * per device of the project (no index leads with project_id; ingestion keeps just one).
+ */
+export const projectDevices = (project: string) => `r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = ${project}))`;

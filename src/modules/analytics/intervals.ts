@@ -1,4 +1,4 @@
-import { ValidationError } from '../../../core/errors/app-error';
+import { ValidationError } from '../../core/errors/app-error';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 export const MIN_INTERVAL_SECONDS = 10;

@@ -1,4 +1,4 @@
-import { ValidationError } from '../../../core/errors/app-error';
+import { ValidationError } from '../../core/errors/app-error';
 import { parseInterval, WINDOW_SECONDS } from './intervals';
 
 describe('parseInterval', () => {

@@ -1,4 +1,4 @@
-import { HOUR_MS, HourKeys, hoursOf, MetricValues, MAX_DELTA_MINUTES, mergeSpans, MINUTE_MS, planRollups, rollupChanges, RollupPlan, Span } from './rollup-plan';
+import { HOUR_MS, hoursOf, mergeSpans, MINUTE_MS, planRollups, RollupPlan, Span } from './rollup-plan';
 
 const inSpan = (s: Span, t: number) => t >= s.from && t < s.to;
 
@@ -62,48 +62,6 @@ describe('planRollups', () => {
     expect(plan.hours).toEqual({ from: base + HOUR_MS, to: base + 5 * HOUR_MS });
     expect(plan.minutes).toEqual([{ from: base + 2 * MINUTE_MS, to: base + HOUR_MS }, { from: base + 5 * HOUR_MS, to: base + 5 * HOUR_MS }]);
     expect(hoursOf(plan.refresh)).toEqual([0, 1, 2, 3, 4, 5].map((h) => base + h * HOUR_MS));
-  });
-});
-
-describe('rollupChanges', () => {
-  const row = (projectId: number, ts: string, data: Record<string, unknown>) => ({ projectId, deviceId: 1, eventId: 'e', ts, receivedAt: ts, data });
-
-  it('writes deltas for a few minutes of an hour, and marks the hour past them', () => {
-    const at = (hhmm: string) => `2026-03-01T${hhmm}:30.000Z`;
-    const minutes = ['11:00', '11:01', '11:02', '11:03', '11:04'];
-    const { marks, values, singles } = rollupChanges([
-      row(1, at('10:15'), { temp: 1, hum: 2, label: 'x', flag: true, nested: { temp: 3 } }),
-      row(1, at('10:15'), { temp: 5 }),
-      row(1, at('10:59'), { temp: 5 }),
-      // Five minutes of one hour: more than MAX_DELTA_MINUTES, so a mark.
-      ...minutes.map((m) => row(1, at(m), { temp: 5, hum: m === '11:00' ? 1 : 'n/a' })),
-      row(2, at('10:00'), { temp: 5, hum: null }),
-    ]);
-    const list = (k: HourKeys) => k.p.map((p, i) => [p, k.m[i], k.h[i]]);
-    const triples = (v: MetricValues) => v.i.map((i, k) => [i, v.m[k], v.v[k]]);
-    expect(MAX_DELTA_MINUTES).toBe(4);
-    // Every numeric value of the delta hours, by row: several in a minute to aggregate, or one alone.
-    expect(triples(values)).toEqual([
-      [0, 'temp', 1],
-      [1, 'temp', 5],
-    ]);
-    expect(triples(singles)).toEqual([
-      [2, 'temp', 5],
-      [0, 'hum', 2],
-      [3, 'hum', 1],
-      [8, 'temp', 5],
-    ]);
-    expect(list(marks)).toEqual([[1, 'temp', '2026-03-01T11:00:00Z']]);
-  });
-
-  it('reads each value of a wide event once and skips what is not a finite number', () => {
-    const data: Record<string, unknown> = { inf: Infinity, nan: NaN, s: '1' };
-    for (let k = 0; k < 10_000; k++) data[`k${k}`] = k;
-    const { marks, values, singles } = rollupChanges([row(1, '2026-03-01T10:00:00.000Z', data)]);
-    expect(marks.p).toEqual([]);
-    expect(values.m).toEqual([]);
-    expect(singles.m.length).toBe(10_000);
-    expect(singles.v[9_999]).toBe(9_999);
   });
 });
 

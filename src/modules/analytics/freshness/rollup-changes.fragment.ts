@@ -1,0 +1,60 @@
+import type { SqlParams } from '../../../core/database/sql-params';
+import { ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
+import { rollupChanges, RollupSourceRow } from './rollup-changes';
+
+/** How the reading writer's statement holds its rows, for the fragment to refer to. */
+export interface WriterRows {
+  /** Placeholders of the rows' arrays, in the order of the rows given: projects, devices, event ids, times. */
+  projectIds: string;
+  deviceIds: string;
+  eventIds: string;
+  times: string;
+  /** A CTE of (device_id, event_id), the rows the statement inserts. */
+  inserted: string;
+}
+
+/**
+ * The rollup part of the reading writer's one statement (docs/analytics.md, "Keeping rollups
+ * exact"): CTEs, each led by a comma, that record the marks of `rows` and the deltas of those
+ * the statement inserts; its values are bound through `params`. Empty when no row holds a
+ * number. `rows` are the ones the writer binds, in the same order: deltas are joined to the
+ * inserted rows by position, so no payload is looked into.
+ */
+export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: WriterRows, params: SqlParams): string {
+  const { marks, values, singles } = rollupChanges(rows);
+  const ordered = `unnest(${writer.projectIds}::bigint[], ${writer.deviceIds}::bigint[], ${writer.eventIds}::text[], ${writer.times}::timestamptz[])
+                WITH ORDINALITY AS u(p, d, e, t, i)`;
+  // event_id in the "C" collation: equality is the same in every deterministic collation, and
+  // a merge join's sort by bytes is several times cheaper than by a language's rules.
+  const insertedOnly = `JOIN ${writer.inserted} n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"`;
+  const valuesOf = (v: typeof values) => `unnest(${params.add(v.i)}::int[], ${params.add(v.m)}::text[], ${params.add(v.v)}::float8[]) AS k(i, m, v)`;
+  const parts: string[] = [];
+  if (marks.p.length) {
+    parts.push(`, marked AS (
+         INSERT INTO metric_rollup_marks (project_id, metric, hour)
+         SELECT * FROM unnest(${params.add(marks.p)}::bigint[], ${params.add(marks.m)}::text[], ${params.add(marks.h)}::timestamptz[])
+       )`);
+  }
+  if (values.i.length) {
+    parts.push(`, x AS (
+         SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, k.v, u.t AS ts
+           FROM ${valuesOf(values)}
+           JOIN ${ordered} ON u.i = k.i + 1
+           ${insertedOnly}
+       ), delta AS (
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
+         ${rollupsOfValues('x')}
+       )`);
+  }
+  if (singles.i.length) {
+    // One value in its minute: its delta row is written directly, without aggregating.
+    parts.push(`, single AS (
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
+         SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, k.v, k.v, k.v, ARRAY[k.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+           FROM ${valuesOf(singles)}
+           JOIN ${ordered} ON u.i = k.i + 1
+           ${insertedOnly}
+       )`);
+  }
+  return parts.join('');
+}

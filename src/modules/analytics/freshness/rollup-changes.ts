@@ -1,0 +1,91 @@
+/**
+ * Which rollups a batch of readings changes, decided in JS before the writer's statement runs:
+ * deltas for live data, marks for a backfill (docs/analytics.md, "Keeping rollups exact").
+ */
+
+/** What of a reading the rollups need; the reading writer's rows have it. `ts` is ISO-8601 UTC. */
+export interface RollupSourceRow {
+  projectId: number;
+  ts: string;
+  data: Record<string, unknown>;
+}
+
+/** A flush that touches more minutes than this of one (project, metric, hour) marks the hour instead of writing deltas. */
+export const MAX_DELTA_MINUTES = 4;
+
+/** (project, metric, hour) triples as parallel arrays, for unnest(); hours are ISO-8601. */
+export interface HourKeys {
+  p: number[];
+  m: string[];
+  h: string[];
+}
+
+const isoOrNull = (ts: unknown): string | null => {
+  const d = new Date(ts as string);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+};
+
+/** Numeric values as parallel arrays, for unnest(): row `i` (its index in the rows given) has `v` at metric `m`. */
+export interface MetricValues {
+  i: number[];
+  m: string[];
+  v: number[];
+}
+
+/**
+ * How `rows` change rollups, per project, numeric metric and hour (docs/analytics.md): where
+ * they fall in at most MAX_DELTA_MINUTES minutes of the hour, deltas of the numeric values read
+ * here once, so the statement never looks into a payload: `values` where a minute has several
+ * values of the metric (Postgres aggregates them), `singles` where it has one (a delta row of its
+ * own, no aggregation: wide events, many distinct metrics). Otherwise `marks`. One pass over
+ * every row's keys: linear in the values.
+ */
+export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKeys; values: MetricValues; singles: MetricValues } {
+  type Entry = { p: number; m: string; h: string; minutes: Map<string, { rows: number[]; vals: number[] }> | null };
+  const touched = new Map<string, Entry>();
+  rows.forEach((row, i) => {
+    const iso = typeof row.ts === 'string' && row.ts[13] === ':' ? row.ts : isoOrNull(row.ts);
+    // A time that does not parse gets no rollups: Postgres refuses the row (see ReadingWriter).
+    if (iso === null) return;
+    const hour = iso.slice(0, 13);
+    const minute = iso.slice(14, 16);
+    for (const metric in row.data) {
+      const value = row.data[metric];
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      const key = `${row.projectId}|${hour}|${metric}`;
+      let entry = touched.get(key);
+      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, minutes: new Map() }));
+      if (!entry.minutes) continue;
+      let at = entry.minutes.get(minute);
+      if (!at) {
+        if (entry.minutes.size === MAX_DELTA_MINUTES) {
+          entry.minutes = null;
+          continue;
+        }
+        entry.minutes.set(minute, (at = { rows: [], vals: [] }));
+      }
+      at.rows.push(i);
+      at.vals.push(value);
+    }
+  });
+  const marks: HourKeys = { p: [], m: [], h: [] };
+  const values: MetricValues = { i: [], m: [], v: [] };
+  const singles: MetricValues = { i: [], m: [], v: [] };
+  for (const e of touched.values()) {
+    if (!e.minutes) {
+      marks.p.push(e.p);
+      marks.m.push(e.m);
+      marks.h.push(`${e.h}:00:00Z`);
+      continue;
+    }
+    for (const at of e.minutes.values()) {
+      const to = at.rows.length === 1 ? singles : values;
+      for (let k = 0; k < at.rows.length; k++) {
+        to.i.push(at.rows[k]);
+        to.m.push(e.m);
+        to.v.push(at.vals[k]);
+      }
+    }
+  }
+  return { marks, values, singles };
+}

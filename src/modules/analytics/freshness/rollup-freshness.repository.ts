@@ -1,0 +1,242 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { ADVISORY_LOCKS } from '../../../core/database/advisory-locks';
+import { SqlParams } from '../../../core/database/sql-params';
+import { isNumber, numberAt, projectDevices } from '../metric-sql';
+import { HOUR_MS, hoursOf, mergeSpans, Span } from '../rollup-plan';
+import { mergedRollups, ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
+
+/** The per-project rebuild lock (two-key form: namespace, project); the device-delete trigger takes it too. */
+const PROJECT_LOCK_NAMESPACE = ADVISORY_LOCKS.projectRollups;
+/** Rebuilds hold it shared; retention and mark compaction hold it alone (one-key form). */
+const ALL_PROJECTS_LOCK = ADVISORY_LOCKS.allProjectRollups;
+/** A rebuild of more hours than this reads the project's readings by scanning, not device by device. */
+const MAX_PROBED_HOURS = 2;
+
+/**
+ * The freshness half of analytics: keeps the minute and hour rollups of one metric per project
+ * exact, by catching up on the writer's marks and deltas before a query reads them, and forgets
+ * what retention dropped. How and why: docs/analytics.md, "Keeping rollups exact".
+ */
+@Injectable()
+export class RollupFreshnessRepository {
+  /** Per project, the tail of this process's catch-ups (see `current`). */
+  private readonly queues = new Map<number, Promise<void>>();
+
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * Runs `read` in a REPEATABLE READ snapshot where the rollups of the whole hours in `span`
+   * agree exactly with the readings, catching up first under the project's lock if a mark or
+   * delta waits or an hour has no rollups (docs/analytics.md, "Keeping rollups exact").
+   */
+  async current<T>(projectId: number, metric: string, span: Span, read: (tx: EntityManager) => Promise<T>): Promise<T> {
+    const hours = hoursOf(span);
+    const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];
+    const clean = await this.inTransaction(async (tx) => ((await this.isCurrent(tx, hours.length, bounds)) ? read(tx) : null));
+    if (clean !== null) return clean;
+    // One catch-up per project at a time in this process: the others wait here, not on the
+    // advisory lock with a pooled connection each.
+    return this.serially(projectId, () =>
+      this.inTransaction(async (tx) => {
+        await this.catchUp(tx, projectId, metric, hours, bounds);
+        return read(tx);
+      }, projectId),
+    ) as Promise<T>;
+  }
+
+  /**
+   * Runs `work` in a REPEATABLE READ transaction on a connection of its own, committing what
+   * it returns or rolling back on null. With `lockProject`, that project's lock (and the
+   * all-projects lock, shared) is held around the transaction: taken as the session's before
+   * it, so its snapshot (taken at its first statement) sees all the previous holder committed.
+   */
+  private async inTransaction<T>(work: (tx: EntityManager) => Promise<T | null>, lockProject?: number): Promise<T | null> {
+    const runner = this.ds.createQueryRunner();
+    const locked = lockProject !== undefined;
+    await runner.connect();
+    try {
+      if (locked) {
+        await runner.query(`SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int)`, [
+          ALL_PROJECTS_LOCK,
+          PROJECT_LOCK_NAMESPACE,
+          lockProject,
+        ]);
+      }
+      try {
+        await runner.startTransaction('REPEATABLE READ');
+        try {
+          await runner.query(`SET LOCAL work_mem = '64MB'`);
+          const out = await work(runner.manager);
+          if (out === null) await runner.rollbackTransaction();
+          else await runner.commitTransaction();
+          return out;
+        } catch (err) {
+          if (runner.isTransactionActive) await runner.rollbackTransaction();
+          throw err;
+        }
+      } finally {
+        if (locked) {
+          await runner.query(`SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3)`, [
+            PROJECT_LOCK_NAMESPACE,
+            lockProject,
+            ALL_PROJECTS_LOCK,
+          ]);
+        }
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Runs `work` after every earlier call with the same key has settled. */
+  private serially<T>(key: number, work: () => Promise<T>): Promise<T> {
+    const next = (this.queues.get(key) ?? Promise.resolve()).then(work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, settled);
+    void settled.then(() => {
+      if (this.queues.get(key) === settled) this.queues.delete(key);
+    });
+    return next;
+  }
+
+  /** Whether every hour of the span has rollups and no mark or delta waits for them. */
+  private async isCurrent(tx: EntityManager, hours: number, bounds: unknown[]): Promise<boolean> {
+    if (!hours) return true;
+    const [state] = await tx.query(
+      `SELECT (SELECT count(*)::int FROM metric_rollups
+                WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
+              EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4)
+           OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS changed`,
+      bounds,
+    );
+    return state.built === hours && !state.changed;
+  }
+
+  /**
+   * In one snapshot: the marks and deltas it takes are exactly those of the readings it sees,
+   * so a reading is counted once, by a rebuild or by its delta.
+   */
+  private async catchUp(tx: EntityManager, projectId: number, metric: string, hours: number[], bounds: unknown[]): Promise<void> {
+    const marked: { hour: Date }[] = await tx.query(
+      `WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
+       SELECT DISTINCT hour FROM taken`,
+      bounds,
+    );
+    const built: { start: Date }[] = await tx.query(
+      `SELECT start FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4`,
+      bounds,
+    );
+    const have = new Set(built.map((r) => r.start.getTime()));
+    const whole = new Set(hours.filter((h) => !have.has(h)));
+    for (const r of marked) whole.add(r.hour.getTime());
+    const rebuilt = [...whole].sort((a, b) => a - b).map((h) => new Date(h));
+    if (rebuilt.length) await this.rebuild(tx, projectId, metric, rebuilt);
+    // Deltas of rebuilt hours are in the rebuild already; the others merge into their minutes.
+    const merged: { hour: Date }[] = await tx.query(
+      `WITH taken AS (
+         DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
+         RETURNING minute AS t, ${ROLLUP_COLUMNS}
+       ), kept AS (
+         SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
+       ), old AS (
+         DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
+         RETURNING start AS t, ${ROLLUP_COLUMNS}
+       ), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
+       merged AS (
+         INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
+         SELECT $1, $2, 60, t, ${ROLLUP_COLUMNS} FROM (${mergedRollups('parts')}) m
+         RETURNING start
+       )
+       SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged`,
+      [...bounds, rebuilt],
+    );
+    if (merged.length) await this.rebuildHours(tx, projectId, metric, merged.map((r) => r.hour));
+  }
+
+  /**
+   * After retention dropped readings before `cutoff`: forgets the rollups that counted them,
+   * and the marks and deltas that no longer matter (hours without rollups get built from the
+   * readings anyway; one mark per hour is enough). Alone under the all-projects lock, so no rebuild is in flight.
+   */
+  async forgetBefore(cutoff: Date | null): Promise<void> {
+    await this.ds.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock($1)`, [ALL_PROJECTS_LOCK]);
+      if (cutoff) await tx.query(`DELETE FROM metric_rollups WHERE start < $1`, [cutoff]);
+      await tx.query(
+        `DELETE FROM metric_rollup_marks m
+          WHERE NOT EXISTS (SELECT 1 FROM metric_rollups r
+                             WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)`,
+      );
+      await tx.query(
+        `DELETE FROM metric_rollup_deltas m
+          WHERE NOT EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600
+                               AND r.start = date_bin('1 hour', m.minute, TIMESTAMPTZ 'epoch'))`,
+      );
+      await tx.query(
+        `DELETE FROM metric_rollup_marks a USING metric_rollup_marks b
+          WHERE a.project_id = b.project_id AND a.metric = b.metric AND a.hour = b.hour AND a.ctid < b.ctid`,
+      );
+    });
+  }
+
+  /** Replaces the minute and hour rollups of `hours` (ascending) with ones built from the readings. */
+  private async rebuild(tx: EntityManager, projectId: number, metric: string, hours: Date[]): Promise<void> {
+    const spans = mergeSpans(hours.map((h) => ({ from: h.getTime(), to: h.getTime() + HOUR_MS })));
+    const los = spans.map((s) => new Date(s.from));
+    const his = spans.map((s) => new Date(s.to));
+    await tx.query(
+      `DELETE FROM metric_rollups USING unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
+        WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= g.lo AND start < g.hi`,
+      [projectId, metric, los, his],
+    );
+    const q = new SqlParams();
+    const [p, m, lo, hi] = [projectId, metric, los, his].map((v) => q.add(v));
+    // A few hours are read device by device through the (device_id, ts) index; more, by
+    // scanning the project's readings of the whole range.
+    const source =
+      hours.length <= MAX_PROBED_HOURS
+        ? `unnest(${lo}::timestamptz[], ${hi}::timestamptz[]) AS g(lo, hi)
+           CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
+                                WHERE ${projectDevices(p)} AND r.project_id = ${p} AND r.ts >= g.lo AND r.ts < g.hi) r
+          WHERE true`
+        : `readings r WHERE r.project_id = ${p} AND r.ts >= ${q.add(los[0])} AND r.ts < ${q.add(his[his.length - 1])}
+            AND EXISTS (SELECT 1 FROM unnest(${lo}::timestamptz[], ${hi}::timestamptz[]) AS g(lo, hi) WHERE r.ts >= g.lo AND r.ts < g.hi)`;
+    await tx.query(
+      `WITH x AS MATERIALIZED (
+         SELECT ${p}::bigint AS p, ${m}::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
+                ${numberAt('r.payload', `${m}::text`)} AS v, r.ts
+           FROM ${source} AND ${isNumber('r.payload', `${m}::text`)}
+       )
+       INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
+       SELECT p, m, 60, t, ${ROLLUP_COLUMNS} FROM (${rollupsOfValues('x')}) r`,
+      q.values,
+    );
+    await this.rebuildHours(tx, projectId, metric, hours);
+  }
+
+  /** Replaces the hour rows of `hours` with the merge of their minute rows (count 0 for none). */
+  private async rebuildHours(tx: EntityManager, projectId: number, metric: string, hours: Date[]): Promise<void> {
+    const ms = hours.map((h) => h.getTime());
+    const range = [new Date(Math.min(...ms)), new Date(Math.max(...ms) + HOUR_MS)];
+    await tx.query(`DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[])`, [
+      projectId,
+      metric,
+      hours,
+    ]);
+    await tx.query(
+      `WITH parts AS MATERIALIZED (
+         SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, ${ROLLUP_COLUMNS}
+           FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
+            AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
+       )
+       INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
+       SELECT $1, $2, 3600, hs.t, ${ROLLUP_COLUMNS.split(', ').map((c) => (c === 'count' ? 'coalesce(m.count, 0)' : `m.${c}`)).join(', ')}
+         FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (${mergedRollups('parts')}) m USING (t)`,
+      [projectId, metric, hours, ...range],
+    );
+  }
+}

@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import { SqlParams } from '../../../core/database/sql-params';
+import { RollupFreshnessRepository } from '../freshness/rollup-freshness.repository';
+import { epochBucket, isNumber, numberAt, projectDevices } from '../metric-sql';
+import { HOUR_MS, isEmpty, MINUTE_MS, RollupPlan, Span } from '../rollup-plan';
+import type { Bucket, Stats } from './answers';
+
+/** SQL of the rows a plan reads: hour and minute rollups, then the raw readings at the edges. */
+interface Pieces {
+  rolled: string;
+  raw: string;
+  /** Placeholders of the project id and the metric. */
+  project: string;
+  metric: string;
+}
+
+/**
+ * The query half of analytics over rollups: project-wide aggregate and stats, read from the
+ * rollups the freshness half keeps exact, in its snapshot (docs/analytics.md, "Reading rollups").
+ */
+@Injectable()
+export class RollupQueriesRepository {
+  constructor(private readonly freshness: RollupFreshnessRepository) {}
+
+  /** Per-bucket count, sum, avg, min and max for an interval of whole minutes. */
+  aggregate(projectId: number, metric: string, plan: RollupPlan, intervalSeconds: number, now = Date.now()): Promise<Bucket[]> {
+    const q = new SqlParams();
+    const { rolled, raw } = this.pieces(q, projectId, metric, plan, now);
+    const i = q.add(intervalSeconds);
+    // An edge minute that loses some readings (w < 0) gets its min and max from its histogram
+    // without them, its count and sum by subtraction.
+    const sql = `WITH rolled AS MATERIALIZED (${rolled}),
+       raw AS MATERIALIZED (${raw}),
+       lost AS (SELECT date_bin('1 minute', t, TIMESTAMPTZ 'epoch') AS t, v FROM raw WHERE w < 0),
+       edge_hist AS (
+         SELECT t, v FROM (
+           SELECT r.t, u.v, u.c FROM rolled r, unnest(r.vals, r.cnts) AS u(v, c) WHERE r.edge
+           UNION ALL SELECT t, v, -1 FROM lost
+         ) h GROUP BY t, v HAVING sum(c) > 0
+       ),
+       edges AS (
+         SELECT r.t, r.count - coalesce(l.n, 0) AS count, r.sum - coalesce(l.s, 0) AS sum, mm.lo AS min, mm.hi AS max
+           FROM rolled r
+           JOIN (SELECT t, min(v) AS lo, max(v) AS hi FROM edge_hist GROUP BY t) mm USING (t)
+           LEFT JOIN (SELECT t, count(*) AS n, sum(v) AS s FROM lost GROUP BY t) l USING (t)
+          WHERE r.edge
+       ),
+       parts AS (
+         SELECT t, count, sum, min, max FROM rolled WHERE NOT edge
+         UNION ALL SELECT t, 1, v, v, v FROM raw WHERE w > 0
+         UNION ALL SELECT t, count, sum, min, max FROM edges
+       )
+       SELECT ${epochBucket('t', i)} AS start, sum(count)::bigint AS count,
+              sum(sum) AS sum, sum(sum) / sum(count)::float8 AS avg, min(min) AS min, max(max) AS max
+         FROM parts GROUP BY 1 ORDER BY 1`;
+    return this.freshness.current(projectId, metric, plan.refresh, (tx) => tx.query(sql, q.values));
+  }
+
+  /** count, min, max, mean, nearest-rank p50/p95/p99 (as percentile_disc) and distinct devices. */
+  async stats(projectId: number, metric: string, plan: RollupPlan, now = Date.now()): Promise<Stats> {
+    const q = new SqlParams();
+    const pieces = this.pieces(q, projectId, metric, plan, now);
+    const devices = this.deviceCount(q, plan, pieces);
+    // percentile_disc takes the row at position max(1, ceil(p * n)): here the smallest value
+    // whose cumulative count reaches it.
+    const rank = (p: number) => `(SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(${p}::float8 * n.n)))`;
+    const sql = `WITH rolled AS MATERIALIZED (${pieces.rolled}),
+       raw AS MATERIALIZED (${pieces.raw}),
+       hist AS (
+         SELECT v, sum(c)::bigint AS c FROM (
+           SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
+           UNION ALL SELECT v, w FROM raw
+         ) h GROUP BY v HAVING sum(c) > 0
+       ),
+       ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
+       n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
+       SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
+              ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
+              ${rank(0.5)} AS p50,
+              ${rank(0.95)} AS p95,
+              ${rank(0.99)} AS p99,
+              ${devices} AS unique_devices
+         FROM n`;
+    const [row] = await this.freshness.current(projectId, metric, plan.refresh, (tx) => tx.query(sql, q.values));
+    return { ...row, count: Number(row.count) };
+  }
+
+  /**
+   * SQL for the distinct devices with readings in the plan's range. Across hours, from hour
+   * rows: the whole hours' devices, and in the first and last hour those whose last (first)
+   * reading there is inside the range: a few rows instead of every minute's. Within one hour,
+   * from the minute rows and edges the values come from, less the devices only the rest of an
+   * edge minute holds.
+   */
+  private deviceCount(q: SqlParams, plan: RollupPlan, { project, metric }: Pieces): string {
+    const { from, to: end } = plan.range;
+    const first = Math.floor(from / HOUR_MS) * HOUR_MS;
+    const last = Math.floor((end - 1) / HOUR_MS) * HOUR_MS;
+    if (first === last || plan.refresh.from > first || plan.refresh.to < last + HOUR_MS) {
+      return `(SELECT count(*) FROM (
+                 SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
+                                UNION ALL SELECT device_id, w FROM raw) x
+                  GROUP BY d HAVING sum(c) > 0) y)::int`;
+    }
+    const w0 = q.add(new Date(Math.ceil(from / HOUR_MS) * HOUR_MS));
+    const w1 = q.add(new Date(Math.floor(end / HOUR_MS) * HOUR_MS));
+    const lead = q.add(from > first ? new Date(first) : null);
+    const trail = q.add(end < last + HOUR_MS ? new Date(last) : null);
+    const [lo, hi] = [q.add(new Date(from)), q.add(new Date(end))];
+    // Readings newer than the rollups, in the raw edges, count too.
+    return `(SELECT count(DISTINCT d) FROM (
+               SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst, h.dlast) AS u(d, f, l)
+                WHERE h.project_id = ${project} AND h.metric = ${metric} AND h.span_s = 3600 AND h.count > 0
+                  AND ((h.start >= ${w0} AND h.start < ${w1})
+                    OR (h.start = ${lead}::timestamptz AND u.l >= ${lo}) OR (h.start = ${trail}::timestamptz AND u.f < ${hi}))
+               UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int`;
+  }
+
+  /**
+   * SQL for the plan's rollup rows (t, count, sum, min, max, vals, cnts, devices, dcnts, edge)
+   * and raw readings (t, device_id, v, w). A partial minute at either end is read raw (w = 1)
+   * when it is the shorter part of its minute (counting time up to `now` only); otherwise its
+   * minute's row is taken (edge) less the readings of the rest of the minute (w = -1), so a
+   * query ending now, in the middle of a busy minute, reads only the few readings after its end.
+   */
+  private pieces(q: SqlParams, projectId: number, metric: string, plan: RollupPlan, now: number): Pieces {
+    const d = (ms: number) => new Date(ms);
+    /** How long a span is up to now: the rest of the current minute holds no readings yet. */
+    const past = (s: Span) => Math.max(0, Math.min(s.to, now) - s.from);
+    const reads: { span: Span; w: 1 | -1 }[] = [];
+    const edgeMinutes: Date[] = [];
+    for (const span of plan.raw.filter((s) => !isEmpty(s))) {
+      const minute = Math.floor(span.from / MINUTE_MS) * MINUTE_MS;
+      const rest = [{ from: minute, to: span.from }, { from: span.to, to: minute + MINUTE_MS }].filter((x) => !isEmpty(x));
+      const fresh = minute >= plan.refresh.from && minute + MINUTE_MS <= plan.refresh.to && span.to <= minute + MINUTE_MS;
+      if (!fresh || past(span) <= rest.reduce((n, x) => n + past(x), 0)) {
+        reads.push({ span, w: 1 });
+        continue;
+      }
+      edgeMinutes.push(d(minute));
+      for (const x of rest) reads.push({ span: x, w: -1 });
+    }
+    const [p, m] = [q.add(projectId), q.add(metric)];
+    const [a, b] = plan.minutes;
+    const [h0, h1, a0, a1, b0, b1] = [plan.hours.from, plan.hours.to, a.from, a.to, b.from, b.to].map((ms) => q.add(d(ms)));
+    const edges = q.add(edgeMinutes);
+    const rolled = `SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
+              (span_s = 60 AND start = ANY(${edges}::timestamptz[])) AS edge
+         FROM metric_rollups
+        WHERE project_id = ${p} AND metric = ${m} AND count > 0
+          AND ((span_s = 3600 AND start >= ${h0} AND start < ${h1})
+            OR (span_s = 60 AND ((start >= ${a0} AND start < ${a1}) OR (start >= ${b0} AND start < ${b1}) OR start = ANY(${edges}::timestamptz[]))))`;
+    // Under a minute each: read device by device through the (device_id, ts) index.
+    const raw = reads.map(
+      ({ span, w }) => `SELECT r.ts AS t, r.device_id, ${numberAt('r.payload', `${m}::text`)} AS v, ${w} AS w FROM readings r
+          WHERE ${projectDevices(p)} AND r.project_id = ${p} AND r.ts >= ${q.add(d(span.from))} AND r.ts < ${q.add(d(span.to))}
+            AND ${isNumber('r.payload', `${m}::text`)}`,
+    );
+    // First, so its names hold when no reading is needed.
+    raw.unshift(`SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false`);
+    return { rolled, raw: raw.join(`
+         UNION ALL `), project: p, metric: m };
+  }
+}

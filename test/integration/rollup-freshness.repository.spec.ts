@@ -1,0 +1,148 @@
+import { DataSource } from 'typeorm';
+import { RollupFreshnessRepository } from '../../src/modules/analytics/freshness/rollup-freshness.repository';
+import type { ReadingRow } from '../../src/modules/telemetry/reading-row';
+import { ReadingsRepository } from '../../src/modules/telemetry/readings.repository';
+import { expectedRollups, Sent, toRollupRow } from '../support/analytics';
+import { makeTenant, openDataSource, RepoTenant } from '../support/repository-tier';
+
+const H = 3_600_000;
+/** Event times of this suite: hours no other suite of the run writes (see docs/testing.md). */
+const BASE = Date.parse('2025-03-10T00:00:00Z');
+
+/**
+ * The freshness half of analytics: whatever the writer recorded (deltas for live data, marks for
+ * a backfill), a catch-up leaves minute and hour rollups equal to what the readings give.
+ */
+describe('RollupFreshnessRepository (real Postgres)', () => {
+  let ds: DataSource;
+  let readings: ReadingsRepository;
+  let freshness: RollupFreshnessRepository;
+  let t: RepoTenant;
+
+  beforeAll(async () => {
+    ds = await openDataSource();
+    readings = new ReadingsRepository(ds);
+    freshness = new RollupFreshnessRepository(ds);
+    t = await makeTenant(ds, 3);
+  });
+  afterAll(() => ds?.destroy());
+
+  let seq = 0;
+  /** Writes the values (one reading each) through the reading writer; returns what was sent. */
+  const write = async (metric: string, values: { device: number; ms: number; value: number }[]): Promise<Sent[]> => {
+    const rows: ReadingRow[] = values.map((v) => ({
+      projectId: t.projectId,
+      deviceId: t.devices[v.device],
+      eventId: `${metric}-${seq++}`,
+      ts: new Date(v.ms).toISOString(),
+      receivedAt: new Date(v.ms).toISOString(),
+      data: { [metric]: v.value },
+    }));
+    await readings.insertMany(rows, 'count');
+    return values.map((v) => ({ deviceId: t.devices[v.device], ms: v.ms, value: v.value }));
+  };
+  const rollups = async (metric: string, spanS: number) =>
+    (
+      await ds.query(`SELECT * FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = $3 AND count > 0 ORDER BY start`, [
+        t.projectId,
+        metric,
+        spanS,
+      ])
+    ).map(toRollupRow);
+  const pending = async (metric: string) => {
+    const [row] = await ds.query(
+      `SELECT (SELECT count(*)::int FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2) AS deltas,
+              (SELECT count(*)::int FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2) AS marks`,
+      [t.projectId, metric],
+    );
+    return row as { deltas: number; marks: number };
+  };
+  const catchUp = (metric: string, from: number, to: number) => freshness.current(t.projectId, metric, { from, to }, async () => 'read');
+  /** A few values in `minutes` of the hour starting at `hour`, spread over the devices. */
+  const live = (hour: number, minutes: number[], salt: number) =>
+    minutes.flatMap((m, k) => [0, 1, 2].map((d) => ({ device: d, ms: hour + m * 60_000 + (d * 7 + k) * 1000, value: ((m + d + salt) % 5) * 0.5 })));
+
+  it('builds the hours it is asked for from the readings, and merges later deltas into them exactly', async () => {
+    const metric = 'merge';
+    const h = BASE;
+    const sent = await write(metric, live(h, [1, 2], 0));
+    await catchUp(metric, h, h + H);
+    expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));
+    // Live data in minutes already built and in a new one: deltas, merged by the next catch-up.
+    sent.push(...(await write(metric, live(h, [2, 3], 1))));
+    sent.push(...(await write(metric, live(h, [2], 2))));
+    expect((await pending(metric)).deltas).toBeGreaterThan(0);
+    await catchUp(metric, h, h + H);
+    expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
+    expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));
+    expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
+  });
+
+  it('rebuilds a marked hour from the readings, a backfill included', async () => {
+    const metric = 'marked';
+    const h = BASE + 2 * H;
+    const sent = await write(metric, live(h, [0, 59], 0));
+    await catchUp(metric, h, h + 2 * H);
+    // A backfill over many minutes of a built hour: one mark, no deltas.
+    sent.push(...(await write(metric, live(h, [5, 10, 15, 20, 25, 30], 3))));
+    expect(await pending(metric)).toEqual({ deltas: 0, marks: 1 });
+    await catchUp(metric, h, h + 2 * H);
+    expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
+    expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));
+    expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
+    // Hours without values are built too (count 0), so they are not built again.
+    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600`, [
+      t.projectId,
+      metric,
+    ]);
+    expect(n).toBe(2);
+  });
+
+  it('builds many hours at once by scanning, with the same numbers', async () => {
+    const metric = 'scanned';
+    const h = BASE + 5 * H;
+    const sent = (await Promise.all([0, 1, 2, 3].map((k) => write(metric, live(h + k * H, [k, 30 + k], k))))).flat();
+    await catchUp(metric, h, h + 4 * H);
+    expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));
+    expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
+  });
+
+  it('reads inside the snapshot it caught up in', async () => {
+    const metric = 'snapshot';
+    const h = BASE + 10 * H;
+    const sent = await write(metric, live(h, [7], 0));
+    const seen = await freshness.current(t.projectId, metric, { from: h, to: h + H }, async (tx) =>
+      (await tx.query(`SELECT * FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60`, [t.projectId, metric])).map(toRollupRow),
+    );
+    expect(seen).toEqual(expectedRollups(sent, 60));
+  });
+
+  it('forgets, after retention, the rollups before the cutoff and the marks and deltas of hours without rollups', async () => {
+    const metric = 'forget';
+    const old = Date.parse('2025-03-01T00:00:00Z');
+    const cutoff = Date.parse('2025-03-02T00:00:00Z');
+    await write(metric, live(old, [1], 0));
+    await catchUp(metric, old, old + H);
+    // A delta and two marks of hours that will have no rollups once the old one is forgotten.
+    await write(metric, live(old, [2], 1));
+    await write(metric, live(old + H, [1, 2, 3, 4, 5], 0));
+    await write(metric, live(old + H, [6, 7, 8, 9, 10], 0));
+    expect(await pending(metric)).toEqual({ deltas: 1, marks: 2 });
+    await freshness.forgetBefore(new Date(cutoff));
+    expect(await rollups(metric, 60)).toEqual([]);
+    expect(await rollups(metric, 3600)).toEqual([]);
+    expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
+  });
+
+  it('keeps one mark per hour when it tidies up', async () => {
+    const metric = 'tidy';
+    const h = BASE + 12 * H;
+    await write(metric, live(h, [0], 0));
+    await catchUp(metric, h, h + H);
+    await write(metric, live(h, [1, 2, 3, 4, 5], 0));
+    await write(metric, live(h, [6, 7, 8, 9, 10], 0));
+    expect((await pending(metric)).marks).toBe(2);
+    await freshness.forgetBefore(null);
+    expect((await pending(metric)).marks).toBe(1);
+  });
+});

@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { api, benchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, percentile, pg, Proc, seedTenant, startProcess } from './platform';
+import { api, cpuShare, cpuSnapshot, fmt, onPlatform, percentile, pg, Proc, seedTenant } from './platform';
 import { Progress } from './progress';
 
 /**
@@ -309,15 +309,10 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
  * NO_DATA_RATE, NO_DATA_SECONDS).
  */
 async function main(): Promise<void> {
-  const env = benchEnv();
-  const procs: Proc[] = [];
-  try {
-    const apiProc = await startProcess('api', 'api', env, {});
-    procs.push(apiProc);
-    procs.push(await startProcess('worker', 'worker', env, {}));
-    const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-    const r = await runNoDataPhase({
-      apiUrl: apiProc.url!,
+  const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+  const r = await onPlatform({}, 1, (apiUrl, env, procs) =>
+    runNoDataPhase({
+      apiUrl,
       databaseUrl: env.databaseUrl,
       procs,
       devices: num('NO_DATA_DEVICES', 100_000),
@@ -326,12 +321,9 @@ async function main(): Promise<void> {
       noDataSeconds: num('NO_DATA_SECONDS', 30),
       baselineSeconds: num('NO_DATA_BASELINE_SECONDS', 20),
       log: (line) => process.stdout.write(`${line}\n`),
-    });
-    process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
-  } finally {
-    for (const p of procs.reverse()) await p.stop();
-    await dropDatabase(env);
-  }
+    }),
+  );
+  process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
 }
 
 if (require.main === module) {

@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { benchEnv, dropDatabase, Proc, seedTenant, startProcess } from './platform';
+import { onPlatform, seedTenant } from './platform';
 
 /**
  * `node dist/scripts/bench/one-reading-posts.js`: how many one-reading POST /telemetry an api
@@ -7,16 +7,11 @@ import { benchEnv, dropDatabase, Proc, seedTenant, startProcess } from './platfo
  * them. CONNECTIONS (64) keep-alive clients for SECONDS (10) over DEVICES (1,000) devices.
  */
 async function main(): Promise<void> {
-  const env = benchEnv();
-  const procs: Proc[] = [];
-  try {
-    const apiProc = await startProcess('api', 'api', env, {});
-    procs.push(apiProc);
-    procs.push(await startProcess('worker', 'worker', env, {}));
-    const t = await seedTenant(apiProc.url!, Number(process.env.DEVICES ?? 1000));
+  await onPlatform({}, 1, async (apiUrl) => {
+    const t = await seedTenant(apiUrl, Number(process.env.DEVICES ?? 1000));
     let n = 0;
     const result = await autocannon({
-      url: `${apiProc.url}/telemetry`,
+      url: `${apiUrl}/telemetry`,
       method: 'POST',
       connections: Number(process.env.CONNECTIONS ?? 64),
       duration: Number(process.env.SECONDS ?? 10),
@@ -32,10 +27,7 @@ async function main(): Promise<void> {
     });
     const codes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, v.count]));
     process.stdout.write(`${JSON.stringify({ requests_per_second: result.requests.average, latency_ms: { p50: result.latency.p50, p99: result.latency.p99 }, codes, non2xx: result.non2xx })}\n`);
-  } finally {
-    for (const p of procs.reverse()) await p.stop();
-    await dropDatabase(env);
-  }
+  });
 }
 
 main().then(

@@ -90,6 +90,24 @@ export async function startProcess(name: string, role: 'api' | 'worker' | 'all',
 }
 
 /** Resident memory of a process from /proc (kB → MB): its peak so far (VmHWM) or now (VmRSS). */
+/**
+ * A standalone phase's platform: one api and `workers` worker processes on a fresh bench
+ * database, handed to `run`, then stopped and the database dropped whatever happens.
+ */
+export async function onPlatform<T>(extra: Record<string, string>, workers: number, run: (apiUrl: string, env: BenchEnv, procs: Proc[]) => Promise<T>): Promise<T> {
+  const env = benchEnv();
+  const procs: Proc[] = [];
+  try {
+    const apiProc = await startProcess('api', 'api', env, extra);
+    procs.push(apiProc);
+    for (let i = 0; i < workers; i++) procs.push(await startProcess(workers > 1 ? `worker${i + 1}` : 'worker', 'worker', env, extra));
+    return await run(apiProc.url!, env, procs);
+  } finally {
+    for (const p of procs.reverse()) await p.stop();
+    await dropDatabase(env);
+  }
+}
+
 export function rssMb(pid: number | undefined, which: 'peak' | 'now' = 'peak'): number | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -61,4 +61,22 @@ describe('DeadlinesRepository (real Postgres)', () => {
     const [{ count }] = await ds.query(`SELECT count(*)::int AS count FROM rule_deadlines WHERE rule_id = $1`, [ruleId]);
     expect(count).toBe(0);
   });
+
+  it('writes no row for a rule that went while its evaluation ran (disabled or deleted)', async () => {
+    const [a] = t.devices;
+    const count = async (id: number) => (await ds.query(`SELECT count(*)::int AS count FROM rule_deadlines WHERE rule_id = $1`, [id]))[0].count;
+    const row = (id: number) => ({ ruleId: id, deviceId: a, projectId: t.projectId, clockAt: new Date(), dueAt: new Date(Date.now() + 60_000) });
+    const disabled = await makeRule(ds, t, { forSeconds: 60 });
+    await ds.query(`UPDATE rules SET enabled = false WHERE id = $1`, [disabled]);
+    await inTransaction(ds, (tx) => deadlines.put(tx, row(disabled)));
+    expect(await count(disabled)).toBe(0);
+    const deleted = await makeRule(ds, t, { forSeconds: 60 });
+    await ds.query(`DELETE FROM rules WHERE id = $1`, [deleted]);
+    // Before, the insert failed on the foreign key and the evaluation logged an error.
+    await inTransaction(ds, (tx) => deadlines.put(tx, row(deleted)));
+    expect(await count(deleted)).toBe(0);
+    const live = await makeRule(ds, t, { forSeconds: 60 });
+    await inTransaction(ds, (tx) => deadlines.put(tx, row(live)));
+    expect(await count(live)).toBe(1);
+  });
 });

@@ -131,10 +131,14 @@ export class DeadlinesRepository {
     return byDevice;
   }
 
-  /** Creates or replaces a pair's row. */
+  /**
+   * Creates or replaces a pair's row, unless its rule has gone meanwhile (deleted or disabled
+   * after the evaluation read it: its rows went with it, and none may come back).
+   */
   async put(tx: EntityManager, row: { ruleId: number; deviceId: number; projectId: number; clockAt: Date; dueAt: Date | null }): Promise<void> {
     await tx.query(
-      `INSERT INTO rule_deadlines (rule_id, device_id, project_id, clock_at, due_at) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO rule_deadlines (rule_id, device_id, project_id, clock_at, due_at)
+       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM rules WHERE id = $1 AND enabled)
        ON CONFLICT (rule_id, device_id) DO UPDATE SET clock_at = EXCLUDED.clock_at, due_at = EXCLUDED.due_at`,
       [row.ruleId, row.deviceId, row.projectId, row.clockAt, row.dueAt],
     );

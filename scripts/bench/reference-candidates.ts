@@ -30,10 +30,13 @@ const CANDIDATES: RefMethod[] = [
   { kind: 'copy', rows: 20000, connections: 2, identity: false },
   { kind: 'copy', rows: 20000, connections: 4, identity: false },
   { kind: 'copy', rows: 100000, connections: 2, identity: false },
+  { kind: 'copy-binary', rows: 5000, connections: 2, identity: false },
+  { kind: 'copy-binary', rows: 20000, connections: 2, identity: false },
   { kind: 'unnest', rows: 5000, connections: 2, identity: true },
   { kind: 'unnest', rows: 20000, connections: 4, identity: true },
   { kind: 'copy', rows: 5000, connections: 2, identity: true },
   { kind: 'copy', rows: 20000, connections: 2, identity: true },
+  { kind: 'copy-binary', rows: 5000, connections: 2, identity: true },
 ];
 
 async function main(): Promise<void> {
@@ -52,14 +55,22 @@ async function main(): Promise<void> {
     const rows = rowsOfBodies(bodies, 1, (b) => devices[b % DEVICES].id);
     await createReferenceTables(db);
     const rates = new Map<RefMethod, number[]>(picked.map((m) => [m, []]));
+    let checksum: string | undefined;
     for (let round = 1; round <= ROUNDS; round++) {
       for (const m of picked) {
         await truncateReferenceTables(db);
         await db.query('CHECKPOINT');
         const statements = encode(rows, m);
         const ms = await runReference(env.databaseUrl, statements, m.connections);
-        const stored = Number((await db.query('SELECT count(*)::int AS n FROM ref_readings')).rows[0].n);
-        if (stored !== rows.length) throw new Error(`${describe(m)} stored ${stored} of ${rows.length} rows`);
+        // Every candidate must store the same rows (and identities, when it stores them).
+        const check = (
+          await db.query(
+            `SELECT (SELECT count(*) FROM ref_readings)::int AS n, (SELECT sum(hashtext(concat_ws('|', project_id, device_id, event_id, ts, payload)))::text FROM ref_readings) AS h,
+                    (SELECT count(*) FROM ref_identities)::int AS ids`,
+          )
+        ).rows[0];
+        if (check.n !== rows.length || (m.identity && check.ids !== rows.length)) throw new Error(`${describe(m)} stored ${check.n} rows and ${check.ids} identities of ${rows.length}`);
+        if ((checksum ??= check.h) !== check.h) throw new Error(`${describe(m)} stored other rows than the first candidate`);
         const rate = rows.length / (ms / 1000);
         rates.get(m)!.push(rate);
         process.stdout.write(`round ${round}  ${describe(m).padEnd(44)} ${fmt(rate).padStart(9)} rows/s\n`);

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { copyIn, copyRow } from './copy';
+import { binaryCopy, copyIn, copyRow } from './copy';
 import { pg } from './platform';
 
 /**
@@ -20,18 +20,18 @@ export interface RefRow {
 
 /** How the reference writes: statement kind, rows per statement, connections at once. */
 export interface RefMethod {
-  kind: 'copy' | 'unnest' | 'values';
+  kind: 'copy' | 'copy-binary' | 'unnest' | 'values';
   rows: number;
   connections: number;
-  /** Also claim each identity in ref_identities: a second COPY in the same transaction, or (unnest) the writer's claim-then-insert statement. */
+  /** Also store each identity in ref_identities: (COPY) a second COPY in the same transaction, or (unnest) the writer's claim-then-insert statement. */
   identity: boolean;
 }
 
-/** The fastest of the candidates tried (docs/benchmarks.md): COPY, 2 connections, 5,000 rows a statement. */
-export const REFERENCE: Omit<RefMethod, 'identity'> = { kind: 'copy', rows: 5000, connections: 2 };
+/** The fastest of the candidates tried (docs/benchmarks.md): binary COPY, 5,000 rows each, 2 connections at once. */
+export const REFERENCE: Omit<RefMethod, 'identity'> = { kind: 'copy-binary', rows: 5000, connections: 2 };
 
 export const describe = (m: RefMethod) =>
-  `${m.kind === 'copy' ? 'COPY' : m.kind === 'unnest' ? 'INSERT … SELECT unnest' : 'INSERT … VALUES'} ${m.rows} rows × ${m.connections} conn${m.identity ? ' + identity' : ''}`;
+  `${m.kind === 'copy' ? 'COPY' : m.kind === 'copy-binary' ? 'COPY (binary)' : m.kind === 'unnest' ? 'INSERT … SELECT unnest' : 'INSERT … VALUES'} ${m.rows} rows × ${m.connections} conn${m.identity ? ' + identity' : ''}`;
 
 /** Creates ref_readings (and ref_identities) as copies of readings' (reading_identities') definitions, partitions included. */
 export async function createReferenceTables(db: Client): Promise<void> {
@@ -77,6 +77,17 @@ function statementOf(chunk: RefRow[], m: RefMethod): (c: Client) => Promise<unkn
       await c.query('BEGIN');
       await copyIn(c, 'ref_identities', 'device_id, event_id, ts', ids);
       await copyIn(c, 'ref_readings', 'project_id, device_id, event_id, ts, payload', readings);
+      await c.query('COMMIT');
+    };
+  }
+  if (m.kind === 'copy-binary') {
+    const readings = binaryCopy(chunk.map((r) => [{ bigint: r.p }, { bigint: r.d }, { text: r.e }, { timestamptz: Date.parse(r.t) }, { jsonb: r.j }]));
+    if (!m.identity) return (c) => copyIn(c, 'ref_readings', 'project_id, device_id, event_id, ts, payload', readings, 'binary');
+    const ids = binaryCopy(chunk.map((r) => [{ bigint: r.d }, { text: r.e }, { timestamptz: Date.parse(r.t) }]));
+    return async (c) => {
+      await c.query('BEGIN');
+      await copyIn(c, 'ref_identities', 'device_id, event_id, ts', ids, 'binary');
+      await copyIn(c, 'ref_readings', 'project_id, device_id, event_id, ts, payload', readings, 'binary');
       await c.query('COMMIT');
     };
   }

@@ -8,6 +8,7 @@ import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
 import { runWithSilences } from './silences';
 import { IngestResult, prepareBodies, runIngest } from './ingest';
 import { describe, REFERENCE } from './reference';
+import { growthLines, runAnalyticsScale, scaleOptionsFromEnv, scaleRows } from './analytics-scale';
 import { runNoDataPhase } from './no-data';
 import { runNoisy } from './noisy';
 import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
@@ -38,12 +39,16 @@ import { runConsoleBenchInto } from './console';
  *  6. noisy neighbour (noisy.ts): project B's POST → stored and POST → webhook p50/p99 at 1,000
  *     readings/s, alone and while project A sends wide events and many-metric batches, for
  *     NOISY_SECONDS (20) each, A at most NOISY_A_POSTS_PER_SECOND (4); after the memory figures.
+ *  7. with SCALE > 1 only, analytics at SCALE × 1,000,000 readings over 30 days
+ *     (analytics-scale.ts, on a platform and database of its own): the 1M figures, the
+ *     SCALE × 1M ones and how each grew; LOAD (copy) and BACKFILL_ROUNDS (3) as there.
  *
  * Prints a table (metric, value, target, pass/fail) and writes bench/results/latest.json.
  * A missed target is a result, not an error: the exit code is non-zero only when the run fails.
  *
  * Settings (environment): READINGS (1,000,000), WORKERS (1), DEVICES (1,000), RATE (2,000),
  * ALERT_SECONDS (30), QUERY_REQUESTS (200), QUERY_SECONDS (60), LIVE_QUERIES=1, KEEP_DB=1 (keep the database for a look at it),
+ * SCALE (1; 10 adds phase 7 at 10,000,000 readings),
  * BENCH_DATABASE_URL, BENCH_REDIS_URL.
  */
 
@@ -74,6 +79,8 @@ const LIVE_QUERY_PAUSE_MS = 250;
 const LIVE_QUERIES = process.env.LIVE_QUERIES === '1';
 /** Keep the database afterwards (to look at query plans); everything else is still cleaned up. */
 const KEEP_DB = process.env.KEEP_DB === '1';
+/** SCALE > 1: phase 7, analytics at SCALE × 1M readings (analytics-scale.ts). */
+const SCALE = int('SCALE', 1);
 /** Phase 1's readings cover this span, ending SPAN_END_MS before the run starts. */
 const SPAN_MS = 24 * 3_600_000;
 const SPAN_END_MS = 10 * 60_000;
@@ -324,6 +331,7 @@ async function main(): Promise<void> {
     query_warmup: QUERY_WARMUP,
     readings_span_hours: SPAN_MS / HOUR,
     before_queries: 'VACUUM (ANALYZE) readings',
+    scale: SCALE,
   };
 
   try {
@@ -407,12 +415,12 @@ async function main(): Promise<void> {
           afterPlatform: () => {
             cpuSince('ingest via HTTP');
             bar.finish();
-            direct = bar = new Progress('reference (COPY)', READINGS, 'readings');
+            direct = bar = new Progress('reference', READINGS, 'readings');
           },
         },
         bodies,
       ));
-      cpuSince('reference (COPY)');
+      cpuSince('reference');
       bar.finish();
     } catch (err) {
       bar.abort();
@@ -558,6 +566,12 @@ async function main(): Promise<void> {
       guard(runNoisy({ apiUrl: url, databaseUrl: env.databaseUrl, seconds: int('NOISY_SECONDS', 20), rate: 1000, aPostsPerSecond: int('NOISY_A_POSTS_PER_SECOND', 4), log })),
     );
 
+    // 7. Analytics at SCALE × 1M readings, on a platform of its own.
+    const scaled =
+      SCALE > 1
+        ? await phase('analytics at scale', () => guard(runAnalyticsScale({ ...scaleOptionsFromEnv(log), scale: SCALE, queryRequests: QUERY_REQUESTS, querySeconds: QUERY_SECONDS, keepDb: KEEP_DB })))
+        : null;
+
     // The table.
     const rows: Row[] = [];
     const row = (metric: string, value: string, target = '', pass: boolean | null = null) => rows.push({ metric, value, target, pass });
@@ -589,6 +603,7 @@ async function main(): Promise<void> {
       row(`noisy: B ${label} p50 / p99 alone`, `${fmt(alone.p50)} / ${fmt(alone.p99)} ms`);
       row(`noisy: B ${label} p50 / p99 with A`, `${fmt(busy.p50)} / ${fmt(busy.p99)} ms`, '≤ 1.5× alone (p99)', busy.p99 <= 1.5 * alone.p99);
     }
+    if (scaled) rows.push(...scaleRows(scaled));
     const passed = rows.filter((r) => r.pass === true).length;
     const failed = rows.filter((r) => r.pass === false).length;
 
@@ -600,6 +615,7 @@ async function main(): Promise<void> {
         table(rows),
         '',
         `${passed} of ${passed + failed} targets met.`,
+        ...(scaled ? [...growthLines(scaled), ''] : []),
         'CPU, % of one core (postgres and redis: all of the machine\'s processes of that name):',
         ...Object.entries(cpu).map(([name, c]) => cpuLine(`${name} ${fmt(c.seconds, 0)} s`, c.percent_of_a_core)),
         '',
@@ -648,6 +664,7 @@ async function main(): Promise<void> {
         },
         no_data: noData,
         noisy_neighbour: noisy,
+        ...(scaled ? { analytics_scale: scaled } : {}),
         peak_rss_mb: peak,
         peak_rss_mb_after_phase: memoryByPhase,
         bench_process_peak_rss_mb: bench,

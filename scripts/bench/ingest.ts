@@ -1,13 +1,14 @@
 import { Agent, request } from 'node:http';
 import { benchEnv, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
+import { createReferenceTables, describe, dropReferenceTables, encode, REFERENCE, rowsOfBodies, runReference, truncateReferenceTables } from './reference';
 
 /**
  * `npm run bench:ingest`: READINGS readings in batches of BATCH from CONCURRENCY clients
- * through POST /telemetry, timed until every reading is durable in Postgres; then the same
- * rows inserted directly, one multi-row statement per batch, into a scratch table with the
- * same columns and unique key; then each batch again twice, interleaved, without and with the
- * reading's identity claimed in a scratch copy of reading_identities in the same statement, as
- * the writer does (docs/ingest.md). Prints the rates, the ratio, and what the identity costs.
+ * through POST /telemetry, timed until every reading is durable in Postgres; then the
+ * reference (reference.ts): the same rows written the fastest raw way found (COPY from a few
+ * connections) into a table built like readings, once without and once with each reading's
+ * identity stored in a table built like reading_identities, as the writer stores it
+ * (docs/ingest.md). Prints the rates, the ratios, and what the identity costs.
  *
  * The measurement itself is `runIngest`, which `npm run bench` (all.ts) uses too.
  */
@@ -27,9 +28,9 @@ export interface IngestOptions {
   concurrency: number;
   /** Event time (ms) of reading `i` of batch `b`; batch `b` belongs to device `b % devices`. */
   ts: (b: number, i: number) => number;
-  /** Called while batches are accepted, while waiting for durability, and during the direct insert. */
+  /** Called while batches are accepted, while waiting for durability, and during the reference's write. */
   progress?: (stage: 'accepted' | 'stored' | 'direct', readings: number) => void;
-  /** Called after the platform part, before the direct insert (e.g. to read peak memory). */
+  /** Called after the platform part, before the reference (e.g. to read peak memory). */
   afterPlatform?: () => void;
 }
 
@@ -40,19 +41,17 @@ export interface IngestResult {
   platformMs: number;
   /** Start of the first POST to the last 202. */
   acceptedMs: number;
+  /** The reference (REFERENCE in reference.ts): the rows alone. */
   directMs: number;
   platformRate: number;
   directRate: number;
   ratio: number;
-  /** The direct insert with the identity claimed in the same statement: the reference's time × identityCost. */
+  /** The reference with each identity stored too (a second COPY in the same transaction). */
   directWithIdentityMs: number;
   directWithIdentityRate: number;
   /** platformRate / directWithIdentityRate: the ratio had the reference paid for the identity too. */
   ratioWithIdentity: number;
-  /**
-   * How much longer a batch's statement takes with the identity claimed than without: both
-   * statements of every batch, interleaved in one pass, their times summed apart.
-   */
+  /** directWithIdentityMs / directMs: how much longer the reference takes with the identities. */
   identityCost: number;
 }
 
@@ -92,9 +91,9 @@ export function prepareBodies(o: Pick<IngestOptions, 'tenant' | 'readings' | 'ba
 }
 
 /**
- * Platform: HTTP → queue → worker → Postgres, until the last reading is durable; then direct:
- * the same rows, one multi-row INSERT per batch, same concurrency, into a scratch table (dropped
- * afterwards) with the same columns and unique key.
+ * Platform: HTTP → queue → worker → Postgres, until the last reading is durable; then the
+ * reference: the same rows, without and then with their identities, into tables built like
+ * readings and reading_identities (dropped afterwards).
  */
 export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Promise<IngestResult> {
   const { batch, concurrency, readings, tenant } = o;
@@ -135,73 +134,23 @@ export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Pr
     agent.destroy();
     o.afterPlatform?.();
 
-    await db.query(`CREATE TABLE bench_scratch (LIKE readings INCLUDING DEFAULTS)`);
-    await db.query(`CREATE UNIQUE INDEX ON bench_scratch (device_id, ts, event_id)`);
-    await db.query(`CREATE TABLE bench_scratch_i (LIKE bench_scratch INCLUDING ALL)`);
-    await db.query(`CREATE TABLE bench_scratch_ids (LIKE reading_identities INCLUDING ALL)`);
-    const conns = await Promise.all(Array.from({ length: concurrency }, () => pg(o.databaseUrl)));
-    for (const c of conns) c.on('error', () => {});
-    /** One batch's statement: into bench_scratch, or (identity) claiming each identity in bench_scratch_ids first, as the writer does. */
-    const statement = (b: number, identity: boolean): { sql: string; values: unknown[]; n: number } => {
-      const body = JSON.parse(bodies[b]);
-      const device = tenant.devices[b % devices].id;
-      const values: unknown[] = [];
-      const rows: string[] = [];
-      body.events.forEach((e: { ts: string; event_id: string; data: unknown }, i: number) => {
-        const off = i * 5;
-        rows.push(
-          identity
-            ? `($${off + 1}::bigint, $${off + 2}::bigint, $${off + 3}::text, $${off + 4}::timestamptz, $${off + 5}::jsonb)`
-            : `($${off + 1}, $${off + 2}, $${off + 3}, $${off + 4}, now(), $${off + 5})`,
-        );
-        values.push(tenant.projectId, device, e.event_id, e.ts, JSON.stringify(e.data));
-      });
-      const sql = identity
-        ? `WITH v (p, d, e, t, j) AS (VALUES ${rows.join(',')}),
-           claimed AS (INSERT INTO bench_scratch_ids (device_id, event_id, ts) SELECT d, e, t FROM v ON CONFLICT DO NOTHING RETURNING device_id, event_id)
-           INSERT INTO bench_scratch_i (project_id, device_id, event_id, ts, received_at, payload)
-           SELECT v.p, v.d, v.e, v.t, now(), v.j FROM v JOIN claimed c ON c.device_id = v.d AND c.event_id = v.e ON CONFLICT DO NOTHING`
-        : `INSERT INTO bench_scratch (project_id, device_id, event_id, ts, received_at, payload) VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`;
-      return { sql, values, n: body.events.length };
-    };
-    /**
-     * Every batch inserted directly, one statement each, `concurrency` at once. `plain`: the
-     * reference. `both`: each batch twice, without and with the identity in alternating order,
-     * so both see the same moment of a busy machine; the statements' times are summed apart.
-     */
-    const direct = async (mode: 'plain' | 'both'): Promise<{ wallMs: number; plainMs: number; identityMs: number }> => {
-      const t0 = Date.now();
-      const spent = { plainMs: 0, identityMs: 0 };
-      next = 0;
-      let inserted = 0;
-      await Promise.all(
-        conns.map(async (c) => {
-          while (next < batches) {
-            const b = next++;
-            const order = mode === 'plain' ? [false] : b % 2 ? [true, false] : [false, true];
-            for (const identity of order) {
-              const q = statement(b, identity);
-              const s0 = performance.now();
-              await c.query(q.sql, q.values);
-              spent[identity ? 'identityMs' : 'plainMs'] += performance.now() - s0;
-              if (mode === 'plain') o.progress?.('direct', (inserted += q.n));
-            }
-          }
-        }),
-      );
-      return { wallMs: Date.now() - t0, ...spent };
-    };
-    const directMs = (await direct('plain')).wallMs;
-    await db.query('TRUNCATE bench_scratch');
-    const paired = await direct('both');
-    await Promise.all(conns.map((c) => c.end()));
-    await db.query('DROP TABLE bench_scratch, bench_scratch_i, bench_scratch_ids');
-    const identityCost = paired.identityMs / paired.plainMs;
+    // The reference (reference.ts): the same rows, encoded before the clock starts, written
+    // the fastest raw way found into tables built like readings and reading_identities.
+    await createReferenceTables(db);
+    const rows = rowsOfBodies(bodies, tenant.projectId, (b) => tenant.devices[b % devices].id);
+    const plain = encode(rows, { ...REFERENCE, identity: false });
+    const withIdentity = encode(rows, { ...REFERENCE, identity: true });
+    const directMs = await runReference(o.databaseUrl, plain, REFERENCE.connections, (n) => o.progress?.('direct', n));
+    await truncateReferenceTables(db);
+    const directWithIdentityMs = await runReference(o.databaseUrl, withIdentity, REFERENCE.connections);
+    const referenceStored = Number((await db.query('SELECT count(*)::int AS n FROM ref_readings')).rows[0].n);
+    await dropReferenceTables(db);
+    if (referenceStored !== readings) throw new Error(`the reference stored ${referenceStored} of ${readings} readings`);
+    const identityCost = directWithIdentityMs / directMs;
 
     const platformRate = readings / (platformMs / 1000);
     const directRate = readings / (directMs / 1000);
-    const directWithIdentityRate = directRate / identityCost;
-    const directWithIdentityMs = directMs * identityCost;
+    const directWithIdentityRate = readings / (directWithIdentityMs / 1000);
     return {
       readings,
       batches,
@@ -258,9 +207,9 @@ async function main(): Promise<void> {
         '',
         `readings               ${fmt(READINGS)} in batches of ${BATCH}, ${CONCURRENCY} clients, ${DEVICES} devices, ${SPLIT ? 'api + worker processes' : 'one process (ROLE=all)'}`,
         `platform (durable)     ${fmt(r.platformRate)} readings/s  (${fmt(r.platformMs / 1000, 1)} s; all accepted after ${fmt(r.acceptedMs / 1000, 1)} s)`,
-        `direct multi-row       ${fmt(r.directRate)} readings/s  (${fmt(r.directMs / 1000, 1)} s)`,
+        `reference              ${fmt(r.directRate)} readings/s  (${fmt(r.directMs / 1000, 1)} s; ${describe({ ...REFERENCE, identity: false })})`,
         `ratio                  ${fmt(r.ratio, 2)}`,
-        `identity               a statement takes ×${fmt(r.identityCost, 2)} with it (interleaved pass); direct + identity ≈ ${fmt(r.directWithIdentityRate)} readings/s; ratio against it ${fmt(r.ratioWithIdentity, 2)}`,
+        `reference + identity   ${fmt(r.directWithIdentityRate)} readings/s  (${fmt(r.directWithIdentityMs / 1000, 1)} s, ×${fmt(r.identityCost, 2)}); ratio against it ${fmt(r.ratioWithIdentity, 2)}`,
         `peak RSS               ${mem}`,
         '',
       ].join('\n'),

@@ -25,10 +25,12 @@ OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric =
 -- $8 = "2026-03-01T12:00:00.000Z"
 -- $9 = ["2026-03-01T09:59:00.000Z"]
 -- $10 = "2026-03-01T09:59:00.000Z"
--- $11 = "2026-03-01T09:59:20.000Z"
--- $12 = "2026-03-01T12:00:00.000Z"
--- $13 = "2026-03-01T12:00:10.001Z"
--- $14 = 3600
+-- $11 = "2026-03-01T09:59:00.000Z"
+-- $12 = "2026-03-01T09:59:20.000Z"
+-- $13 = "2026-03-01T12:00:00.000Z"
+-- $14 = "2026-03-01T12:00:00.000Z"
+-- $15 = "2026-03-01T12:00:10.001Z"
+-- $16 = 3600
 WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
        (span_s = 60 AND start = ANY($9::timestamptz[])) AS edge
   FROM metric_rollups
@@ -37,10 +39,12 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
      OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
-   WHERE r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1)) AND r.project_id = $1 AND r.ts >= $10 AND r.ts < $11
+   WHERE r.device_id = ANY (coalesce((SELECT devices FROM metric_rollups
+                                 WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10), '{}')) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
      AND jsonb_typeof(r.payload -> $2::text) = 'number'
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, 1 AS w FROM readings r
-   WHERE r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1)) AND r.project_id = $1 AND r.ts >= $12 AND r.ts < $13
+   WHERE r.device_id = ANY (coalesce((SELECT devices FROM metric_rollups
+                                 WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $13), '{}')) AND r.project_id = $1 AND r.ts >= $14 AND r.ts < $15
      AND jsonb_typeof(r.payload -> $2::text) = 'number'),
 lost AS (SELECT date_bin('1 minute', t, TIMESTAMPTZ 'epoch') AS t, v FROM raw WHERE w < 0),
 edge_hist AS (
@@ -61,7 +65,7 @@ parts AS (
   UNION ALL SELECT t, 1, v, v, v FROM raw WHERE w > 0
   UNION ALL SELECT t, count, sum, min, max FROM edges
 )
-SELECT to_timestamp(floor(date_part('epoch', t) / $14) * $14) AS start, sum(count)::bigint AS count,
+SELECT to_timestamp(floor(date_part('epoch', t) / $16) * $16) AS start, sum(count)::bigint AS count,
        sum(sum) AS sum, sum(sum) / sum(count)::float8 AS avg, min(min) AS min, max(max) AS max
   FROM parts GROUP BY 1 ORDER BY 1;
 
@@ -92,15 +96,17 @@ OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric =
 -- $8 = "2026-03-01T12:00:00.000Z"
 -- $9 = ["2026-03-01T09:59:00.000Z"]
 -- $10 = "2026-03-01T09:59:00.000Z"
--- $11 = "2026-03-01T09:59:20.000Z"
--- $12 = "2026-03-01T12:00:00.000Z"
--- $13 = "2026-03-01T12:00:10.001Z"
--- $14 = "2026-03-01T10:00:00.000Z"
--- $15 = "2026-03-01T12:00:00.000Z"
--- $16 = "2026-03-01T09:00:00.000Z"
+-- $11 = "2026-03-01T09:59:00.000Z"
+-- $12 = "2026-03-01T09:59:20.000Z"
+-- $13 = "2026-03-01T12:00:00.000Z"
+-- $14 = "2026-03-01T12:00:00.000Z"
+-- $15 = "2026-03-01T12:00:10.001Z"
+-- $16 = "2026-03-01T10:00:00.000Z"
 -- $17 = "2026-03-01T12:00:00.000Z"
--- $18 = "2026-03-01T09:59:20.000Z"
--- $19 = "2026-03-01T12:00:10.001Z"
+-- $18 = "2026-03-01T09:00:00.000Z"
+-- $19 = "2026-03-01T12:00:00.000Z"
+-- $20 = "2026-03-01T09:59:20.000Z"
+-- $21 = "2026-03-01T12:00:10.001Z"
 WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
        (span_s = 60 AND start = ANY($9::timestamptz[])) AS edge
   FROM metric_rollups
@@ -109,10 +115,12 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
      OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
-   WHERE r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1)) AND r.project_id = $1 AND r.ts >= $10 AND r.ts < $11
+   WHERE r.device_id = ANY (coalesce((SELECT devices FROM metric_rollups
+                                 WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10), '{}')) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
      AND jsonb_typeof(r.payload -> $2::text) = 'number'
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, 1 AS w FROM readings r
-   WHERE r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1)) AND r.project_id = $1 AND r.ts >= $12 AND r.ts < $13
+   WHERE r.device_id = ANY (coalesce((SELECT devices FROM metric_rollups
+                                 WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $13), '{}')) AND r.project_id = $1 AND r.ts >= $14 AND r.ts < $15
      AND jsonb_typeof(r.payload -> $2::text) = 'number'),
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
@@ -128,10 +136,12 @@ SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist)
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.99::float8 * n.n))) AS p99,
        (SELECT count(DISTINCT d) FROM (
-        SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst, h.dlast) AS u(d, f, l)
-         WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0
-           AND ((h.start >= $14 AND h.start < $15)
-             OR (h.start = $16::timestamptz AND u.l >= $18) OR (h.start = $17::timestamptz AND u.f < $19))
+        SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d)
+         WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start >= $16 AND h.start < $17
+        UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
+         WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $18::timestamptz AND u.l >= $20
+        UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
+         WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $19::timestamptz AND u.f < $21
         UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int AS unique_devices
   FROM n;
 
@@ -161,8 +171,9 @@ OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric =
 -- $7 = "2026-03-01T10:35:00.000Z"
 -- $8 = "2026-03-01T10:35:00.000Z"
 -- $9 = ["2026-03-01T10:35:00.000Z"]
--- $10 = "2026-03-01T10:35:30.001Z"
--- $11 = "2026-03-01T10:36:00.000Z"
+-- $10 = "2026-03-01T10:35:00.000Z"
+-- $11 = "2026-03-01T10:35:30.001Z"
+-- $12 = "2026-03-01T10:36:00.000Z"
 WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
        (span_s = 60 AND start = ANY($9::timestamptz[])) AS edge
   FROM metric_rollups
@@ -171,7 +182,8 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
      OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
-   WHERE r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1)) AND r.project_id = $1 AND r.ts >= $10 AND r.ts < $11
+   WHERE r.device_id = ANY (coalesce((SELECT devices FROM metric_rollups
+                                 WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10), '{}')) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
      AND jsonb_typeof(r.payload -> $2::text) = 'number'),
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (

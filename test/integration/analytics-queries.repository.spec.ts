@@ -88,3 +88,80 @@ describe('analytics queries (real Postgres)', () => {
     expect(buckets(await byReadings.aggregate(scope, filter, 30))).toEqual(expectedBuckets(sent, 30, from, to));
   });
 });
+
+/**
+ * Project-wide queries inside a longer history, where devices report only outside the window
+ * or only in part of the edge hours and minutes: a device counts, and a value is taken, only
+ * when it lies in the range (the device count reads only the window's hour rows; an edge
+ * minute's readings are probed for the devices its minute row lists).
+ */
+describe('analytics queries inside a longer history (real Postgres)', () => {
+  /** 30 hours of history, apart from the suite above's hours. */
+  const B = Date.parse('2025-04-12T00:00:00Z');
+  let ds: DataSource;
+  let rollups: RollupQueriesRepository;
+  let t: RepoTenant;
+  const sent: Sent[] = [];
+
+  const windows: [string, number, number][] = [
+    ['24 h, long edges (minute rows less the rest)', B + 3 * H + 17 * M + 12_345, B + 27 * H + 17 * M + 40_000],
+    ['24 h, short edges (read raw)', B + 3 * H + 17 * M + 50_000, B + 27 * H + 17 * M + 5_000],
+    ['1 h across an hour boundary', B + 10 * H + 20 * M + 12_345, B + 11 * H + 20 * M + 3_210],
+    ['1 h, one whole hour', B + 10 * H, B + 11 * H - 1],
+    ['beyond both ends of the history (edge minutes without rows)', B - 20 * M - 7_000, B + 30 * H + 10 * M + 20_000],
+  ];
+
+  beforeAll(async () => {
+    ds = await openDataSource();
+    rollups = new RollupQueriesRepository(new RollupFreshnessRepository(ds));
+    t = await makeTenant(ds, 9);
+    const d = t.devices;
+    const at = (device: number, ms: number) => sent.push({ deviceId: d[device], ms, value: ((sent.length * 37) % 41) / 4 });
+    for (let ms = B; ms < B + 30 * H; ms += 30_000) at(0, ms); // throughout
+    for (let ms = B + 3_000; ms < B + 30 * H; ms += 7 * M) at(1, ms); // throughout, sparsely
+    for (let ms = B + 1_000; ms < B + 3 * H; ms += M) at(2, ms); // only before every window but the last
+    for (let ms = B + 28 * H + 2_000; ms < B + 30 * H; ms += M) at(3, ms); // only after them
+    // In the windows' first and last hours, but only before their start or after their end.
+    for (const [device, lead, trail] of [[4, 3, 27], [7, 10, 11]]) {
+      for (let k = 0; k <= 10; k++) at(device, B + lead * H + k * M + 4_000);
+      for (let k = 30; k < 60; k++) at(device, B + trail * H + k * M + 4_000);
+    }
+    for (const [, from, to] of windows.slice(0, 3)) {
+      // In the edge minutes, outside the range; and a device whose only readings in the range are at its very edges.
+      at(5, Math.floor(from / M) * M + 5_000);
+      at(5, Math.floor(to / M) * M + 55_000);
+      at(6, from + 1_000);
+      at(6, to - 1_000);
+    }
+    // d[8] never reports.
+    const rows: ReadingRow[] = sent.map((s, k) => ({
+      projectId: t.projectId,
+      deviceId: s.deviceId,
+      eventId: `h${k}`,
+      ts: new Date(s.ms).toISOString(),
+      receivedAt: new Date(s.ms).toISOString(),
+      data: { temp: s.value },
+    }));
+    const writer = new ReadingsRepository(ds);
+    for (let i = 0; i < rows.length; i += 500) await writer.insertMany(rows.slice(i, i + 500), 'count');
+    // Every hour of the history has rollups, those outside a window too.
+    await rollups.aggregate(t.projectId, 'temp', planRollups(B - H, B + 31 * H, true), 3600);
+  });
+  afterAll(() => ds?.destroy());
+
+  it.each(windows)('stats: %s', async (_, from, to) => {
+    expect(stats(await rollups.stats(t.projectId, 'temp', planRollups(from, to, true)))).toEqual(expectedStats(sent, from, to));
+  });
+
+  it('has devices that report in the history but not in the windows', () => {
+    const counts = windows.map(([, from, to]) => expectedStats(sent, from, to).unique_devices);
+    expect(counts).toEqual([5, 5, 3, 5, 8]);
+  });
+
+  it.each(windows)('aggregate: %s', async (_, from, to) => {
+    for (const seconds of [60, 3600]) {
+      const got = buckets(await rollups.aggregate(t.projectId, 'temp', planRollups(from, to, seconds % 3600 === 0), seconds));
+      expect([seconds, got]).toEqual([seconds, expectedBuckets(sent, seconds, from, to)]);
+    }
+  });
+});

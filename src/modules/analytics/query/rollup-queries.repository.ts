@@ -88,9 +88,10 @@ export class RollupQueriesRepository {
   /**
    * SQL for the distinct devices with readings in the plan's range. Across hours, from hour
    * rows: the whole hours' devices, and in the first and last hour those whose last (first)
-   * reading there is inside the range: a few rows instead of every minute's. Within one hour,
-   * from the minute rows and edges the values come from, less the devices only the rest of an
-   * edge minute holds.
+   * reading there is inside the range: a few rows instead of every minute's. Each part reads
+   * only its own hour rows by a range of the primary key, so the count grows with the window,
+   * not with the metric's history. Within one hour, from the minute rows and edges the values
+   * come from, less the devices only the rest of an edge minute holds.
    */
   private deviceCount(q: SqlParams, plan: RollupPlan, { project, metric }: Pieces): string {
     const { from, to: end } = plan.range;
@@ -107,12 +108,15 @@ export class RollupQueriesRepository {
     const lead = q.add(from > first ? new Date(first) : null);
     const trail = q.add(end < last + HOUR_MS ? new Date(last) : null);
     const [lo, hi] = [q.add(new Date(from)), q.add(new Date(end))];
+    const hour = `h.project_id = ${project} AND h.metric = ${metric} AND h.span_s = 3600 AND h.count > 0`;
     // Readings newer than the rollups, in the raw edges, count too.
     return `(SELECT count(DISTINCT d) FROM (
-               SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst, h.dlast) AS u(d, f, l)
-                WHERE h.project_id = ${project} AND h.metric = ${metric} AND h.span_s = 3600 AND h.count > 0
-                  AND ((h.start >= ${w0} AND h.start < ${w1})
-                    OR (h.start = ${lead}::timestamptz AND u.l >= ${lo}) OR (h.start = ${trail}::timestamptz AND u.f < ${hi}))
+               SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d)
+                WHERE ${hour} AND h.start >= ${w0} AND h.start < ${w1}
+               UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
+                WHERE ${hour} AND h.start = ${lead}::timestamptz AND u.l >= ${lo}
+               UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
+                WHERE ${hour} AND h.start = ${trail}::timestamptz AND u.f < ${hi}
                UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int`;
   }
 
@@ -127,18 +131,19 @@ export class RollupQueriesRepository {
     const d = (ms: number) => new Date(ms);
     /** How long a span is up to now: the rest of the current minute holds no readings yet. */
     const past = (s: Span) => Math.max(0, Math.min(s.to, now) - s.from);
-    const reads: { span: Span; w: 1 | -1 }[] = [];
+    /** `minute` is the start of the one minute row the read lies in, when that row is current. */
+    const reads: { span: Span; w: 1 | -1; minute: number | null }[] = [];
     const edgeMinutes: Date[] = [];
     for (const span of plan.raw.filter((s) => !isEmpty(s))) {
       const minute = Math.floor(span.from / MINUTE_MS) * MINUTE_MS;
       const rest = [{ from: minute, to: span.from }, { from: span.to, to: minute + MINUTE_MS }].filter((x) => !isEmpty(x));
       const fresh = minute >= plan.refresh.from && minute + MINUTE_MS <= plan.refresh.to && span.to <= minute + MINUTE_MS;
       if (!fresh || past(span) <= rest.reduce((n, x) => n + past(x), 0)) {
-        reads.push({ span, w: 1 });
+        reads.push({ span, w: 1, minute: fresh ? minute : null });
         continue;
       }
       edgeMinutes.push(d(minute));
-      for (const x of rest) reads.push({ span: x, w: -1 });
+      for (const x of rest) reads.push({ span: x, w: -1, minute });
     }
     const [p, m] = [q.add(projectId), q.add(metric)];
     const [a, b] = plan.minutes;
@@ -150,10 +155,17 @@ export class RollupQueriesRepository {
         WHERE project_id = ${p} AND metric = ${m} AND count > 0
           AND ((span_s = 3600 AND start >= ${h0} AND start < ${h1})
             OR (span_s = 60 AND ((start >= ${a0} AND start < ${a1}) OR (start >= ${b0} AND start < ${b1}) OR start = ANY(${edges}::timestamptz[]))))`;
-    // Under a minute each: read device by device through the (device_id, ts) index.
+    // Under a minute each: read device by device through the (device_id, ts) index. In a minute
+    // of the refreshed hours, whose row is current in this snapshot, only the devices that row
+    // lists have values of the metric there (no row: none); elsewhere, every device of the project.
+    const devicesOf = (minute: number | null) =>
+      minute === null
+        ? projectDevices(p)
+        : `r.device_id = ANY (coalesce((SELECT devices FROM metric_rollups
+                                        WHERE project_id = ${p} AND metric = ${m} AND span_s = 60 AND start = ${q.add(d(minute))}), '{}'))`;
     const raw = reads.map(
-      ({ span, w }) => `SELECT r.ts AS t, r.device_id, ${numberAt('r.payload', `${m}::text`)} AS v, ${w} AS w FROM readings r
-          WHERE ${projectDevices(p)} AND r.project_id = ${p} AND r.ts >= ${q.add(d(span.from))} AND r.ts < ${q.add(d(span.to))}
+      ({ span, w, minute }) => `SELECT r.ts AS t, r.device_id, ${numberAt('r.payload', `${m}::text`)} AS v, ${w} AS w FROM readings r
+          WHERE ${devicesOf(minute)} AND r.project_id = ${p} AND r.ts >= ${q.add(d(span.from))} AND r.ts < ${q.add(d(span.to))}
             AND ${isNumber('r.payload', `${m}::text`)}`,
     );
     // First, so its names hold when no reading is needed.

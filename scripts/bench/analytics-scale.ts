@@ -193,7 +193,7 @@ export async function runAnalyticsScale(o: ScaleOptions): Promise<ScaleResult> {
         const vacuumSeconds = (performance.now() - v0) / 1000;
         const mb = Math.round(Number((await db.query(`SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::bigint AS b FROM pg_partition_tree('readings')`)).rows[0].b) / 1048576);
         log(`analytics at scale: ${fmt(readings)} readings of ${fmt(upTo)} devices loaded (${o.load}) in ${fmt(loadSeconds, 1)} s (${fmt((upTo - from) * PER_DEVICE / loadSeconds)}/s); VACUUM ANALYZE ${fmt(vacuumSeconds, 1)} s; readings ${fmt(mb)} MB`);
-        const stage = await measureStage({ o, base, auth, db, devices, projectId, spanStart, spanEnd, backfillFrom: () => backfills++ });
+        const stage = await measureStage({ o, base, auth, db, devices, projectId, spanStart, spanEnd, nextBackfill: () => backfills++ });
         result.stages.push({ readings, devices: upTo, load_seconds: Math.round(loadSeconds * 10) / 10, load_readings_per_second: Math.round(((upTo - from) * PER_DEVICE) / loadSeconds), vacuum_analyze_seconds: Math.round(vacuumSeconds * 10) / 10, readings_mb: mb, ...stage });
       }
       return result;
@@ -328,7 +328,7 @@ interface StageContext {
   spanStart: number;
   spanEnd: number;
   /** The number of this backfill (their event ids must differ across stages). */
-  backfillFrom: () => number;
+  nextBackfill: () => number;
 }
 
 async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_after_load_ms' | 'queries' | 'first_after_backfill_ms'>> {
@@ -362,14 +362,14 @@ async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_a
 
     const queries: StageResult['queries'] = {};
     for (const k of KINDS) {
-      const path = () => k.path(window(k.span), device());
+      const pathOf = () => k.path(window(k.span), device());
       const warm: number[] = [];
-      for (let i = 0; i < QUERY_WARMUP; i++) warm.push((await get(path())).ms);
+      for (let i = 0; i < QUERY_WARMUP; i++) warm.push((await get(pathOf())).ms);
       const samples: number[] = [];
       const bar = new Progress(`query ${k.key}`, o.queryRequests, 'requests');
       const until = performance.now() + o.querySeconds * 1000;
       for (let i = 0; i < o.queryRequests && performance.now() < until; i++) {
-        samples.push((await get(path())).ms);
+        samples.push((await get(pathOf())).ms);
         const s = summarize(samples);
         bar.update(samples.length, { fraction: Math.max(samples.length / o.queryRequests, 1 - (until - performance.now()) / (o.querySeconds * 1000)), note: `p50 ${fmt(s.p50, 1)} ms, p95 ${fmt(s.p95, 1)} ms` });
       }
@@ -383,7 +383,7 @@ async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_a
     for (const k of KINDS.filter((x) => !x.device)) {
       firsts[k.key] = [];
       for (let r = 0; r < o.backfillRounds; r++) {
-        const n = c.backfillFrom();
+        const n = c.nextBackfill();
         await backfill(c, agent, n, backfillDevices);
         const to = spanEnd - Math.floor(random() * HOUR);
         firsts[k.key].push(Math.round((await get(k.path(`from=${iso(to - k.span)}&to=${iso(to)}`, 0))).ms * 10) / 10);

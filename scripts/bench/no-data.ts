@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { api, cpuShare, cpuSnapshot, fmt, onPlatform, percentile, pg, Proc, seedTenant } from './platform';
+import { api, cpuShare, cpuSnapshot, drainQueues, fmt, onPlatform, percentile, pg, Proc, seedTenant } from './platform';
 import { Progress } from './progress';
 
 /**
@@ -269,6 +269,10 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     // The reporting devices' deadlines would all come due a few minutes later and fire into
     // the phases after this one: the rule goes with the phase.
     await api(o.apiUrl, 'DELETE', `/rules/${rule.id}`, undefined, tenant.auth);
+    // A saturated worker may still hold a backlog of the load's evaluations: the next phase
+    // would measure that backlog (its alerts queued behind it), not its own load.
+    const drain = await drainQueues(o.apiUrl);
+    o.log(`no-data: left ${JSON.stringify(drain.queued)} jobs queued; ${drain.drained ? 'drained' : 'NOT drained'} in ${drain.seconds} s`);
     const withRuleSeconds = load.elapsedSeconds;
     const withRuleCpu = cpuShare(c0, cpuSnapshot(o.procs), withRuleSeconds);
     const lags = [...seen].map(([device, at]) => Math.max(0, at - dueOf.get(device)!));

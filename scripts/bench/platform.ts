@@ -108,6 +108,29 @@ export async function onPlatform<T>(extra: Record<string, string>, workers: numb
   }
 }
 
+/** Jobs waiting or running in every queue, from the api's /metrics (delayed ones are not counted). */
+export async function queuedJobs(apiUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^watchpost_queue_jobs\{queue="([^"]+)",state="(waiting|active)"\} (\d+)/gm)) out[m[1]] = (out[m[1]] ?? 0) + Number(m[3]);
+  return out;
+}
+
+/**
+ * Waits (at most `maxMs`) until no job waits or runs in any queue, so that a phase does not
+ * measure the backlog an earlier one left; returns what was queued at first and how long it took.
+ */
+export async function drainQueues(apiUrl: string, maxMs = 300_000): Promise<{ queued: Record<string, number>; seconds: number; drained: boolean }> {
+  const started = performance.now();
+  const queued = await queuedJobs(apiUrl);
+  let now = queued;
+  while (Object.values(now).some((n) => n > 0) && performance.now() - started < maxMs) {
+    await new Promise((r) => setTimeout(r, 500));
+    now = await queuedJobs(apiUrl);
+  }
+  return { queued, seconds: Math.round((performance.now() - started) / 100) / 10, drained: !Object.values(now).some((n) => n > 0) };
+}
+
 export function rssMb(pid: number | undefined, which: 'peak' | 'now' = 'peak'): number | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -8,8 +8,7 @@ import { WebhooksRepository } from './webhooks.repository';
 /**
  * What the API half (WebhooksModule) and the sending half (WebhooksJobsModule) share, declared
  * once so that a ROLE=all process holds one of each: one WebhookCircuits means one local
- * breaker and clean-state cache per webhook, which a circuit reset through the API clears for
- * the sender too. Imported by those two modules only; other modules use WebhooksModule.
+ * breaker per webhook, which a circuit reset through the API closes for the sender too. Imported by those two modules only; other modules use WebhooksModule.
  */
 @Module({
   providers: [WebhooksRepository, WebhookDeliveriesRepository, CircuitStore, WebhookCircuits, Pacer],

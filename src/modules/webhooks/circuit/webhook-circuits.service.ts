@@ -4,8 +4,6 @@ import { APP_CONFIG, AppConfig } from '../../../config/app-config';
 import type { AttemptOutcome } from '../delivery/outcome';
 import { Admission, CircuitState, CircuitStore } from './circuit-store';
 
-/** How long a circuit seen closed and clean is trusted without asking Redis again. */
-const CLEAN_TTL_MS = 100;
 /** Breakers kept per process; beyond this the least recently used one is dropped. */
 const MAX_LOCAL_BREAKERS = 10_000;
 
@@ -31,8 +29,6 @@ type Send = () => Promise<AttemptOutcome>;
 @Injectable()
 export class WebhookCircuits implements OnApplicationShutdown {
   private readonly breakers = new Map<number, CircuitBreaker<[Send], AttemptOutcome>>();
-  /** When each webhook's circuit was last seen closed with no failures. */
-  private readonly clean = new Map<number, number>();
   private readonly probeLeaseMs: number;
 
   constructor(
@@ -42,20 +38,9 @@ export class WebhookCircuits implements OnApplicationShutdown {
     this.probeLeaseMs = config.webhooks.connectTimeoutMs + config.webhooks.timeoutMs + 5_000;
   }
 
-  /**
-   * Asks the shared circuit. A circuit seen closed with no failures is taken as still so for
-   * CLEAN_TTL_MS without asking again (it saves a Redis round trip per send to a healthy
-   * webhook); any failure this process sees drops that, and a circuit cannot get from "no
-   * failures" to half-open within the TTL, so the one-probe rule holds.
-   */
-  async admit(webhookId: number): Promise<Admission> {
-    const seenClean = this.clean.get(webhookId);
-    if (seenClean !== undefined && Date.now() - seenClean < CLEAN_TTL_MS) return { kind: 'send', failures: 0 };
-    const admission = await this.store.admit(webhookId, this.probeLeaseMs);
-    if (this.clean.size > MAX_LOCAL_BREAKERS) this.clean.clear();
-    if (admission.kind === 'send' && admission.failures === 0) this.clean.set(webhookId, Date.now());
-    else this.clean.delete(webhookId);
-    return admission;
+  /** Asks the shared circuit (one Redis round trip; docs/webhooks.md, "The delivery path"). */
+  admit(webhookId: number): Promise<Admission> {
+    return this.store.admit(webhookId, this.probeLeaseMs);
   }
 
   /** A probe admitted for a delivery that then was not sent. */
@@ -78,7 +63,6 @@ export class WebhookCircuits implements OnApplicationShutdown {
       throw err;
     });
     if (outcome.kind !== 'retry' && admitted.wasClean) return outcome;
-    this.clean.delete(webhookId);
     const state = outcome.kind === 'retry' ? await this.store.failed(webhookId, wasProbe) : await this.store.succeeded(webhookId, wasProbe);
     this.mirror(breaker, state);
     return outcome;
@@ -86,7 +70,6 @@ export class WebhookCircuits implements OnApplicationShutdown {
 
   reset(webhookId: number): Promise<void> {
     this.breakers.get(webhookId)?.close();
-    this.clean.delete(webhookId);
     return this.store.reset(webhookId);
   }
 

@@ -11,7 +11,7 @@ import { describe, REFERENCE } from './reference';
 import { growthLines, runAnalyticsScale, scaleOptionsFromEnv, scaleRows } from './analytics-scale';
 import { runNoDataPhase } from './no-data';
 import { runNoisy } from './noisy';
-import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
+import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, mulberry32, peakRssMb, percentile, pg, Proc, ROOT, rssMb, seedTenant, startProcess } from './platform';
 import { listenLocal, readBody } from '../local-http';
 import { Progress } from './progress';
 import { runConsoleBenchInto } from './console';
@@ -96,16 +96,6 @@ const TARGETS = {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** A small seeded PRNG, so every run asks the same queries. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The commit measured, and whether src/ (or anything else) had uncommitted changes. */
 function gitState(): { commit: string | null; uncommitted_changes: string[] } {

@@ -3,7 +3,7 @@ import { Agent, request } from 'node:http';
 import path from 'node:path';
 import { Client } from 'pg';
 import { copyIn, copyRow } from './copy';
-import { ADMIN_TOKEN, api, benchEnv, dropDatabase, fmt, percentile, pg, Proc, ROOT, startProcess } from './platform';
+import { ADMIN_TOKEN, api, benchEnv, dropDatabase, fmt, mulberry32, percentile, pg, Proc, ROOT, startProcess } from './platform';
 import { Progress } from './progress';
 
 /**
@@ -100,16 +100,6 @@ const KINDS: Kind[] = [
   { key: 'stats_device_30d', label: 'stats?device_id (30 days)', span: SPAN_MS, device: true, path: (w, d) => `/telemetry/stats?metric=temperature&device_id=${d}&${w}` },
   { key: 'recent', label: 'devices/{id}/telemetry?limit=100', span: 0, device: true, path: (_, d) => `/telemetry/devices/${d}/telemetry?limit=100` },
 ];
-
-/** A small seeded PRNG, so every run asks the same queries. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function summarize(samples: number[]): Summary {
   const s = [...samples].sort((a, b) => a - b);

@@ -73,7 +73,9 @@ export async function startProcess(name: string, role: 'api' | 'worker' | 'all',
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
-      await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, 10_000))]);
+      // A profiled process writes its profile on exit: give it time to finish its backlog.
+      const grace = process.env.BENCH_PROFILE_DIR ? 120_000 : 10_000;
+      await Promise.race([once(child, 'exit'), new Promise((r) => setTimeout(r, grace))]);
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };

@@ -110,4 +110,51 @@ describe('Coalescer', () => {
     await Promise.all(all);
     expect(flushed).toEqual([[1], [2], [3]]);
   });
+
+  it('shares the regular slots among active lanes: a busy lane keeps one of two while another is active, both when alone', async () => {
+    const flushed: string[][] = [];
+    const releases: (() => void)[] = [];
+    const c = new Coalescer<string>({
+      flush: (items) => {
+        flushed.push(items);
+        return new Promise((r) => releases.push(r));
+      },
+      maxWeight: 1,
+      maxParallel: 2,
+      lane: (item) => item[0],
+    });
+    // Lane a alone: two flushes in flight.
+    const alone = ['a1', 'a2'].map((s) => c.submit(s));
+    expect(flushed).toEqual([['a1'], ['a2']]);
+    releases.splice(0).forEach((r) => r());
+    await Promise.all(alone);
+    // Lane b active too: a holds one slot, the other is b's.
+    const both = ['b1', 'a3', 'a4', 'a5'].map((s) => c.submit(s));
+    expect(flushed.slice(2)).toEqual([['b1'], ['a3']]);
+    releases.shift()!(); // b1 done: its slot stays free of a while b is active
+    await new Promise((r) => setImmediate(r));
+    expect(flushed.slice(2)).toEqual([['b1'], ['a3']]);
+    releases.shift()!(); // a3 done: a's next
+    await new Promise((r) => setImmediate(r));
+    expect(flushed.slice(2)).toEqual([['b1'], ['a3'], ['a4']]);
+    releases.shift()!();
+    await new Promise((r) => setImmediate(r));
+    releases.shift()!();
+    await Promise.all(both);
+    expect(flushed.slice(2)).toEqual([['b1'], ['a3'], ['a4'], ['a5']]);
+  });
+
+  it('weighs each item once', async () => {
+    let weighed = 0;
+    const c = new Coalescer<number>({
+      flush: async () => undefined,
+      maxWeight: 2,
+      maxParallel: 1,
+      weigh: () => ++weighed && 1,
+      lane: (n) => n % 2,
+      expressWeight: 0,
+    });
+    await Promise.all([1, 2, 3, 4, 5, 6].map((n) => c.submit(n)));
+    expect(weighed).toBe(6);
+  });
 });

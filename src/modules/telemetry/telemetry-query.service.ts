@@ -55,9 +55,9 @@ export class TelemetryQueryService {
     return rows.slice(0, limit).map(toReadingResponse);
   }
 
-  /** For rule evaluation: the device's newest `n` readings, newest first, in its transaction. */
-  window(tx: EntityManager, scope: TenantScope, deviceId: number, n: number) {
-    return this.repo.window(tx, scope, deviceId, n);
+  /** For rule evaluation: the device's newest `n` readings, newest first, with the rules' metrics only, in its transaction. */
+  window(tx: EntityManager, scope: TenantScope, deviceId: number, n: number, metrics: readonly string[]) {
+    return this.repo.window(tx, scope, deviceId, n, metrics);
   }
 
   async searchByTag(scope: TenantScope, q: TagSearchQuery): Promise<Page<ReadingResponse>> {

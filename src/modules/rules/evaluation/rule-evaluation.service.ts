@@ -161,8 +161,9 @@ export class RuleEvaluationService {
   ): Promise<AlertChange[]> {
     const { dues, opens } = deferred;
     const contained = opens === null;
-    const windowN = Math.max(0, ...rules.map((r) => r.window_n ?? 0));
-    const readings = windowN ? await this.telemetry.window(tx, scope, deviceId, windowN) : [];
+    const windowed = rules.filter((r) => r.type !== 'no_data' && r.metric !== null && (r.window_n ?? 0) > 0);
+    const windowN = Math.max(0, ...windowed.map((r) => r.window_n!));
+    const readings = windowN ? await this.telemetry.window(tx, scope, deviceId, windowN, [...new Set(windowed.map((r) => r.metric!))]) : [];
     const out: AlertChange[] = [];
     for (const rule of rules) {
       const ruleId = Number(rule.id);

@@ -77,7 +77,7 @@ describe('operations: metrics, queue dashboard and logs', () => {
     expect(sample(after, 'watchpost_readings_rejected_total')).toBe(rejected0 + 1);
     expect(sample(after, 'watchpost_ingest_duration_seconds_count', { stage: 'accept' })).toBeGreaterThanOrEqual(1);
     // Queue depths and the failing webhook's circuit come from Redis: the api reports them.
-    for (const queue of ['telemetry-ingest', 'rule-evaluation', 'webhook-delivery']) {
+    for (const queue of ['telemetry-ingest', 'telemetry-ingest-bulk', 'rule-evaluation', 'webhook-delivery']) {
       expect(sample(after, 'watchpost_queue_jobs', { queue, state: 'waiting' })).toBeDefined();
       expect(sample(after, 'watchpost_queue_jobs', { queue, state: 'failed' })).toBeDefined();
     }
@@ -108,7 +108,7 @@ describe('operations: metrics, queue dashboard and logs', () => {
     const basic = `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}`).toString('base64')}`;
     const queues = await fetch(`${app.url}/admin/queues/api/queues`, { headers: { Authorization: basic } });
     expect(queues.status).toBe(200);
-    expect(((await queues.json()) as any).queues.map((q: { name: string }) => q.name).sort()).toEqual(['maintenance', 'rule-evaluation', 'telemetry-ingest', 'webhook-delivery']);
+    expect(((await queues.json()) as any).queues.map((q: { name: string }) => q.name).sort()).toEqual(['maintenance', 'rule-evaluation', 'telemetry-ingest', 'telemetry-ingest-bulk', 'webhook-delivery']);
   });
 
   it('logs are JSON lines with request, project and job ids, and no secret appears in any of them', async () => {

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { RunningApp, startApp } from '../support/app';
 import { SpawnedApp, spawnApp } from '../support/spawned-app';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
-import { countReadings, Event, ingestQueueIdle, openDb, waitFor } from '../support/telemetry';
+import { countReadings, Event, INGEST_QUEUES, ingestQueueIdle, openDb, waitFor } from '../support/telemetry';
 
 const BATCHES = 20;
 const PER_BATCH = 5000;
@@ -37,7 +37,11 @@ describe('telemetry survives a worker killed mid-job', () => {
     await api?.close();
   });
 
-  const failedJobs = () => redis.zcard(`${process.env.REDIS_PREFIX}:telemetry-ingest:failed`);
+  const failedJobs = async () => {
+    let n = 0;
+    for (const q of INGEST_QUEUES) n += await redis.zcard(`${process.env.REDIS_PREFIX}:${q}:failed`);
+    return n;
+  };
 
   it(
     `stores each of ${TOTAL} acknowledged readings exactly once`,

@@ -1,6 +1,6 @@
 import Redis from 'ioredis';
 
-const QUEUES = ['telemetry-ingest', 'rule-evaluation'];
+const QUEUES = ['telemetry-ingest', 'telemetry-ingest-bulk', 'rule-evaluation'];
 
 /**
  * Waits until ingestion and evaluation have nothing waiting, running or delayed, twice in a

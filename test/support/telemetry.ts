@@ -46,16 +46,16 @@ export interface Event {
   event_id?: string;
 }
 
-/** Whether the ingest queue holds no waiting, running or delayed job. */
+/** The ingest queues: small batches, and large ones (docs/ingest.md, "Fairness between projects"). */
+export const INGEST_QUEUES = ['telemetry-ingest', 'telemetry-ingest-bulk'];
+
+/** Whether the ingest queues hold no waiting, running or delayed job. */
 export async function ingestQueueIdle(redis: Redis): Promise<boolean> {
-  const key = `${process.env.REDIS_PREFIX}:telemetry-ingest`;
-  // Bull counts job ids here: without it these are not the queue's keys and "empty" means nothing.
-  if (!(await redis.exists(`${key}:id`))) throw new Error(`no Bull queue under ${key}`);
-  const [wait, active, delayed, paused] = await Promise.all([
-    redis.llen(`${key}:wait`),
-    redis.llen(`${key}:active`),
-    redis.zcard(`${key}:delayed`),
-    redis.llen(`${key}:paused`),
-  ]);
-  return wait + active + delayed + paused === 0;
+  const keys = INGEST_QUEUES.map((q) => `${process.env.REDIS_PREFIX}:${q}`);
+  // Bull counts job ids here: without it these are not the queues' keys and "empty" means nothing.
+  if (!(await redis.exists(...keys.map((k) => `${k}:id`)))) throw new Error(`no Bull queue under ${keys.join(' or ')}`);
+  const counts = await Promise.all(
+    keys.flatMap((key) => [redis.llen(`${key}:wait`), redis.llen(`${key}:active`), redis.zcard(`${key}:delayed`), redis.llen(`${key}:paused`)]),
+  );
+  return counts.every((n) => n === 0);
 }

@@ -10,12 +10,13 @@ export class JobQueue {
 
   constructor(
     @InjectQueue(QUEUES.telemetryIngest) telemetryIngest: Queue,
+    @InjectQueue(QUEUES.telemetryIngestBulk) telemetryIngestBulk: Queue,
     @InjectQueue(QUEUES.ruleEvaluation) ruleEvaluation: Queue,
     @InjectQueue(QUEUES.webhookDelivery) webhookDelivery: Queue,
     @InjectQueue(QUEUES.maintenance) maintenance: Queue,
   ) {
     this.queues = new Map(
-      [telemetryIngest, ruleEvaluation, webhookDelivery, maintenance].map((q) => [q.name as QueueName, q]),
+      [telemetryIngest, telemetryIngestBulk, ruleEvaluation, webhookDelivery, maintenance].map((q) => [q.name as QueueName, q]),
     );
   }
 

@@ -3,6 +3,7 @@ import type { JobOptions } from 'bull';
 /** Every queue of the platform; each is declared once, here. */
 export const QUEUES = {
   telemetryIngest: 'telemetry-ingest',
+  telemetryIngestBulk: 'telemetry-ingest-bulk',
   ruleEvaluation: 'rule-evaluation',
   webhookDelivery: 'webhook-delivery',
   maintenance: 'maintenance',

@@ -14,7 +14,7 @@ import { KnownDevices } from './ingest/known-devices';
 import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';
 import { readingKey, ReadingWriter, WriteOutcome } from './ingest/reading-writer.service';
-import { IngestReadingsPayload, ingestReadingsJob } from './jobs/ingest-readings.job';
+import { IngestReadingsPayload, ingestJobFor } from './jobs/ingest-readings.job';
 import type { ReadingRow } from './reading-row';
 
 /**
@@ -35,7 +35,7 @@ function timeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /**
  * The ingestion path. The API validates a batch, resolves its device within the tenant and
- * puts it on `telemetry-ingest` before answering 202 (or stores it itself when Redis cannot
+ * puts it on `telemetry-ingest` (or `telemetry-ingest-bulk`, when large) before answering 202 (or stores it itself when Redis cannot
  * take it, or when the client asked to wait). The worker calls `store`.
  */
 @Injectable()
@@ -106,7 +106,7 @@ export class TelemetryIngestService {
     }
 
     try {
-      await timeout(this.queue.enqueue(ingestReadingsJob, payload), ENQUEUE_TIMEOUT_MS);
+      await timeout(this.queue.enqueue(ingestJobFor(payload.readings), payload), ENQUEUE_TIMEOUT_MS);
     } catch (queueErr) {
       // A 202 promises durability: without Redis the API writes the batch itself, or refuses it.
       this.logger.warn(`queue unavailable (${(queueErr as Error).message}); storing batch directly`);

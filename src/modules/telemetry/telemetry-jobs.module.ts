@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { IngestReadingsProcessor } from './jobs/ingest-readings.processor';
+import { IngestBulkReadingsProcessor, IngestReadingsProcessor } from './jobs/ingest-readings.processor';
 import { MaintainPartitionsProcessor } from './jobs/maintain-partitions.processor';
 import { TelemetryModule } from './telemetry.module';
 
 /** The telemetry processors, loaded by the worker role only. */
 @Module({
   imports: [TelemetryModule],
-  providers: [IngestReadingsProcessor, MaintainPartitionsProcessor],
+  providers: [IngestReadingsProcessor, IngestBulkReadingsProcessor, MaintainPartitionsProcessor],
 })
 export class TelemetryJobsModule {}

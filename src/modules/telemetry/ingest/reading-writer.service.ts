@@ -3,6 +3,7 @@ import { Coalescer } from '../../../core/database/coalescer';
 import { Metrics } from '../../../core/metrics/metrics.service';
 import { FailedReadingsRepository } from '../failed-readings.repository';
 import type { ReadingRow } from '../reading-row';
+import { batchWeight, SMALL_BATCH_WEIGHT } from './batch-weight';
 import { ReadingsRepository } from '../readings.repository';
 
 /**
@@ -12,17 +13,6 @@ import { ReadingsRepository } from '../readings.repository';
  */
 const MAX_WEIGHT_PER_FLUSH = 60_000;
 
-/**
- * Batches this light (a device's few readings) also have a flush slot of their own, so another
- * project's one-reading batch is stored while large flushes are in flight, not after them.
- */
-const EXPRESS_WEIGHT = 2_000;
-
-const weigh = (rows: readonly ReadingRow[]): number => {
-  let w = 0;
-  for (const r of rows) w += 1 + (r.data && typeof r.data === 'object' ? Object.keys(r.data).length : 0);
-  return w;
-};
 
 /** A reading's identity as a string (DESIGN.md: a reading is identified by (device, event_id)). */
 export const readingKey = (deviceId: number, eventId: string): string => `${deviceId}|${eventId}`;
@@ -66,12 +56,14 @@ export class ReadingWriter {
     private readonly failures: FailedReadingsRepository,
     private readonly metrics: Metrics,
   ) {
-    this.coalescer = new Coalescer({
+    this.coalescer = new Coalescer<readonly ReadingRow[]>({
       flush: async (batches) => void (await this.insertIsolating(batches.flat(), 'count')),
       maxWeight: MAX_WEIGHT_PER_FLUSH,
-      weigh,
+      weigh: batchWeight,
       lane: (rows) => rows[0].projectId,
-      expressWeight: EXPRESS_WEIGHT,
+      // Small batches also have a flush slot of their own, so another project's one-reading
+      // batch is stored while large flushes are in flight, not after them.
+      expressWeight: SMALL_BATCH_WEIGHT,
     });
   }
 

@@ -1,5 +1,6 @@
 import { defineJob, QUEUES } from '../../../core/queue/queues';
 import { retryForever } from '../../../core/queue/retry-policy';
+import { batchWeight, SMALL_BATCH_WEIGHT } from '../ingest/batch-weight';
 
 export interface IngestReadingsPayload {
   orgId: number;
@@ -19,3 +20,10 @@ export const ingestReadingsJob = defineJob<IngestReadingsPayload>({
   name: 'ingest',
   options: { ...retryForever(200), removeOnComplete: true },
 });
+
+/** The same job for a large batch, on a queue of its own (docs/ingest.md, "Fairness between projects"). */
+export const ingestBulkReadingsJob = defineJob<IngestReadingsPayload>({ ...ingestReadingsJob, queue: QUEUES.telemetryIngestBulk });
+
+/** Which queue a batch goes to: large ones cannot hold the worker slots small ones are taken by. */
+export const ingestJobFor = (readings: IngestReadingsPayload['readings']) =>
+  batchWeight(readings) > SMALL_BATCH_WEIGHT ? ingestBulkReadingsJob : ingestReadingsJob;

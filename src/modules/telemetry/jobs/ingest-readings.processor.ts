@@ -9,12 +9,24 @@ import { IngestReadingsPayload, ingestReadingsJob } from './ingest-readings.job'
  * Many jobs at once, so the reading writer can coalesce them into large inserts and always has
  * the next batch gathered while one is being written; chosen with `npm run bench:ingest`
  * (docs/benchmarks.md, "Ingest job concurrency"). At most CONCURRENCY × MAX_EVENTS events
- * are in memory at once.
+ * are in memory at once per queue.
  */
 const CONCURRENCY = 64;
 
+/** Small batches (`telemetry-ingest`): their slots are never held by large ones waiting for the writer. */
 @Processor(QUEUES.telemetryIngest)
 export class IngestReadingsProcessor {
+  constructor(private readonly ingest: TelemetryIngestService) {}
+
+  @Process({ name: ingestReadingsJob.name, concurrency: CONCURRENCY })
+  handle(job: Job<IngestReadingsPayload>): Promise<void> {
+    return withJobContext(job, () => this.ingest.store(job.data));
+  }
+}
+
+/** Large batches (`telemetry-ingest-bulk`, see ingestJobFor). */
+@Processor(QUEUES.telemetryIngestBulk)
+export class IngestBulkReadingsProcessor {
   constructor(private readonly ingest: TelemetryIngestService) {}
 
   @Process({ name: ingestReadingsJob.name, concurrency: CONCURRENCY })

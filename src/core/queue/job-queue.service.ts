@@ -13,9 +13,10 @@ export class JobQueue {
     @InjectQueue(QUEUES.ruleEvaluation) ruleEvaluation: Queue,
     @InjectQueue(QUEUES.webhookDelivery) webhookDelivery: Queue,
     @InjectQueue(QUEUES.maintenance) maintenance: Queue,
+    @InjectQueue(QUEUES.rollupCatchUp) rollupCatchUp: Queue,
   ) {
     this.queues = new Map(
-      [telemetryIngest, ruleEvaluation, webhookDelivery, maintenance].map((q) => [q.name as QueueName, q]),
+      [telemetryIngest, ruleEvaluation, webhookDelivery, maintenance, rollupCatchUp].map((q) => [q.name as QueueName, q]),
     );
   }
 

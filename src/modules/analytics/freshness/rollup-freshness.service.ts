@@ -10,6 +10,11 @@ const ENQUEUE_TIMEOUT_MS = 1_000;
 @Injectable()
 export class RollupFreshnessService {
   private readonly logger = new Logger('Rollups');
+  /**
+   * Per project, the catch-up job this process last queued. While its window lasts, that job
+   * has not started, so queuing it again would change nothing: later flushes skip Redis.
+   */
+  private readonly queued = new Map<number, string>();
 
   constructor(
     private readonly repo: RollupFreshnessRepository,
@@ -23,15 +28,22 @@ export class RollupFreshnessService {
 
   /**
    * Called by the reading writer after a flush that marked hours of these projects committed:
-   * queues their catch-up jobs (one round trip). Never fails the flush: a query catches up
-   * whatever a job did not.
+   * queues their catch-up jobs (at most one round trip). Never fails the flush: a query
+   * catches up whatever a job did not.
    */
   async catchUpSoon(projectIds: readonly number[]): Promise<void> {
     const now = Date.now();
+    const jobs = projectIds.map((projectId) => ({ projectId, ...catchUpRollupsTiming(projectId, now) })).filter((j) => this.queued.get(j.projectId) !== j.jobId);
+    if (!jobs.length) return;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        Promise.all(projectIds.map((projectId) => this.queue.enqueue(catchUpRollupsJob, { projectId }, catchUpRollupsTiming(projectId, now)))),
+        Promise.all(
+          jobs.map(async ({ projectId, jobId, delay }) => {
+            await this.queue.enqueue(catchUpRollupsJob, { projectId }, { jobId, delay });
+            this.queued.set(projectId, jobId);
+          }),
+        ),
         new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS))),
       ]);
     } catch (err) {

@@ -31,7 +31,7 @@ export const CLOCK_MARGIN_MS = 250;
  * window of GATHER_MS gets the same id, so Bull keeps one job for them all, due after the
  * window has ended: a flush is always older than the start of the job it joined, so that
  * job's snapshot holds its marks, and a flush while a job runs (its window is over) gets a
- * job of its own. One Redis round trip per flush, no counter to read first.
+ * job of its own. At most one Redis round trip per flush, and no counter to read first.
  */
 export function catchUpRollupsTiming(projectId: number, now: number): { jobId: string; delay: number } {
   const window = Math.floor(now / GATHER_MS);

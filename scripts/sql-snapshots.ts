@@ -146,6 +146,13 @@ async function freshness(rec: Recorder): Promise<void> {
     answers([], [], []),
   );
   await repo.current(PROJECT, METRIC, { from: h8.getTime(), to: h10.getTime() + 2 * 3_600_000 }, async () => 'read');
+  const marked = answers([h8, h9], [h8, h9], []);
+  rec.scenario(
+    'RollupFreshnessRepository.catchUpMarked(7): the catch-up job after a backfill; hours 08 and 09 of "temp" are built and marked, ' +
+      'so one catch-up of 08..10 under the project lock (rebuilt device by device)',
+    (sql, params) => (sql.includes('FROM metric_rollup_marks m') ? [{ metric: METRIC, hours: [h8, h9] }] : marked(sql, params)),
+  );
+  await repo.catchUpMarked(PROJECT);
   rec.scenario('RollupFreshnessRepository.forgetBefore(2026-02-01): after retention dropped the readings before the cutoff');
   await repo.forgetBefore(new Date('2026-02-01T00:00:00Z'));
 }

@@ -41,7 +41,8 @@ import { runConsoleBenchInto } from './console';
  *     NOISY_SECONDS (20) each, A at most NOISY_A_POSTS_PER_SECOND (4); after the memory figures.
  *  7. with SCALE > 1 only, analytics at SCALE × 1,000,000 readings over 30 days
  *     (analytics-scale.ts, on a platform and database of its own): the 1M figures, the
- *     SCALE × 1M ones and how each grew; LOAD (copy) and BACKFILL_ROUNDS (3) as there.
+ *     SCALE × 1M ones and how each grew; LOAD (copy), BACKFILL_ROUNDS (3) and
+ *     BACKFILL_DELAYS (0,2,5,caught-up) as there.
  *
  * Prints a table (metric, value, target, pass/fail) and writes bench/results/latest.json.
  * A missed target is a result, not an error: the exit code is non-zero only when the run fails.

@@ -303,6 +303,136 @@ COMMIT;
 -- $3 = 727021
 SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);
 
+-- RollupFreshnessRepository.catchUpMarked(7): the catch-up job after a backfill; hours 08 and 09 of "temp" are built and marked, so one catch-up of 08..10 under the project lock (rebuilt device by device)
+
+-- $1 = 7
+SELECT m.metric, array_agg(DISTINCT m.hour ORDER BY m.hour) AS hours
+ FROM metric_rollup_marks m
+WHERE m.project_id = $1
+  AND EXISTS (SELECT 1 FROM metric_rollups r
+               WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
+GROUP BY m.metric ORDER BY m.metric;
+
+-- $1 = 727021
+-- $2 = 727020
+-- $3 = 7
+SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int);
+
+START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+
+SET LOCAL work_mem = '64MB';
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = "2026-03-01T08:00:00.000Z"
+-- $4 = "2026-03-01T10:00:00.000Z"
+WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
+SELECT DISTINCT hour FROM taken;
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = "2026-03-01T08:00:00.000Z"
+-- $4 = "2026-03-01T10:00:00.000Z"
+SELECT start FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4;
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = ["2026-03-01T08:00:00.000Z"]
+-- $4 = ["2026-03-01T10:00:00.000Z"]
+DELETE FROM metric_rollups USING unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
+WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= g.lo AND start < g.hi;
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = ["2026-03-01T08:00:00.000Z"]
+-- $4 = ["2026-03-01T10:00:00.000Z"]
+WITH x AS MATERIALIZED (
+  SELECT $1::bigint AS p, $2::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
+         (r.payload ->> $2::text)::float8 AS v, r.ts
+    FROM unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
+    CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
+                         WHERE r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1)) AND r.project_id = $1 AND r.ts >= g.lo AND r.ts < g.hi) r
+   WHERE true AND jsonb_typeof(r.payload -> $2::text) = 'number'
+)
+INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
+SELECT p, m, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
+               array_agg(v ORDER BY v) FILTER (WHERE d IS NULL) AS vals, array_agg(c ORDER BY v) FILTER (WHERE d IS NULL) AS cnts,
+               array_agg(d ORDER BY d) FILTER (WHERE d IS NOT NULL) AS devices, array_agg(c ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dcnts,
+               array_agg(f ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dfirst, array_agg(l ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dlast
+   FROM (SELECT p, m COLLATE "C" AS m, t, v, count(*)::int AS c, count(*) AS n, sum(v) AS s, NULL::bigint AS d, NULL::timestamptz AS f,
+                NULL::timestamptz AS l
+           FROM x GROUP BY p, m, t, v
+         UNION ALL
+         SELECT p, m COLLATE "C", t, NULL, count(*)::int, 0, 0, d, min(ts), max(ts) FROM x GROUP BY p, m, t, d) g
+  GROUP BY p, m, t) r;
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z"]
+DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[]);
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z"]
+-- $4 = "2026-03-01T08:00:00.000Z"
+-- $5 = "2026-03-01T10:00:00.000Z"
+WITH parts AS MATERIALIZED (
+  SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+    FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
+     AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
+)
+INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
+SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
+  FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
+               devs.dfirst, devs.dlast
+   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
+   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
+                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
+               GROUP BY t) hist USING (t)
+   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
+                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
+                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
+                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
+               GROUP BY t) devs USING (t)) m USING (t);
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = "2026-03-01T08:00:00.000Z"
+-- $4 = "2026-03-01T10:00:00.000Z"
+-- $5 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z"]
+WITH taken AS (
+  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
+  RETURNING minute AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+), kept AS (
+  SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
+), old AS (
+  DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
+  RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
+merged AS (
+  INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
+  SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
+               devs.dfirst, devs.dlast
+   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
+   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
+                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
+               GROUP BY t) hist USING (t)
+   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
+                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
+                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
+                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
+               GROUP BY t) devs USING (t)) m
+  RETURNING start
+)
+SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged;
+
+COMMIT;
+
+-- $1 = 727020
+-- $2 = 7
+-- $3 = 727021
+SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);
+
 -- RollupFreshnessRepository.forgetBefore(2026-02-01): after retention dropped the readings before the cutoff
 
 START TRANSACTION;

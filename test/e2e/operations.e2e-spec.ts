@@ -108,7 +108,14 @@ describe('operations: metrics, queue dashboard and logs', () => {
     const basic = `Basic ${Buffer.from(`admin:${TEST_ADMIN_TOKEN}`).toString('base64')}`;
     const queues = await fetch(`${app.url}/admin/queues/api/queues`, { headers: { Authorization: basic } });
     expect(queues.status).toBe(200);
-    expect(((await queues.json()) as any).queues.map((q: { name: string }) => q.name).sort()).toEqual(['maintenance', 'rule-evaluation', 'telemetry-ingest', 'telemetry-ingest-bulk', 'webhook-delivery']);
+    expect(((await queues.json()) as any).queues.map((q: { name: string }) => q.name).sort()).toEqual([
+      'maintenance',
+      'rollup-catch-up',
+      'rule-evaluation',
+      'telemetry-ingest',
+      'telemetry-ingest-bulk',
+      'webhook-delivery',
+    ]);
   });
 
   it('logs are JSON lines with request, project and job ids, and no secret appears in any of them', async () => {

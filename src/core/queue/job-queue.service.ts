@@ -14,9 +14,10 @@ export class JobQueue {
     @InjectQueue(QUEUES.ruleEvaluation) ruleEvaluation: Queue,
     @InjectQueue(QUEUES.webhookDelivery) webhookDelivery: Queue,
     @InjectQueue(QUEUES.maintenance) maintenance: Queue,
+    @InjectQueue(QUEUES.rollupCatchUp) rollupCatchUp: Queue,
   ) {
     this.queues = new Map(
-      [telemetryIngest, telemetryIngestBulk, ruleEvaluation, webhookDelivery, maintenance].map((q) => [q.name as QueueName, q]),
+      [telemetryIngest, telemetryIngestBulk, ruleEvaluation, webhookDelivery, maintenance, rollupCatchUp].map((q) => [q.name as QueueName, q]),
     );
   }
 

@@ -7,6 +7,7 @@ export const QUEUES = {
   ruleEvaluation: 'rule-evaluation',
   webhookDelivery: 'webhook-delivery',
   maintenance: 'maintenance',
+  rollupCatchUp: 'rollup-catch-up',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

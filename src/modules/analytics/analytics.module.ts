@@ -10,7 +10,8 @@ import { RollupQueriesRepository } from './query/rollup-queries.repository';
 /**
  * Aggregate and stats, and the rollups that answer them, end to end (docs/analytics.md). The
  * reading writer splices this module's fragment (freshness/rollup-changes.fragment.ts) into
- * its insert; retention calls RollupFreshnessService.
+ * its insert and asks RollupFreshnessService for the catch-up job after a backfill (its
+ * processor: analytics-jobs.module.ts, worker role); retention calls RollupFreshnessService.
  */
 @Module({
   imports: [DevicesModule],

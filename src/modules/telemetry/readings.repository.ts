@@ -69,11 +69,12 @@ export class ReadingsRepository {
    * a committed reading. Rows are matched on event_id in the "C" collation: equality is the
    * same in every deterministic collation, and a merge join's sort by bytes is several times
    * cheaper than by a language's rules. `keys` returns the new identities (for wait=true),
-   * `count` only how many were new, which is cheaper.
+   * `count` only how many were new, which is cheaper. The projects whose hours the committed
+   * statement marked for a rebuild are added to `marked`.
    */
-  async insertMany(rows: readonly ReadingRow[], mode: 'count'): Promise<number>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'keys'): Promise<{ device_id: number; event_id: string }[]>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys') {
+  async insertMany(rows: readonly ReadingRow[], mode: 'count', marked?: Set<number>): Promise<number>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'keys', marked?: Set<number>): Promise<{ device_id: number; event_id: string }[]>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked?: Set<number>) {
     if (!rows.length) return mode === 'count' ? 0 : [];
     const unique = firstOfEachIdentity(rows);
     const cols = { p: [] as number[], d: [] as number[], e: [] as string[], t: [] as string[], r: [] as string[], j: [] as unknown[] };
@@ -114,10 +115,11 @@ export class ReadingsRepository {
                            unnest(${r}::timestamptz[]), jsonb_array_elements(${j}::jsonb)) AS u(p, d, e, t, r, j)
            JOIN claimed c ON c.device_id = u.d AND c.event_id COLLATE "C" = u.e COLLATE "C"
          RETURNING device_id, event_id
-       )${rollups}
+       )${rollups.sql}
        ${mode === 'keys' ? 'SELECT device_id, event_id FROM inserted' : 'SELECT count(*)::int AS n FROM inserted'}`,
       q.values,
     );
+    for (const p of rollups.markedProjects) marked?.add(p);
     return mode === 'count' ? (result as { n: number }[])[0].n : result;
   }
 

@@ -18,9 +18,10 @@ export interface WriterRows {
  * exact"): CTEs, each led by a comma, that record the marks of `rows` and the deltas of those
  * the statement inserts; its values are bound through `params`. Empty when no row holds a
  * number. `rows` are the ones the writer binds, in the same order: deltas are joined to the
- * inserted rows by position, so no payload is looked into.
+ * inserted rows by position, so no payload is looked into. `markedProjects`: the projects it
+ * marks hours of, whose catch-up the writer queues once the statement has committed.
  */
-export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: WriterRows, params: SqlParams): string {
+export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: WriterRows, params: SqlParams): { sql: string; markedProjects: number[] } {
   const { marks, values, singles } = rollupChanges(rows);
   const ordered = `unnest(${writer.projectIds}::bigint[], ${writer.deviceIds}::bigint[], ${writer.eventIds}::text[], ${writer.times}::timestamptz[])
                 WITH ORDINALITY AS u(p, d, e, t, i)`;
@@ -56,5 +57,5 @@ export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: 
            ${insertedOnly}
        )`);
   }
-  return parts.join('');
+  return { sql: parts.join(''), markedProjects: [...new Set(marks.p)] };
 }

@@ -12,15 +12,18 @@ const PROJECT_LOCK_NAMESPACE = ADVISORY_LOCKS.projectRollups;
 const ALL_PROJECTS_LOCK = ADVISORY_LOCKS.allProjectRollups;
 /** A rebuild of more hours than this reads the project's readings by scanning, not device by device. */
 const MAX_PROBED_HOURS = 2;
+/** Hours of one metric the catch-up job brings up to date per transaction (and per hold of the project's lock). */
+const MAX_JOB_HOURS = 24;
 
 /**
  * The freshness half of analytics: keeps the minute and hour rollups of one metric per project
- * exact, by catching up on the writer's marks and deltas before a query reads them, and forgets
- * what retention dropped. How and why: docs/analytics.md, "Keeping rollups exact".
+ * exact, by catching up on the writer's marks and deltas before a query reads them (and in the
+ * catch-up job, after a backfill), and forgets what retention dropped. How and why:
+ * docs/analytics.md, "Keeping rollups exact".
  */
 @Injectable()
 export class RollupFreshnessRepository {
-  /** Per project, the tail of this process's catch-ups (see `current`). */
+  /** Per project, the tail of this process's catch-ups (see `caughtUp`). */
   private readonly queues = new Map<number, Promise<void>>();
 
   constructor(private readonly ds: DataSource) {}
@@ -31,15 +34,53 @@ export class RollupFreshnessRepository {
    * delta waits or an hour has no rollups (docs/analytics.md, "Keeping rollups exact").
    */
   async current<T>(projectId: number, metric: string, span: Span, read: (tx: EntityManager) => Promise<T>): Promise<T> {
-    const hours = hoursOf(span);
     const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];
-    const clean = await this.inTransaction(async (tx) => ((await this.isCurrent(tx, hours.length, bounds)) ? read(tx) : null));
+    const clean = await this.inTransaction(async (tx) => ((await this.isCurrent(tx, hoursOf(span).length, bounds)) ? read(tx) : null));
     if (clean !== null) return clean;
-    // One catch-up per project at a time in this process: the others wait here, not on the
-    // advisory lock with a pooled connection each.
+    return this.caughtUp(projectId, metric, span, read);
+  }
+
+  /**
+   * The catch-up job's work (docs/analytics.md, "Keeping rollups exact"): the same catch-up a
+   * query makes, for every marked hour of the project that has rollups, at most
+   * MAX_JOB_HOURS of one metric per transaction, so a query of the project waits for one such
+   * piece at most. A marked hour without rollups is left to the query that first reads it
+   * (which builds it from the readings anyway), so a backfill of metrics nobody reads costs
+   * nothing here. Returns how many hours it caught up.
+   */
+  async catchUpMarked(projectId: number): Promise<number> {
+    const marked: { metric: string; hours: Date[] }[] = await this.ds.query(
+      `SELECT m.metric, array_agg(DISTINCT m.hour ORDER BY m.hour) AS hours
+         FROM metric_rollup_marks m
+        WHERE m.project_id = $1
+          AND EXISTS (SELECT 1 FROM metric_rollups r
+                       WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
+        GROUP BY m.metric ORDER BY m.metric`,
+      [projectId],
+    );
+    let caught = 0;
+    for (const { metric, hours } of marked) {
+      for (const run of mergeSpans(hours.map((h) => ({ from: h.getTime(), to: h.getTime() + HOUR_MS })))) {
+        for (let from = run.from; from < run.to; from += MAX_JOB_HOURS * HOUR_MS) {
+          const span = { from, to: Math.min(run.to, from + MAX_JOB_HOURS * HOUR_MS) };
+          await this.caughtUp(projectId, metric, span, async () => true);
+          caught += (span.to - span.from) / HOUR_MS;
+        }
+      }
+    }
+    return caught;
+  }
+
+  /**
+   * Catches up the whole hours of `span` under the project's lock, then runs `read` in that
+   * same transaction. One catch-up per project at a time in this process: the others wait
+   * here, not on the advisory lock with a pooled connection each.
+   */
+  private caughtUp<T>(projectId: number, metric: string, span: Span, read: (tx: EntityManager) => Promise<T>): Promise<T> {
+    const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];
     return this.serially(projectId, () =>
       this.inTransaction(async (tx) => {
-        await this.catchUp(tx, projectId, metric, hours, bounds);
+        await this.catchUp(tx, projectId, metric, hoursOf(span), bounds);
         return read(tx);
       }, projectId),
     ) as Promise<T>;

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Coalescer } from '../../../core/database/coalescer';
 import { Metrics } from '../../../core/metrics/metrics.service';
+import { RollupFreshnessService } from '../../analytics/freshness/rollup-freshness.service';
 import { FailedReadingsRepository } from '../failed-readings.repository';
 import type { ReadingRow } from '../reading-row';
 import { batchWeight, SMALL_BATCH_WEIGHT } from './batch-weight';
@@ -44,7 +45,8 @@ export interface WriteOutcome {
  * shallow one a write goes out at once. Flushes take the projects' jobs in turn, and small
  * batches have a flush slot of their own. A caller's
  * promise resolves when its readings are committed (new ones stored, duplicates skipped,
- * refused ones kept in failed_readings: see `insertIsolating`). docs/ingest.md.
+ * refused ones kept in failed_readings: see `insertIsolating`). A flush that marked hours
+ * for a rebuild (a backfill) then queues their catch-up (docs/analytics.md). docs/ingest.md.
  */
 @Injectable()
 export class ReadingWriter {
@@ -55,9 +57,10 @@ export class ReadingWriter {
     private readonly repo: ReadingsRepository,
     private readonly failures: FailedReadingsRepository,
     private readonly metrics: Metrics,
+    private readonly rollups: RollupFreshnessService,
   ) {
     this.coalescer = new Coalescer<readonly ReadingRow[]>({
-      flush: async (batches) => void (await this.insertIsolating(batches.flat(), 'count')),
+      flush: async (batches) => this.insert(batches.flat(), 'count'),
       maxWeight: MAX_WEIGHT_PER_FLUSH,
       weigh: batchWeight,
       lane: (rows) => rows[0].projectId,
@@ -75,8 +78,18 @@ export class ReadingWriter {
   /** wait=true: the batch's own statement, so the database decides which of concurrent senders stored a reading. */
   async writeNow(rows: readonly ReadingRow[]): Promise<WriteOutcome> {
     const out: WriteOutcome = { stored: new Set(), failed: new Set() };
-    await this.insertIsolating(rows, 'keys', out);
+    await this.insert(rows, 'keys', out);
     return out;
+  }
+
+  /** One flush: `insertIsolating`, then the catch-up of whatever its committed statements marked. */
+  private async insert(rows: readonly ReadingRow[], mode: 'count' | 'keys', out?: WriteOutcome): Promise<void> {
+    const marked = new Set<number>();
+    try {
+      await this.insertIsolating(rows, mode, marked, out);
+    } finally {
+      if (marked.size) await this.rollups.catchUpSoon([...marked]);
+    }
   }
 
   /**
@@ -85,11 +98,11 @@ export class ReadingWriter {
    * failed_readings with the reason (and counted) instead of failing their batch for good:
    * n rows with one poison row cost about 2·log2(n) statements.
    */
-  private async insertIsolating(rows: readonly ReadingRow[], mode: 'count' | 'keys', out?: WriteOutcome): Promise<void> {
+  private async insertIsolating(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked: Set<number>, out?: WriteOutcome): Promise<void> {
     try {
-      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count'));
+      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count', marked));
       else {
-        const keys = await this.repo.insertMany(rows, 'keys');
+        const keys = await this.repo.insertMany(rows, 'keys', marked);
         this.metrics.readingsStored.inc(keys.length);
         for (const k of keys) out?.stored.add(readingKey(Number(k.device_id), k.event_id));
       }
@@ -98,8 +111,8 @@ export class ReadingWriter {
       if (!refused) throw err;
       if (rows.length > 1) {
         const half = rows.length >> 1;
-        await this.insertIsolating(rows.slice(0, half), mode, out);
-        await this.insertIsolating(rows.slice(half), mode, out);
+        await this.insertIsolating(rows.slice(0, half), mode, marked, out);
+        await this.insertIsolating(rows.slice(half), mode, marked, out);
         return;
       }
       const [row] = rows;

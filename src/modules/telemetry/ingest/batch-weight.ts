@@ -12,8 +12,12 @@ export function batchWeight(readings: readonly { data: unknown }[]): number {
   return w;
 }
 
-/**
- * Batches this light (a device's few readings) are small: they go to the `telemetry-ingest`
- * queue, whose worker slots large batches cannot take, and have the writer's express flush.
- */
+/** Batches this light (a device's few readings) are small: they have the writer's express flush. */
 export const SMALL_BATCH_WEIGHT = 2_000;
+
+/**
+ * Batches heavier than this (more than 1,000 readings of four metrics, a 5,000-key event) go to
+ * the `telemetry-ingest-bulk` queue, whose few worker slots are their own: they cannot take the
+ * slots of everyone else's batches, nor hold many of them in memory at once.
+ */
+export const BULK_BATCH_WEIGHT = 5_000;

@@ -1,6 +1,6 @@
 import { defineJob, QUEUES } from '../../../core/queue/queues';
 import { retryForever } from '../../../core/queue/retry-policy';
-import { batchWeight, SMALL_BATCH_WEIGHT } from '../ingest/batch-weight';
+import { batchWeight, BULK_BATCH_WEIGHT } from '../ingest/batch-weight';
 
 export interface IngestReadingsPayload {
   orgId: number;
@@ -26,4 +26,4 @@ export const ingestBulkReadingsJob = defineJob<IngestReadingsPayload>({ ...inges
 
 /** Which queue a batch goes to: large ones cannot hold the worker slots small ones are taken by. */
 export const ingestJobFor = (readings: IngestReadingsPayload['readings']) =>
-  batchWeight(readings) > SMALL_BATCH_WEIGHT ? ingestBulkReadingsJob : ingestReadingsJob;
+  batchWeight(readings) > BULK_BATCH_WEIGHT ? ingestBulkReadingsJob : ingestReadingsJob;

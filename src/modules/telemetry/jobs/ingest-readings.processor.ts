@@ -8,12 +8,17 @@ import { IngestReadingsPayload, ingestReadingsJob } from './ingest-readings.job'
 /**
  * Many jobs at once, so the reading writer can coalesce them into large inserts and always has
  * the next batch gathered while one is being written; chosen with `npm run bench:ingest`
- * (docs/benchmarks.md, "Ingest job concurrency"). At most CONCURRENCY × MAX_EVENTS events
- * are in memory at once per queue.
+ * (docs/benchmarks.md, "Ingest job concurrency").
  */
 const CONCURRENCY = 64;
 
-/** Small batches (`telemetry-ingest`): their slots are never held by large ones waiting for the writer. */
+/**
+ * Large batches: a few fill a flush (at most 60,000 weight), so three flushes' worth of the
+ * largest is enough to keep the writer busy, and bounds what they hold in memory.
+ */
+const BULK_CONCURRENCY = 12;
+
+/** Batches up to BULK_BATCH_WEIGHT (`telemetry-ingest`): their slots are never held by large ones waiting for the writer. */
 @Processor(QUEUES.telemetryIngest)
 export class IngestReadingsProcessor {
   constructor(private readonly ingest: TelemetryIngestService) {}
@@ -29,7 +34,7 @@ export class IngestReadingsProcessor {
 export class IngestBulkReadingsProcessor {
   constructor(private readonly ingest: TelemetryIngestService) {}
 
-  @Process({ name: ingestReadingsJob.name, concurrency: CONCURRENCY })
+  @Process({ name: ingestReadingsJob.name, concurrency: BULK_CONCURRENCY })
   handle(job: Job<IngestReadingsPayload>): Promise<void> {
     return withJobContext(job, () => this.ingest.store(job.data));
   }

@@ -67,10 +67,15 @@ export async function startProcess(name: string, role: 'api' | 'worker' | 'all',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`${name} exited unexpectedly (code ${code}, signal ${signal})\n`);
+  });
   const proc: Proc = {
     name,
     child,
     async stop() {
+      stopping = true;
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       // A profiled process writes its profile on exit: give it time to finish its backlog.

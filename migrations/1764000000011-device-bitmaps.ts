@@ -64,8 +64,8 @@ export class DeviceBitmaps1764000000011 implements MigrationInterface {
     await q.query(`
       UPDATE metric_rollups h SET device_bits = b.bits
         FROM (SELECT project_id, metric, start,
-                     CASE WHEN count(o) = max(n) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS bits
-                FROM (SELECT h.project_id, h.metric, h.start, cardinality(h.devices) AS n, d.ordinal AS o,
+                     CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS bits
+                FROM (SELECT h.project_id, h.metric, h.start, d.ordinal AS o,
                              lag(d.ordinal, 1, -1) OVER (PARTITION BY h.project_id, h.metric, h.start ORDER BY d.ordinal) AS prev
                         FROM metric_rollups h
                         CROSS JOIN unnest(h.devices) AS u(id)

@@ -51,9 +51,9 @@ export const ROLLUP_COLUMNS = 'count, sum, min, max, vals, cnts, devices, dcnts,
  * docs/analytics.md, "Counting distinct devices".
  */
 export function deviceBitsOf(rows: string, project: string): string {
-  return `SELECT t, CASE WHEN count(o) = max(n) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
-          FROM (SELECT r.t, cardinality(r.devices) AS n, d.ordinal AS o,
-                       lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
+  // count(*), not cardinality(devices): an array carried into the window would be read whole once per element.
+  return `SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
+          FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
                   FROM ${rows} r CROSS JOIN unnest(r.devices) AS u(id)
                   LEFT JOIN devices d ON d.id = u.id AND d.project_id = ${project}) x
          GROUP BY t`;

@@ -118,14 +118,17 @@ export class RollupQueriesRepository {
     const [w0, w1] = [q.add(new Date(h0)), q.add(new Date(h1))];
     const whole = `${hour} AND h.start >= ${w0} AND h.start < ${w1}`;
     // bit_or needs bitmaps of one length: each is padded with zeros to the longest (a device
-    // created after an hour was built has an ordinal past that hour's bitmap).
+    // whose ordinal is past an hour's highest has no bit there). The edges' devices find their
+    // ordinals by a hash join with the project's devices: the planner cannot estimate how many
+    // an unnest gives, and one index probe per device costs more than reading them all.
     return `(WITH bits AS MATERIALIZED (SELECT h.device_bits AS b FROM metric_rollups h WHERE ${whole} AND h.device_bits IS NOT NULL),
                   seen AS (SELECT coalesce(bit_or(overlay(z.zeros PLACING bits.b FROM 1)), B'') AS b
                              FROM bits, (SELECT repeat('0', max(length(b)))::varbit AS zeros FROM bits) z),
                   others AS (SELECT DISTINCT d FROM (
                     SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d) WHERE ${whole} AND h.device_bits IS NULL
-                    UNION ALL ${edges}) x)
-             SELECT bit_count(seen.b) + (SELECT count(*) FROM others o LEFT JOIN devices dv ON dv.id = o.d AND dv.project_id = ${project}
+                    UNION ALL ${edges}) x),
+                  ordinals AS MATERIALIZED (SELECT id, ordinal FROM devices WHERE project_id = ${project})
+             SELECT bit_count(seen.b) + (SELECT count(*) FROM others o LEFT JOIN ordinals dv ON dv.id = o.d
                                           WHERE CASE WHEN dv.ordinal < length(seen.b) THEN get_bit(seen.b, dv.ordinal) = 0 ELSE true END)
                FROM seen)::int`;
   }

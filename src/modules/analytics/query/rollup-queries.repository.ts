@@ -110,11 +110,12 @@ export class RollupQueriesRepository {
     const hour = `h.project_id = ${project} AND h.metric = ${metric} AND h.span_s = 3600 AND h.count > 0`;
     // Readings newer than the rollups, in the raw edges, count too.
     const edges = `SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
-                WHERE ${hour} AND h.start = ${lead}::timestamptz AND u.l >= ${lo}
-               UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
-                WHERE ${hour} AND h.start = ${trail}::timestamptz AND u.f < ${hi}
-               UNION ALL SELECT device_id FROM raw WHERE w > 0`;
-    if (h0 >= h1) return `(SELECT count(DISTINCT d) FROM (${edges}) x)::int`;
+                     WHERE ${hour} AND h.start = ${lead}::timestamptz AND u.l >= ${lo}
+                    UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
+                     WHERE ${hour} AND h.start = ${trail}::timestamptz AND u.f < ${hi}
+                    UNION ALL SELECT device_id FROM raw WHERE w > 0`;
+    if (h0 >= h1) return `(SELECT count(DISTINCT d) FROM (
+                    ${edges}) x)::int`;
     const [w0, w1] = [q.add(new Date(h0)), q.add(new Date(h1))];
     const whole = `${hour} AND h.start >= ${w0} AND h.start < ${w1}`;
     // bit_or needs bitmaps of one length: each is padded with zeros to the longest (a device

@@ -121,7 +121,8 @@ export class RollupQueriesRepository {
     // bit_or needs bitmaps of one length: each is padded with zeros to the longest (a device
     // whose ordinal is past an hour's highest has no bit there). The edges' devices find their
     // ordinals by a hash join with the project's devices: the planner cannot estimate how many
-    // an unnest gives, and one index probe per device costs more than reading them all.
+    // an unnest gives, and when an edge hour holds most of the devices, an index probe per
+    // device costs more than reading them all.
     return `(WITH bits AS MATERIALIZED (SELECT h.device_bits AS b FROM metric_rollups h WHERE ${whole} AND h.device_bits IS NOT NULL),
                   seen AS (SELECT coalesce(bit_or(overlay(z.zeros PLACING bits.b FROM 1)), B'') AS b
                              FROM bits, (SELECT repeat('0', max(length(b)))::varbit AS zeros FROM bits) z),

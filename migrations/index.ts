@@ -8,6 +8,7 @@ import { EvaluationMarks1764000000007 } from './1764000000007-evaluation-marks';
 import { RuleTypesDeadlines1764000000008 } from './1764000000008-rule-types-deadlines';
 import { Silences1764000000009 } from './1764000000009-silences';
 import { WebhookControls1764000000010 } from './1764000000010-webhook-controls';
+import { DeviceBitmaps1764000000011 } from './1764000000011-device-bitmaps';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and tests agree. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   RuleTypesDeadlines1764000000008,
   Silences1764000000009,
   WebhookControls1764000000010,
+  DeviceBitmaps1764000000011,
 ];

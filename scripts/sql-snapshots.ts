@@ -172,8 +172,10 @@ async function rollupQueries(rec: Recorder): Promise<void> {
   const plan = planRollups(at('2026-03-01T09:59:20Z'), at('2026-03-01T12:00:10Z'), true);
   rec.scenario('RollupQueriesRepository.aggregate(7, "temp", 09:59:20..12:00:10, 1h)', current);
   await repo.aggregate(PROJECT, METRIC, plan, 3600, now);
-  rec.scenario('RollupQueriesRepository.stats(7, "temp", 09:59:20..12:00:10): distinct devices from the hour rows', current);
+  rec.scenario('RollupQueriesRepository.stats(7, "temp", 09:59:20..12:00:10): distinct devices from the hour rows (whole hours by their bitmaps)', current);
   await repo.stats(PROJECT, METRIC, plan, now);
+  rec.scenario('RollupQueriesRepository.stats(7, "temp", 10:30:00..11:20:00): two partial hours, distinct devices from their hour rows only', current);
+  await repo.stats(PROJECT, METRIC, planRollups(at('2026-03-01T10:30:00Z'), at('2026-03-01T11:20:00Z'), true), now);
   rec.scenario('RollupQueriesRepository.stats(7, "temp", 10:05:00..10:35:30): within one hour, distinct devices from the minute rows', current);
   await repo.stats(PROJECT, METRIC, planRollups(at('2026-03-01T10:05:00Z'), at('2026-03-01T10:35:30Z'), true), now);
 }

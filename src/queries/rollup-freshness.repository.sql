@@ -84,10 +84,9 @@ WITH parts AS MATERIALIZED (
   SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
     FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
      AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
-  FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
+), hours AS MATERIALIZED (
+  SELECT hs.t, coalesce(m.count, 0) AS count, m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
+    FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
                devs.dfirst, devs.dlast
    FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
    LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
@@ -97,7 +96,14 @@ SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.
                      array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
                 FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
                         FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m USING (t);
+               GROUP BY t) devs USING (t)) m USING (t)
+)
+INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits)
+SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, b.device_bits FROM hours LEFT JOIN (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
+   FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
+           FROM hours r CROSS JOIN unnest(r.devices) AS u(id)
+           LEFT JOIN devices d ON d.id = u.id AND d.project_id = $1) x
+  GROUP BY t) b USING (t);
 
 -- $1 = 7
 -- $2 = "temp"
@@ -144,10 +150,9 @@ WITH parts AS MATERIALIZED (
   SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
     FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
      AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
-  FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
+), hours AS MATERIALIZED (
+  SELECT hs.t, coalesce(m.count, 0) AS count, m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
+    FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
                devs.dfirst, devs.dlast
    FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
    LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
@@ -157,7 +162,14 @@ SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.
                      array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
                 FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
                         FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m USING (t);
+               GROUP BY t) devs USING (t)) m USING (t)
+)
+INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits)
+SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, b.device_bits FROM hours LEFT JOIN (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
+   FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
+           FROM hours r CROSS JOIN unnest(r.devices) AS u(id)
+           LEFT JOIN devices d ON d.id = u.id AND d.project_id = $1) x
+  GROUP BY t) b USING (t);
 
 COMMIT;
 
@@ -250,10 +262,9 @@ WITH parts AS MATERIALIZED (
   SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
     FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
      AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
-  FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
+), hours AS MATERIALIZED (
+  SELECT hs.t, coalesce(m.count, 0) AS count, m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
+    FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
                devs.dfirst, devs.dlast
    FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
    LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
@@ -263,7 +274,14 @@ SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.
                      array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
                 FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
                         FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m USING (t);
+               GROUP BY t) devs USING (t)) m USING (t)
+)
+INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits)
+SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, b.device_bits FROM hours LEFT JOIN (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
+   FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
+           FROM hours r CROSS JOIN unnest(r.devices) AS u(id)
+           LEFT JOIN devices d ON d.id = u.id AND d.project_id = $1) x
+  GROUP BY t) b USING (t);
 
 -- $1 = 7
 -- $2 = "temp"
@@ -380,10 +398,9 @@ WITH parts AS MATERIALIZED (
   SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
     FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
      AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
-  FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
+), hours AS MATERIALIZED (
+  SELECT hs.t, coalesce(m.count, 0) AS count, m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
+    FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
                devs.dfirst, devs.dlast
    FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
    LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
@@ -393,7 +410,14 @@ SELECT $1, $2, 3600, hs.t, coalesce(m.count, 0), m.sum, m.min, m.max, m.vals, m.
                      array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
                 FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
                         FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m USING (t);
+               GROUP BY t) devs USING (t)) m USING (t)
+)
+INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits)
+SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, b.device_bits FROM hours LEFT JOIN (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
+   FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
+           FROM hours r CROSS JOIN unnest(r.devices) AS u(id)
+           LEFT JOIN devices d ON d.id = u.id AND d.project_id = $1) x
+  GROUP BY t) b USING (t);
 
 -- $1 = 7
 -- $2 = "temp"

@@ -71,7 +71,7 @@ SELECT to_timestamp(floor(date_part('epoch', t) / $16) * $16) AS start, sum(coun
 
 COMMIT;
 
--- RollupQueriesRepository.stats(7, "temp", 09:59:20..12:00:10): distinct devices from the hour rows
+-- RollupQueriesRepository.stats(7, "temp", 09:59:20..12:00:10): distinct devices from the hour rows (whole hours by their bitmaps)
 
 START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
 
@@ -101,12 +101,12 @@ OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric =
 -- $13 = "2026-03-01T12:00:00.000Z"
 -- $14 = "2026-03-01T12:00:00.000Z"
 -- $15 = "2026-03-01T12:00:10.001Z"
--- $16 = "2026-03-01T10:00:00.000Z"
+-- $16 = "2026-03-01T09:00:00.000Z"
 -- $17 = "2026-03-01T12:00:00.000Z"
--- $18 = "2026-03-01T09:00:00.000Z"
--- $19 = "2026-03-01T12:00:00.000Z"
--- $20 = "2026-03-01T09:59:20.000Z"
--- $21 = "2026-03-01T12:00:10.001Z"
+-- $18 = "2026-03-01T09:59:20.000Z"
+-- $19 = "2026-03-01T12:00:10.001Z"
+-- $20 = "2026-03-01T10:00:00.000Z"
+-- $21 = "2026-03-01T12:00:00.000Z"
 WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
        (span_s = 60 AND start = ANY($9::timestamptz[])) AS edge
   FROM metric_rollups
@@ -135,14 +135,85 @@ SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist)
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.99::float8 * n.n))) AS p99,
+       (WITH bits AS MATERIALIZED (SELECT h.device_bits AS b FROM metric_rollups h WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start >= $20 AND h.start < $21 AND h.device_bits IS NOT NULL),
+           seen AS (SELECT coalesce(bit_or(overlay(z.zeros PLACING bits.b FROM 1)), B'') AS b
+                      FROM bits, (SELECT repeat('0', max(length(b)))::varbit AS zeros FROM bits) z),
+           others AS (SELECT DISTINCT d FROM (
+             SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d) WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start >= $20 AND h.start < $21 AND h.device_bits IS NULL
+             UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
+              WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $16::timestamptz AND u.l >= $18
+             UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
+              WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $17::timestamptz AND u.f < $19
+             UNION ALL SELECT device_id FROM raw WHERE w > 0) x),
+           ordinals AS MATERIALIZED (SELECT id, ordinal FROM devices WHERE project_id = $1)
+      SELECT bit_count(seen.b) + (SELECT count(*) FROM others o LEFT JOIN ordinals dv ON dv.id = o.d
+                                   WHERE CASE WHEN dv.ordinal < length(seen.b) THEN get_bit(seen.b, dv.ordinal) = 0 ELSE true END)
+        FROM seen)::int AS unique_devices
+  FROM n;
+
+COMMIT;
+
+-- RollupQueriesRepository.stats(7, "temp", 10:30:00..11:20:00): two partial hours, distinct devices from their hour rows only
+
+START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+
+SET LOCAL work_mem = '64MB';
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = "2026-03-01T10:00:00.000Z"
+-- $4 = "2026-03-01T12:00:00.000Z"
+SELECT (SELECT count(*)::int FROM metric_rollups
+     WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
+   EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4)
+OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS changed;
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = "2026-03-01T10:30:00.000Z"
+-- $4 = "2026-03-01T10:30:00.000Z"
+-- $5 = "2026-03-01T10:30:00.000Z"
+-- $6 = "2026-03-01T11:20:00.000Z"
+-- $7 = "2026-03-01T11:20:00.000Z"
+-- $8 = "2026-03-01T11:20:00.000Z"
+-- $9 = []
+-- $10 = "2026-03-01T11:20:00.000Z"
+-- $11 = "2026-03-01T11:20:00.000Z"
+-- $12 = "2026-03-01T11:20:00.001Z"
+-- $13 = "2026-03-01T10:00:00.000Z"
+-- $14 = "2026-03-01T11:00:00.000Z"
+-- $15 = "2026-03-01T10:30:00.000Z"
+-- $16 = "2026-03-01T11:20:00.001Z"
+WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
+       (span_s = 60 AND start = ANY($9::timestamptz[])) AS edge
+  FROM metric_rollups
+ WHERE project_id = $1 AND metric = $2 AND count > 0
+   AND ((span_s = 3600 AND start >= $3 AND start < $4)
+     OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))),
+raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
+  UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, 1 AS w FROM readings r
+   WHERE r.device_id = ANY (coalesce((SELECT devices FROM metric_rollups
+                                 WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10), '{}')) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
+     AND jsonb_typeof(r.payload -> $2::text) = 'number'),
+hist AS (
+  SELECT v, sum(c)::bigint AS c FROM (
+    SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
+    UNION ALL SELECT v, w FROM raw
+  ) h GROUP BY v HAVING sum(c) > 0
+),
+ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
+n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
+SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
+       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
+       (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
+       (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
+       (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.99::float8 * n.n))) AS p99,
        (SELECT count(DISTINCT d) FROM (
-        SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d)
-         WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start >= $16 AND h.start < $17
-        UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
-         WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $18::timestamptz AND u.l >= $20
-        UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
-         WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $19::timestamptz AND u.f < $21
-        UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int AS unique_devices
+             SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
+              WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $13::timestamptz AND u.l >= $15
+             UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
+              WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $14::timestamptz AND u.f < $16
+             UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int AS unique_devices
   FROM n;
 
 COMMIT;

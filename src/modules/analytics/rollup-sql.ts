@@ -43,3 +43,18 @@ export function mergedRollups(parts: string): string {
 
 /** The columns of a rollup row, in the order the two functions above give them. */
 export const ROLLUP_COLUMNS = 'count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast';
+
+/**
+ * The device bitmap per t of the rows in `rows`, a CTE of (t, devices), for hour rows: bit i
+ * (from the left) set iff the project's device with ordinal i is in `devices`, as long as the
+ * highest ordinal there; null when one of them is no device of the project (any more).
+ * docs/analytics.md, "Counting distinct devices".
+ */
+export function deviceBitsOf(rows: string, project: string): string {
+  // count(*), not cardinality(devices): an array carried into the window would be read whole once per element.
+  return `SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
+          FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
+                  FROM ${rows} r CROSS JOIN unnest(r.devices) AS u(id)
+                  LEFT JOIN devices d ON d.id = u.id AND d.project_id = ${project}) x
+         GROUP BY t`;
+}

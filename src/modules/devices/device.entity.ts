@@ -11,6 +11,10 @@ export class Device {
   @Column({ type: 'varchar', length: 200 })
   externalId: string;
 
+  /** The device's number within its project, given on insert by a trigger (migration 1764000000011). */
+  @Column({ type: 'int', insert: false, update: false })
+  ordinal: number;
+
   @Column({ type: 'varchar', length: 200 })
   name: string;
 

@@ -4,7 +4,7 @@ import { ADVISORY_LOCKS } from '../../../core/database/advisory-locks';
 import { SqlParams } from '../../../core/database/sql-params';
 import { isNumber, numberAt, projectDevices } from '../metric-sql';
 import { HOUR_MS, hoursOf, mergeSpans, Span } from '../rollup-plan';
-import { mergedRollups, ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
+import { deviceBitsOf, mergedRollups, ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
 
 /** The per-project rebuild lock (two-key form: namespace, project); the device-delete trigger takes it too. */
 const PROJECT_LOCK_NAMESPACE = ADVISORY_LOCKS.projectRollups;
@@ -259,7 +259,7 @@ export class RollupFreshnessRepository {
     await this.rebuildHours(tx, projectId, metric, hours);
   }
 
-  /** Replaces the hour rows of `hours` with the merge of their minute rows (count 0 for none). */
+  /** Replaces the hour rows of `hours` with the merge of their minute rows (count 0 for none) and their device bitmaps. */
   private async rebuildHours(tx: EntityManager, projectId: number, metric: string, hours: Date[]): Promise<void> {
     const ms = hours.map((h) => h.getTime());
     const range = [new Date(Math.min(...ms)), new Date(Math.max(...ms) + HOUR_MS)];
@@ -273,10 +273,12 @@ export class RollupFreshnessRepository {
          SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, ${ROLLUP_COLUMNS}
            FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
             AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
+       ), hours AS MATERIALIZED (
+         SELECT hs.t, ${ROLLUP_COLUMNS.split(', ').map((c) => (c === 'count' ? 'coalesce(m.count, 0) AS count' : `m.${c}`)).join(', ')}
+           FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (${mergedRollups('parts')}) m USING (t)
        )
-       INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
-       SELECT $1, $2, 3600, hs.t, ${ROLLUP_COLUMNS.split(', ').map((c) => (c === 'count' ? 'coalesce(m.count, 0)' : `m.${c}`)).join(', ')}
-         FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (${mergedRollups('parts')}) m USING (t)`,
+       INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS}, device_bits)
+       SELECT $1, $2, 3600, t, ${ROLLUP_COLUMNS}, b.device_bits FROM hours LEFT JOIN (${deviceBitsOf('hours', '$1')}) b USING (t)`,
       [projectId, metric, hours, ...range],
     );
   }

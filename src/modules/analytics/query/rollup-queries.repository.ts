@@ -86,12 +86,12 @@ export class RollupQueriesRepository {
   }
 
   /**
-   * SQL for the distinct devices with readings in the plan's range. Across hours, from hour
-   * rows: the whole hours' devices, and in the first and last hour those whose last (first)
-   * reading there is inside the range: a few rows instead of every minute's. Each part reads
-   * only its own hour rows by a range of the primary key, so the count grows with the window,
-   * not with the metric's history. Within one hour, from the minute rows and edges the values
-   * come from, less the devices only the rest of an edge minute holds.
+   * SQL for the distinct devices with readings in the plan's range (docs/analytics.md, "Counting
+   * distinct devices"). Across hours, from the window's hour rows only, each part by a range of
+   * the primary key: the whole hours' devices as the union of their bitmaps, and those the union
+   * lacks among the first and last hours' devices whose last (first) reading there is inside the
+   * range (and of whole hours without a bitmap). Within one hour, from the minute rows and edges
+   * the values come from, less the devices only the rest of an edge minute holds.
    */
   private deviceCount(q: SqlParams, plan: RollupPlan, { project, metric }: Pieces): string {
     const { from, to: end } = plan.range;
@@ -103,21 +103,36 @@ export class RollupQueriesRepository {
                                 UNION ALL SELECT device_id, w FROM raw) x
                   GROUP BY d HAVING sum(c) > 0) y)::int`;
     }
-    const w0 = q.add(new Date(Math.ceil(from / HOUR_MS) * HOUR_MS));
-    const w1 = q.add(new Date(Math.floor(end / HOUR_MS) * HOUR_MS));
+    const [h0, h1] = [Math.ceil(from / HOUR_MS) * HOUR_MS, Math.floor(end / HOUR_MS) * HOUR_MS];
     const lead = q.add(from > first ? new Date(first) : null);
     const trail = q.add(end < last + HOUR_MS ? new Date(last) : null);
     const [lo, hi] = [q.add(new Date(from)), q.add(new Date(end))];
     const hour = `h.project_id = ${project} AND h.metric = ${metric} AND h.span_s = 3600 AND h.count > 0`;
     // Readings newer than the rollups, in the raw edges, count too.
-    return `(SELECT count(DISTINCT d) FROM (
-               SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d)
-                WHERE ${hour} AND h.start >= ${w0} AND h.start < ${w1}
-               UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
-                WHERE ${hour} AND h.start = ${lead}::timestamptz AND u.l >= ${lo}
-               UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
-                WHERE ${hour} AND h.start = ${trail}::timestamptz AND u.f < ${hi}
-               UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int`;
+    const edges = `SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
+                     WHERE ${hour} AND h.start = ${lead}::timestamptz AND u.l >= ${lo}
+                    UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
+                     WHERE ${hour} AND h.start = ${trail}::timestamptz AND u.f < ${hi}
+                    UNION ALL SELECT device_id FROM raw WHERE w > 0`;
+    if (h0 >= h1) return `(SELECT count(DISTINCT d) FROM (
+                    ${edges}) x)::int`;
+    const [w0, w1] = [q.add(new Date(h0)), q.add(new Date(h1))];
+    const whole = `${hour} AND h.start >= ${w0} AND h.start < ${w1}`;
+    // bit_or needs bitmaps of one length: each is padded with zeros to the longest (a device
+    // whose ordinal is past an hour's highest has no bit there). The edges' devices find their
+    // ordinals by a hash join with the project's devices: the planner cannot estimate how many
+    // an unnest gives, and when an edge hour holds most of the devices, an index probe per
+    // device costs more than reading them all.
+    return `(WITH bits AS MATERIALIZED (SELECT h.device_bits AS b FROM metric_rollups h WHERE ${whole} AND h.device_bits IS NOT NULL),
+                  seen AS (SELECT coalesce(bit_or(overlay(z.zeros PLACING bits.b FROM 1)), B'') AS b
+                             FROM bits, (SELECT repeat('0', max(length(b)))::varbit AS zeros FROM bits) z),
+                  others AS (SELECT DISTINCT d FROM (
+                    SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d) WHERE ${whole} AND h.device_bits IS NULL
+                    UNION ALL ${edges}) x),
+                  ordinals AS MATERIALIZED (SELECT id, ordinal FROM devices WHERE project_id = ${project})
+             SELECT bit_count(seen.b) + (SELECT count(*) FROM others o LEFT JOIN ordinals dv ON dv.id = o.d
+                                          WHERE CASE WHEN dv.ordinal < length(seen.b) THEN get_bit(seen.b, dv.ordinal) = 0 ELSE true END)
+               FROM seen)::int`;
   }
 
   /**

@@ -55,7 +55,19 @@ const summary = (xs: number[]): Latency => {
   return { samples: s.length, p50: r(percentile(s, 0.5)), p99: r(percentile(s, 0.99)), max: r(s[s.length - 1] ?? NaN) };
 };
 
+/**
+ * POST, resent once when the connection was closed under it (a keep-alive connection the
+ * server timed out just as it was reused): the body's event_ids make a resend safe, as any
+ * client of POST /telemetry may do.
+ */
 function postJson(agent: Agent, base: URL, path: string, headers: Record<string, string>, body: string): Promise<number> {
+  return postOnce(agent, base, path, headers, body).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ECONNRESET' || /socket hang up/.test(err.message)) return postOnce(agent, base, path, headers, body);
+    throw err;
+  });
+}
+
+function postOnce(agent: Agent, base: URL, path: string, headers: Record<string, string>, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
       { agent, host: base.hostname, port: base.port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } },
@@ -120,9 +132,12 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
         const eventId = `probe-${probeSeq++}`;
         const t0 = performance.now();
         const body = JSON.stringify({ device_external_id: device.external_id, events: [{ ts: new Date().toISOString(), data: { temperature: 21, humidity: 50 }, event_id: eventId }] });
-        void postJson(agent, base, '/telemetry', b.auth, body).then((status) => {
-          if (status === 202) pending.set(eventId, { deviceId: device.id, t0 });
-        });
+        void postJson(agent, base, '/telemetry', b.auth, body).then(
+          (status) => {
+            if (status === 202) pending.set(eventId, { deviceId: device.id, t0 });
+          },
+          () => undefined, // not accepted: neither timed nor counted missing
+        );
         await new Promise((r) => setTimeout(r, PROBE_MS));
       }
     })();

@@ -134,4 +134,28 @@ describe('rollup catch-up after a backfill', () => {
     expect(await s.hourCounts()).toEqual(s.expectedHourCounts());
     await s.answersAreExact();
   });
+
+  it('catches up a backfill that arrives over several seconds once, after it, not once per second', async () => {
+    const s = await setup();
+    await s.sendNow(s.devs[0], [0, 1, 2, 3].flatMap((k) => [START + k * HOUR + 60_000, START + k * HOUR + 30 * 60_000]), 6);
+    await s.answersAreExact();
+    const catchUps = async () => {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      const count = (outcome: string) => Number(new RegExp(`^watchpost_rollup_catch_ups_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { yielded: count('yielded'), caughtUp: count('caught_up') };
+    };
+    const before = await catchUps();
+    // A backfill of hour 1 in batches 250 ms apart for 3.5 s: its flushes fall in 3–4 windows.
+    for (let n = 0; n < 14; n++) {
+      await s.sendQueued(s.devs[1], s.across(START + HOUR, 10, 1_000 + n), 7 + n);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await waitFor(s.marks, (n) => n === 0, { what: 'the backfill to be caught up' });
+    await waitFor(catchUps, (c) => c.caughtUp > before.caughtUp, { what: 'the catch-up to be counted' });
+    const after = await catchUps();
+    // The jobs of the windows the backfill was still arriving in left the work to the last.
+    expect(after.yielded - before.yielded).toBeGreaterThanOrEqual(1);
+    expect(await s.hourCounts()).toEqual(s.expectedHourCounts());
+    await s.answersAreExact();
+  });
 });

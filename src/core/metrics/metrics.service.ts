@@ -52,6 +52,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rollupCatchUps = new Counter({
+    name: 'watchpost_rollup_catch_ups_total',
+    help: 'Rollup catch-up jobs by outcome: caught_up (rebuilt the project\'s marked hours), yielded (left them to the next window\'s job: the backfill was still arriving). docs/analytics.md.',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+
   readonly jobFailures = new Counter({
     name: 'watchpost_job_failures_total',
     help: 'Failed job attempts by queue and job; each is retried after a capped backoff, never given up (see docs/durability.md).',

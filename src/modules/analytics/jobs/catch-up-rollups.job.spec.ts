@@ -1,4 +1,4 @@
-import { catchUpRollupsTiming, CLOCK_MARGIN_MS, GATHER_MS } from './catch-up-rollups.job';
+import { catchUpRollupsTiming, CLOCK_MARGIN_MS, GATHER_MS, nextWindowJobId } from './catch-up-rollups.job';
 
 describe('catchUpRollupsTiming', () => {
   const t0 = Date.parse('2026-03-01T10:00:00.000Z');
@@ -23,5 +23,15 @@ describe('catchUpRollupsTiming', () => {
       expect(catchUpRollupsTiming(7, later).jobId).not.toBe(first.jobId);
       expect(due(later)).toBeGreaterThan(later);
     }
+  });
+});
+
+describe('nextWindowJobId', () => {
+  it('names the same project’s job of the next window', () => {
+    const t0 = Date.parse('2026-03-01T10:00:00.000Z');
+    const { jobId } = catchUpRollupsTiming(7, t0);
+    expect(nextWindowJobId(jobId)).toBe(catchUpRollupsTiming(7, t0 + GATHER_MS).jobId);
+    expect(nextWindowJobId(jobId)).not.toBe(catchUpRollupsTiming(8, t0 + GATHER_MS).jobId);
+    expect(nextWindowJobId('something else')).toBeNull();
   });
 });

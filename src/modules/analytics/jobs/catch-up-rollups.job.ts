@@ -37,3 +37,13 @@ export function catchUpRollupsTiming(projectId: number, now: number): { jobId: s
   const window = Math.floor(now / GATHER_MS);
   return { jobId: `rollups:${projectId}:${window}`, delay: (window + 1) * GATHER_MS + CLOCK_MARGIN_MS - now };
 }
+
+/**
+ * The id of the job of the window after `jobId`'s, for the same project. When that job exists
+ * as `jobId`'s starts, the backfill was still arriving: the later job will catch up all the
+ * marks, so this one yields instead of rebuilding the same hours once per window.
+ */
+export function nextWindowJobId(jobId: string): string | null {
+  const m = /^rollups:(\d+):(\d+)$/.exec(jobId);
+  return m ? `rollups:${m[1]}:${Number(m[2]) + 1}` : null;
+}

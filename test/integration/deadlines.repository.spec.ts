@@ -79,34 +79,4 @@ describe('DeadlinesRepository (real Postgres)', () => {
     await inTransaction(ds, (tx) => deadlines.put(tx, row(live)));
     expect(await count(live)).toBe(1);
   });
-
-  it('moves no-data clocks by the metrics their rules watch, looking only for those in the readings', async () => {
-    const own = await makeTenant(ds, 2);
-    const [a, b] = own.devices;
-    const noData = async (metric: string | null) => {
-      const [r] = await ds.query(
-        `INSERT INTO rules (project_id, name, type, metric, no_data_seconds, scope) VALUES ($1, 'quiet', 'no_data', $2, 60, 'ALL') RETURNING id`,
-        [own.projectId, metric],
-      );
-      await inTransaction(ds, (tx) => deadlines.syncRule(tx, Number(r.id), true));
-      return Number(r.id);
-    };
-    const [temp, any] = [await noData('temp'), await noData(null)];
-    const lastReading = async (rule: number, device: number) =>
-      (await ds.query(`SELECT last_reading_at FROM rule_deadlines WHERE rule_id = $1 AND device_id = $2`, [rule, device]))[0].last_reading_at?.toISOString() ?? null;
-    const t1 = new Date(Date.now() + 60_000).toISOString();
-    const t2 = new Date(Date.now() + 120_000).toISOString();
-    const wide: Record<string, unknown> = { temp: null, constructor: 1 };
-    for (let k = 0; k < 2_000; k++) wide[`k${k}`] = k;
-    // a: a wide reading without temp (null), then one with it; b: only a reading of temp.
-    await deadlines.recordArrivals([{ deviceId: a, at: t1, readings: [{ data: wide }] }]);
-    expect([await lastReading(temp, a), await lastReading(any, a)]).toEqual([null, t1]);
-    await deadlines.recordArrivals([
-      { deviceId: a, at: t2, readings: [{ data: { hum: 1 } }, { data: { temp: 20 } }] },
-      { deviceId: b, at: t1, readings: [{ data: { temp: 21 } }] },
-      // A device of a project without no-data rules changes nothing.
-      { deviceId: t.devices[0], at: t2, readings: [{ data: { temp: 1 } }] },
-    ]);
-    expect([await lastReading(temp, a), await lastReading(any, a), await lastReading(temp, b), await lastReading(any, b)]).toEqual([t2, t2, t1, t1]);
-  });
 });

@@ -5,6 +5,13 @@ import { Arrival, DeadlinesRepository } from './deadlines.repository';
 /** Arrivals per flush; a device's 10,000-key reading counts as one. */
 const MAX_ARRIVALS_PER_FLUSH = 5_000;
 
+/** The metrics a batch carries: top-level keys with a non-null value, in any of its readings. */
+export function carriedMetrics(readings: readonly { data: Record<string, unknown> }[]): string[] {
+  const metrics = new Set<string>();
+  for (const r of readings) for (const [k, v] of Object.entries(r.data)) if (v !== null) metrics.add(k);
+  return [...metrics];
+}
+
 /**
  * Tells the no-data rules that readings arrived (docs/rules.md): called by the ingest path
  * after the readings are committed and before their evaluation is scheduled, so the
@@ -24,6 +31,6 @@ export class ArrivalsService {
   }
 
   record(deviceId: number, receivedAt: string, readings: readonly { data: Record<string, unknown> }[]): Promise<void> {
-    return this.coalescer.submit({ deviceId, at: receivedAt, readings });
+    return this.coalescer.submit({ deviceId, at: receivedAt, metrics: carriedMetrics(readings) });
   }
 }

@@ -19,11 +19,11 @@ export interface DueDevice {
   org_id: number;
 }
 
-/** One arrival of readings: the device, the API's receive time, the readings (a metric is carried when non-null in one). */
+/** One arrival of readings: the device, the API's receive time, the metrics carried (non-null). */
 export interface Arrival {
   deviceId: number;
   at: string;
-  readings: readonly { data: Record<string, unknown> }[];
+  metrics: readonly string[];
 }
 
 // The devices a rule watches, for rule `r` (ALL, TAG by tag, EXPLICIT by assignment).
@@ -83,27 +83,10 @@ export class DeadlinesRepository {
 
   /**
    * Moves the silence clocks of the no-data rules these arrivals concern (a metric-null rule
-   * takes any reading). First reads which metrics the devices' no-data rules watch, so only
-   * those are looked for in the readings and sent: a 10,000-key event, or a device without
-   * no-data rules, costs no more than a one-metric reading. Rows are locked in (device, rule)
-   * order, the order an evaluation takes them, so concurrent writers never deadlock; a clock
-   * never moves back. A rule created meanwhile starts its clocks at its creation, after these
-   * arrivals, so the read cannot miss one that matters.
+   * takes any reading). Rows are locked in (device, rule) order, the order an evaluation
+   * takes them, so concurrent writers never deadlock; a clock never moves back.
    */
   async recordArrivals(arrivals: readonly Arrival[]): Promise<void> {
-    const watchedRows: { device_id: string; metric: string | null }[] = await this.ds.query(
-      `SELECT DISTINCT x.device_id, r.metric FROM rule_deadlines x JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data'
-        WHERE x.device_id = ANY($1::bigint[])`,
-      [[...new Set(arrivals.map((a) => a.deviceId))]],
-    );
-    if (!watchedRows.length) return;
-    const watched = new Map<number, { any: boolean; metrics: string[] }>();
-    for (const w of watchedRows) {
-      const entry = watched.get(Number(w.device_id)) ?? { any: false, metrics: [] };
-      if (w.metric === null) entry.any = true;
-      else entry.metrics.push(w.metric);
-      watched.set(Number(w.device_id), entry);
-    }
     const latest = new Map<string, { deviceId: number; metric: string | null; at: string }>();
     const note = (deviceId: number, metric: string | null, at: string) => {
       const key = `${deviceId}|${metric ?? ''}|${metric === null ? 'any' : 'm'}`;
@@ -111,13 +94,10 @@ export class DeadlinesRepository {
       if (!seen || seen.at < at) latest.set(key, { deviceId, metric, at });
     };
     for (const a of arrivals) {
-      const w = watched.get(a.deviceId);
-      if (!w) continue;
-      if (w.any) note(a.deviceId, null, a.at);
-      for (const m of w.metrics) if (a.readings.some((r) => Object.hasOwn(r.data, m) && r.data[m] !== null)) note(a.deviceId, m, a.at);
+      note(a.deviceId, null, a.at);
+      for (const m of a.metrics) note(a.deviceId, m, a.at);
     }
     const rows = [...latest.values()];
-    if (!rows.length) return;
     await this.ds.query(
       `WITH u AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(device_id, metric, at)

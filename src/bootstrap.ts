@@ -44,6 +44,11 @@ export async function startHttp(config: AppConfig): Promise<INestApplication> {
   tuneHeap(config);
   const app = await createHttpApp(config);
   await app.listen(config.port, '0.0.0.0');
+  // An idle keep-alive connection outlives the clients' and proxies' own idle timeouts (60 s
+  // is common), so the server never closes one just as a client sends a request on it.
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   log.log(`${config.role} listening on http://127.0.0.1:${config.port} (docs at /docs, queues at /admin/queues)`);
   onTermination(async (signal) => {
     log.log(`${signal}: draining (no new requests; finishing those in flight)`);

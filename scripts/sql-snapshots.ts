@@ -108,7 +108,7 @@ async function writerInsert(rec: Recorder): Promise<void> {
   });
   rec.scenario(
     'ReadingsRepository.insertMany(rows, "count"): live data of two devices (temp: two values in minute 10:00, so a delta ' +
-      'aggregated in SQL; hum: one value, so a single delta row) and a backfill of device 12 over five minutes of hour 08 (a mark)',
+      'aggregated in SQL; hum: one value, so a single delta row) and a backfill of device 12 over five minutes of hour 08 (a delta row per value if the hour has rollups, else a mark)',
     inserted,
   );
   await repo.insertMany(
@@ -129,7 +129,7 @@ async function freshness(rec: Recorder): Promise<void> {
   const answers =
     (built: Date[], marked: Date[], mergedHours: Date[]): Answer =>
     (sql) => {
-      if (sql.includes(' AS built,')) return [{ built: built.length, changed: true }];
+      if (sql.includes(' AS built,')) return [{ built: built.length, marked: marked.length > 0, deltas: mergedHours.length ? 3 : 0 }];
       if (sql.includes('DELETE FROM metric_rollup_marks WHERE')) return marked.map((hour) => ({ hour }));
       if (sql.startsWith('SELECT start FROM metric_rollups')) return built.map((start) => ({ start }));
       if (sql.includes('merged AS (')) return mergedHours.map((hour) => ({ hour }));
@@ -142,15 +142,21 @@ async function freshness(rec: Recorder): Promise<void> {
   );
   await repo.current(PROJECT, METRIC, { from: h8.getTime(), to: h10.getTime() + 3_600_000 }, async () => 'read');
   rec.scenario(
+    'RollupFreshnessRepository.current(7, "temp", 08:00..10:00): both hours built, nothing marked, deltas pending: ' +
+      'the lock-free check, then the read, which adds the deltas itself (no catch-up)',
+    answers([h8, h9], [], [h8]),
+  );
+  await repo.current(PROJECT, METRIC, { from: h8.getTime(), to: h9.getTime() + 3_600_000 }, async () => 'read');
+  rec.scenario(
     'RollupFreshnessRepository.current(7, "temp", 08:00..12:00): nothing built, so four hours rebuilt by scanning the project’s readings',
     answers([], [], []),
   );
   await repo.current(PROJECT, METRIC, { from: h8.getTime(), to: h10.getTime() + 2 * 3_600_000 }, async () => 'read');
   const marked = answers([h8, h9], [h8, h9], []);
   rec.scenario(
-    'RollupFreshnessRepository.catchUpMarked(7): the catch-up job after a backfill; hours 08 and 09 of "temp" are built and marked, ' +
+    'RollupFreshnessRepository.catchUpMarked(7): the catch-up job after a backfill; hours 08 and 09 of "temp" are built and marked (or have deltas), ' +
       'so one catch-up of 08..10 under the project lock (rebuilt device by device)',
-    (sql, params) => (sql.includes('FROM metric_rollup_marks m') ? [{ metric: METRIC, hours: [h8, h9] }] : marked(sql, params)),
+    (sql, params) => (sql.includes('array_agg(m.hour') ? [{ metric: METRIC, hours: [h8, h9] }] : marked(sql, params)),
   );
   await repo.catchUpMarked(PROJECT);
   rec.scenario('RollupFreshnessRepository.forgetBefore(2026-02-01): after retention dropped the readings before the cutoff');

@@ -23,7 +23,8 @@ import { Progress } from './progress';
  *    QUERY_SECONDS of them), each over a random window of its length inside the 30 days;
  *  - per project-wide kind and per delay of BACKFILL_DELAYS, BACKFILL_ROUNDS times: a backfill
  *    through POST /telemetry (SCALE devices × 1,000 readings over the last day of the span,
- *    which marks its 24 hours for a rebuild and queues the worker's catch-up job), then, that
+ *    which the writer records as deltas of those 24 hours, as they have rollups, and queues
+ *    the worker's catch-up job, which merges them), then, that
  *    long after it is durable (or once the worker has caught it up: `caught-up`), the first
  *    query of that kind over a window that holds it; and how long after the backfill was
  *    durable the worker had caught it up, where that was seen before the query.
@@ -227,9 +228,10 @@ async function addDevices(url: string, projectId: number, auth: Record<string, s
 
 /**
  * The fastest honest path: COPY readings and their identities (reference.ts's method), then
- * what the writer leaves after a backfill, in which every flush spreads over more than 4
- * minutes of each hour (rollup-plan.ts, MAX_DELTA_MINUTES): one rollup mark per metric and
- * hour (the writer appends one per flush; the marks' number does not change what is rebuilt),
+ * what the writer leaves after a bulk backfill, in which every flush has more than
+ * MAX_SPREAD_VALUES values of each hour over more than MAX_DELTA_MINUTES of its minutes
+ * (freshness/rollup-changes.ts): one rollup mark per metric and hour (the writer appends one
+ * per flush; the marks' number does not change what is rebuilt),
  * and the devices' last_seen_at moved to now. Without the marks, rollups built before this
  * load (the previous stage's) would go on answering without its readings.
  */
@@ -391,15 +393,16 @@ async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_a
     const caughtUp: number[] = [];
     const backfillDevices = Math.max(1, Math.round(c.devices.length / DEVICES_PER_SCALE));
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-    // The marks the backfill left on the hours the queries read (temperature: humidity's hours
-    // have no rollups, which the catch-up job leaves to the query that first reads them).
-    const pendingMarks = async () =>
+    // The marks and deltas the backfill left on the hours the queries read (temperature:
+    // humidity's hours have no rollups, which the catch-up job leaves to the query that first reads them).
+    const pending = async () =>
       Number(
         (
-          await c.db.query(`SELECT count(*)::int AS n FROM metric_rollup_marks WHERE project_id = $1 AND metric = 'temperature' AND hour >= $2`, [
-            c.projectId,
-            new Date(spanEnd - DAY - HOUR),
-          ])
+          await c.db.query(
+            `SELECT (SELECT count(*) FROM metric_rollup_marks WHERE project_id = $1 AND metric = 'temperature' AND hour >= $2)
+                  + (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'temperature' AND minute >= $2) AS n`,
+            [c.projectId, new Date(spanEnd - DAY - HOUR)],
+          )
         ).rows[0].n,
       );
     const catchUpJobs = async () => {
@@ -411,7 +414,7 @@ async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_a
     /** Until nothing is marked and no catch-up job waits or runs, so the next round starts clean. */
     const settle = async () => {
       const deadline = performance.now() + CATCH_UP_WAIT_MS;
-      while ((await pendingMarks()) > 0 || (await catchUpJobs()) > 0) {
+      while ((await pending()) > 0 || (await catchUpJobs()) > 0) {
         if (performance.now() > deadline) {
           o.log(`analytics at scale: the catch-up queue did not settle within ${CATCH_UP_WAIT_MS / 1000} s; going on`);
           return;
@@ -431,7 +434,7 @@ async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_a
           if (delay !== 0) {
             const until = durable + (delay === 'caught-up' ? CATCH_UP_WAIT_MS : delay * 1000);
             for (;;) {
-              if ((await pendingMarks()) === 0) {
+              if ((await pending()) === 0) {
                 caughtUp.push(Math.round(performance.now() - durable));
                 break;
               }

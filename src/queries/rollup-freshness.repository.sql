@@ -10,10 +10,12 @@ SET LOCAL work_mem = '64MB';
 -- $2 = "temp"
 -- $3 = "2026-03-01T08:00:00.000Z"
 -- $4 = "2026-03-01T11:00:00.000Z"
+-- $5 = 20001
 SELECT (SELECT count(*)::int FROM metric_rollups
-     WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
-   EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4)
-OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS changed;
+  WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
+EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
+(SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
 
 ROLLBACK;
 
@@ -178,6 +180,25 @@ COMMIT;
 -- $3 = 727021
 SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);
 
+-- RollupFreshnessRepository.current(7, "temp", 08:00..10:00): both hours built, nothing marked, deltas pending: the lock-free check, then the read, which adds the deltas itself (no catch-up)
+
+START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+
+SET LOCAL work_mem = '64MB';
+
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = "2026-03-01T08:00:00.000Z"
+-- $4 = "2026-03-01T10:00:00.000Z"
+-- $5 = 20001
+SELECT (SELECT count(*)::int FROM metric_rollups
+  WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
+EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
+(SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
+
+COMMIT;
+
 -- RollupFreshnessRepository.current(7, "temp", 08:00..12:00): nothing built, so four hours rebuilt by scanning the project’s readings
 
 START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
@@ -188,10 +209,12 @@ SET LOCAL work_mem = '64MB';
 -- $2 = "temp"
 -- $3 = "2026-03-01T08:00:00.000Z"
 -- $4 = "2026-03-01T12:00:00.000Z"
+-- $5 = 20001
 SELECT (SELECT count(*)::int FROM metric_rollups
-     WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
-   EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4)
-OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS changed;
+  WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
+EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
+(SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
 
 ROLLBACK;
 
@@ -321,14 +344,13 @@ COMMIT;
 -- $3 = 727021
 SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);
 
--- RollupFreshnessRepository.catchUpMarked(7): the catch-up job after a backfill; hours 08 and 09 of "temp" are built and marked, so one catch-up of 08..10 under the project lock (rebuilt device by device)
+-- RollupFreshnessRepository.catchUpMarked(7): the catch-up job after a backfill; hours 08 and 09 of "temp" are built and marked (or have deltas), so one catch-up of 08..10 under the project lock (rebuilt device by device)
 
 -- $1 = 7
-SELECT m.metric, array_agg(DISTINCT m.hour ORDER BY m.hour) AS hours
- FROM metric_rollup_marks m
-WHERE m.project_id = $1
-  AND EXISTS (SELECT 1 FROM metric_rollups r
-               WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
+SELECT m.metric, array_agg(m.hour ORDER BY m.hour) AS hours
+ FROM (SELECT metric, hour FROM metric_rollup_marks WHERE project_id = $1
+        UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1) m
+WHERE EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = $1 AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
 GROUP BY m.metric ORDER BY m.metric;
 
 -- $1 = 727021

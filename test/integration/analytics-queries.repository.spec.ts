@@ -26,15 +26,18 @@ const stats = (s: Stats) => ({ ...s, count: Number(s.count), unique_devices: Num
 describe('analytics queries (real Postgres)', () => {
   let ds: DataSource;
   let rollups: RollupQueriesRepository;
+  let freshness: RollupFreshnessRepository;
   let byReadings: ReadingQueriesRepository;
   let t: RepoTenant;
   const sent: Sent[] = [];
 
   beforeAll(async () => {
     ds = await openDataSource();
-    rollups = new RollupQueriesRepository(new RollupFreshnessRepository(ds));
+    freshness = new RollupFreshnessRepository(ds);
+    rollups = new RollupQueriesRepository(freshness);
     byReadings = new ReadingQueriesRepository(ds);
-    t = await makeTenant(ds, 4);
+    // The fifth device reports only in a backfill.
+    t = await makeTenant(ds, 5);
     await ds.query(`UPDATE devices SET tags = ARRAY['roof'] WHERE id = ANY($1::bigint[])`, [t.devices.slice(0, 2)]);
     // Three hours of readings, every 10 s from one of four devices, values in quarters (exact sums).
     const rows: ReadingRow[] = [];
@@ -86,6 +89,49 @@ describe('analytics queries (real Postgres)', () => {
     expect(stats(await byReadings.stats(scope, { ...filter, deviceId: a }))).toEqual(expectedStats(sent, from, to, [a]));
     expect(stats(await byReadings.stats(scope, { ...filter, tag: 'roof' }))).toEqual(expectedStats(sent, from, to, roof));
     expect(buckets(await byReadings.aggregate(scope, filter, 30))).toEqual(expectedBuckets(sent, 30, from, to));
+  });
+
+  it('reads a backfill waiting as deltas beside the rollups, without catching up, with the same answers', async () => {
+    // Six minutes of each hour (edge minutes of the ranges among them), from a device that
+    // reported nowhere before and from one that reports everywhere, with new extremes.
+    const backfill: ReadingRow[] = [];
+    let k = 0;
+    for (const hour of [0, 1, 2]) {
+      for (const minute of [3, 5, 17, 35, 41, 59]) {
+        for (const device of [4, 1]) {
+          const ms = BASE + hour * H + minute * M + 1_234 + device * 2_000;
+          const value = k % 3 === 0 ? 99.5 : k % 3 === 1 ? -7.25 : 3;
+          backfill.push({ projectId: t.projectId, deviceId: t.devices[device], eventId: `bf${k++}`, ts: new Date(ms).toISOString(), receivedAt: new Date().toISOString(), data: { temp: value } });
+          sent.push({ deviceId: t.devices[device], ms, value });
+        }
+      }
+    }
+    await new ReadingsRepository(ds).insertMany(backfill, 'count');
+    const pending = async () =>
+      (
+        await ds.query(
+          `SELECT (SELECT count(*)::int FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'temp') AS deltas,
+                  (SELECT count(*)::int FROM metric_rollup_marks WHERE project_id = $1 AND metric = 'temp') AS marks`,
+          [t.projectId],
+        )
+      )[0];
+    // The hours have rollups, so the backfill waits as one delta row per value, not as marks.
+    expect(await pending()).toEqual({ deltas: backfill.length, marks: 0 });
+    const everyAnswer = async () => {
+      for (const [name, from, to] of ranges) {
+        for (const seconds of [60, 300, 3600]) {
+          const got = buckets(await rollups.aggregate(t.projectId, 'temp', planRollups(from, to, seconds % 3600 === 0), seconds));
+          expect([name, seconds, got]).toEqual([name, seconds, expectedBuckets(sent, seconds, from, to)]);
+        }
+        expect([name, stats(await rollups.stats(t.projectId, 'temp', planRollups(from, to, true)))]).toEqual([name, expectedStats(sent, from, to)]);
+      }
+    };
+    await everyAnswer();
+    expect(await pending()).toEqual({ deltas: backfill.length, marks: 0 });
+    // Once the catch-up job has merged them, the same answers from the rollups alone.
+    await freshness.catchUpMarked(t.projectId);
+    expect(await pending()).toEqual({ deltas: 0, marks: 0 });
+    await everyAnswer();
   });
 });
 

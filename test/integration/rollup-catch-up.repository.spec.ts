@@ -10,9 +10,9 @@ const H = 3_600_000;
 const BASE = Date.parse('2025-06-10T00:00:00Z');
 
 /**
- * The catch-up job's work (RollupFreshnessRepository.catchUpMarked): after a backfill marked
- * hours whose rollups exist, it leaves them exactly what the readings give, without a query,
- * so the first query finds nothing waiting.
+ * The catch-up job's work (RollupFreshnessRepository.catchUpMarked): after a backfill of hours
+ * whose rollups exist (deltas, or marks for a large one), it leaves them exactly what the
+ * readings give, without a query, so later queries find nothing waiting.
  */
 describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
   let ds: DataSource;
@@ -66,7 +66,7 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
     Number((await ds.query(`SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2`, [tenant.projectId, metric]))[0].count);
   const build = (tenant: RepoTenant, metric: string, from: number, to: number) => freshness.current(tenant.projectId, metric, { from, to }, async () => 'read');
 
-  it('rebuilds every marked hour with rollups, of each metric, and leaves the rest as it was', async () => {
+  it('catches up every hour with rollups and a backfill waiting, of each metric, and leaves the rest as it was', async () => {
     const h = BASE;
     const sent = await write(t, ['temp', 'hum'], at(h, [0, 30], 0).concat(at(h + H, [10], 1), at(h + 2 * H, [20], 2)));
     await build(t, 'temp', h, h + 3 * H);
@@ -74,9 +74,9 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
     const otherSent = await write(other, ['temp'], at(h, [1], 0, 1));
     await build(other, 'temp', h, h + H);
 
-    // A backfill across many minutes of hours 0 and 1 (marks, for both metrics), a live
-    // reading in hour 1 (a delta the rebuild takes in), and a backfill of hour 5, which has
-    // no rollups (left to the query that first reads it), and the other project's backfill.
+    // A backfill across many minutes of hours 0 and 1 (deltas, for both metrics: they have
+    // rollups), a live reading in hour 1 (a delta too), a backfill of hour 5, which has no
+    // rollups (a mark, left to the query that first reads it), and the other project's backfill.
     const marked = new Set<number>();
     const back = await write(t, ['temp', 'hum'], at(h, every5, 3).concat(at(h + H, every5, 4), at(h + 5 * H, every5, 5)), marked);
     const live = await write(t, ['temp'], [{ device: 2, ms: h + H + 59 * 60_000, value: 7 }]);
@@ -84,10 +84,11 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
     expect([...marked]).toEqual([t.projectId]);
     for (const m of ['temp', 'hum']) sent[m].push(...back[m]);
     sent.temp.push(...live.temp);
-    expect(await marks(t, 'temp')).toEqual([h, h + H, h + 5 * H]);
-    expect(await deltas(t, 'temp')).toBe(1);
+    expect(await marks(t, 'temp')).toEqual([h + 5 * H]);
+    expect(await deltas(t, 'temp')).toBe(2 * every5.length * 3 + 1);
+    expect(await deltas(t, 'hum')).toBe(2 * every5.length * 3);
 
-    // Two metrics of two hours: 4 hours caught up; the other project's marks are its own job's.
+    // Two metrics of two hours: 4 hours caught up; the other project's deltas are its own job's.
     expect(await freshness.catchUpMarked(t.projectId)).toBe(4);
     expect(await marks(t, 'temp')).toEqual([h + 5 * H]);
     expect(await marks(t, 'hum')).toEqual([h + 5 * H]);
@@ -98,7 +99,7 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
       expect(await rollups(t, m, 3600)).toEqual(expectedRollups(built(sent[m]), 3600));
     }
     expect(await rollups(other, 'temp', 3600)).toEqual(expectedRollups(otherSent.temp, 3600));
-    expect(await marks(other, 'temp')).toEqual([h]);
+    expect(await deltas(other, 'temp')).toBe(every5.length);
 
     expect(await freshness.catchUpMarked(other.projectId)).toBe(1);
     expect(await rollups(other, 'temp', 3600)).toEqual(expectedRollups([...otherSent.temp, ...otherBack.temp], 3600));
@@ -106,15 +107,15 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
     expect(await freshness.catchUpMarked(t.projectId)).toBe(0);
   });
 
-  it('catches up a long run of marked hours piece by piece, with the same numbers', async () => {
+  it('catches up a long run of backfilled hours piece by piece, with the same numbers', async () => {
     const h = BASE + 24 * H;
     const hours = Array.from({ length: 30 }, (_, k) => h + k * H);
     const sent = await write(t, ['long'], hours.flatMap((x, k) => at(x, [k % 60], k, 1)));
     await build(t, 'long', h, h + 30 * H);
     const back = await write(t, ['long'], hours.flatMap((x, k) => at(x, every5, k, 2)));
-    expect(await marks(t, 'long')).toEqual(hours);
+    expect(await deltas(t, 'long')).toBe(30 * every5.length * 2);
     expect(await freshness.catchUpMarked(t.projectId)).toBe(30);
-    expect(await marks(t, 'long')).toEqual([]);
+    expect(await deltas(t, 'long')).toBe(0);
     const all = [...sent.long, ...back.long];
     expect(await rollups(t, 'long', 60)).toEqual(expectedRollups(all, 60));
     expect(await rollups(t, 'long', 3600)).toEqual(expectedRollups(all, 3600));

@@ -1,4 +1,5 @@
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { MAX_SPREAD_VALUES } from '../../src/modules/analytics/freshness/rollup-changes';
 import { RollupFreshnessRepository } from '../../src/modules/analytics/freshness/rollup-freshness.repository';
 import type { ReadingRow } from '../../src/modules/telemetry/reading-row';
 import { ReadingsRepository } from '../../src/modules/telemetry/readings.repository';
@@ -10,8 +11,9 @@ const H = 3_600_000;
 const BASE = Date.parse('2025-03-10T00:00:00Z');
 
 /**
- * The freshness half of analytics: whatever the writer recorded (deltas for live data, marks for
- * a backfill), a catch-up leaves minute and hour rollups equal to what the readings give.
+ * The freshness half of analytics: whatever the writer recorded (deltas for live data and for a
+ * backfill of built hours, marks for other backfills), a catch-up leaves minute and hour rollups
+ * equal to what the readings give.
  */
 describe('RollupFreshnessRepository (real Postgres)', () => {
   let ds: DataSource;
@@ -57,7 +59,10 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     );
     return row as { deltas: number; marks: number };
   };
-  const catchUp = (metric: string, from: number, to: number) => freshness.current(t.projectId, metric, { from, to }, async () => 'read');
+  const catchUp = (metric: string, from: number, to: number) => freshness.catchUp(t.projectId, metric, { from, to });
+  /** `n` values over the minutes of the hour starting at `hour`, spread over the devices. */
+  const many = (hour: number, n: number) =>
+    Array.from({ length: n }, (_, k) => ({ device: k % 3, ms: hour + (k % 60) * 60_000 + Math.floor(k / 60) * 1000 + (k % 3), value: (k % 7) * 0.5 }));
   /** A few values in `minutes` of the hour starting at `hour`, spread over the devices. */
   const live = (hour: number, minutes: number[], salt: number) =>
     minutes.flatMap((m, k) => [0, 1, 2].map((d) => ({ device: d, ms: hour + m * 60_000 + (d * 7 + k) * 1000, value: ((m + d + salt) % 5) * 0.5 })));
@@ -78,24 +83,50 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
   });
 
-  it('rebuilds a marked hour from the readings, a backfill included', async () => {
+  it('takes a backfill of an hour with rollups as deltas, and of one without as a mark, exactly either way', async () => {
     const metric = 'marked';
     const h = BASE + 2 * H;
     const sent = await write(metric, live(h, [0, 59], 0));
-    await catchUp(metric, h, h + 2 * H);
-    // A backfill over many minutes of a built hour: one mark, no deltas.
+    await catchUp(metric, h, h + H);
+    // A backfill over many minutes of a built hour: a delta row per value, no mark.
     sent.push(...(await write(metric, live(h, [5, 10, 15, 20, 25, 30], 3))));
-    expect(await pending(metric)).toEqual({ deltas: 0, marks: 1 });
+    expect(await pending(metric)).toEqual({ deltas: 18, marks: 0 });
+    // Of an hour without rollups: a mark (its first catch-up builds it from the readings anyway).
+    sent.push(...(await write(metric, live(h + H, [5, 10, 15, 20, 25, 30], 4))));
+    expect(await pending(metric)).toEqual({ deltas: 18, marks: 1 });
     await catchUp(metric, h, h + 2 * H);
     expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
     expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));
     expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
-    // Hours without values are built too (count 0), so they are not built again.
-    const [{ n }] = await ds.query(`SELECT count(*)::int AS n FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600`, [
-      t.projectId,
-      metric,
-    ]);
-    expect(n).toBe(2);
+  });
+
+  it('marks an hour with rollups when one flush backfills more values of it than MAX_SPREAD_VALUES, and rebuilds it exactly', async () => {
+    const metric = 'bulk';
+    const h = BASE + 3 * H;
+    const sent = await write(metric, live(h, [0], 0));
+    await catchUp(metric, h, h + H);
+    sent.push(...(await write(metric, many(h, MAX_SPREAD_VALUES + 1))));
+    expect(await pending(metric)).toEqual({ deltas: 0, marks: 1 });
+    await catchUp(metric, h, h + H);
+    expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
+    expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));
+    expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
+  });
+
+  it('lets a query read deltas beside built rollups without catching up, and catches up first for a mark', async () => {
+    const metric = 'through';
+    const h = BASE + 14 * H;
+    await write(metric, live(h, [0], 0));
+    await catchUp(metric, h, h + H);
+    await write(metric, live(h, [1, 2, 3, 4, 5], 1));
+    const waiting = (tx: EntityManager) => tx.query(`SELECT count(*)::int AS n FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2`, [t.projectId, metric]);
+    // Seen by the read, in its snapshot, and still there after it.
+    expect(await freshness.current(t.projectId, metric, { from: h, to: h + H }, waiting)).toEqual([{ n: 15 }]);
+    expect(await pending(metric)).toEqual({ deltas: 15, marks: 0 });
+    // A mark of the hour (here by hand): caught up before the read.
+    await ds.query(`INSERT INTO metric_rollup_marks (project_id, metric, hour) VALUES ($1, $2, $3)`, [t.projectId, metric, new Date(h)]);
+    expect(await freshness.current(t.projectId, metric, { from: h, to: h + H }, waiting)).toEqual([{ n: 0 }]);
+    expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
   });
 
   it('builds many hours at once by scanning, with the same numbers', async () => {
@@ -139,10 +170,11 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     const h = BASE + 12 * H;
     await write(metric, live(h, [0], 0));
     await catchUp(metric, h, h + H);
-    await write(metric, live(h, [1, 2, 3, 4, 5], 0));
-    await write(metric, live(h, [6, 7, 8, 9, 10], 0));
+    await write(metric, many(h, MAX_SPREAD_VALUES + 1));
+    await write(metric, many(h, MAX_SPREAD_VALUES + 1));
     expect((await pending(metric)).marks).toBe(2);
     await freshness.forgetBefore(null);
     expect((await pending(metric)).marks).toBe(1);
   });
+});
 });

@@ -18,11 +18,12 @@ export interface WriterRows {
  * exact"): CTEs, each led by a comma, that record the marks of `rows` and the deltas of those
  * the statement inserts; its values are bound through `params`. Empty when no row holds a
  * number. `rows` are the ones the writer binds, in the same order: deltas are joined to the
- * inserted rows by position, so no payload is looked into. `markedProjects`: the projects it
- * marks hours of, whose catch-up the writer queues once the statement has committed.
+ * inserted rows by position, so no payload is looked into. `markedProjects`: the projects whose
+ * hours it backfills (with marks or deltas), whose catch-up the writer queues once the
+ * statement has committed.
  */
 export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: WriterRows, params: SqlParams): { sql: string; markedProjects: number[] } {
-  const { marks, values, singles } = rollupChanges(rows);
+  const { marks, values, singles, spread } = rollupChanges(rows);
   const ordered = `unnest(${writer.projectIds}::bigint[], ${writer.deviceIds}::bigint[], ${writer.eventIds}::text[], ${writer.times}::timestamptz[])
                 WITH ORDINALITY AS u(p, d, e, t, i)`;
   // event_id in the "C" collation: equality is the same in every deterministic collation, and
@@ -47,15 +48,36 @@ export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: 
          ${rollupsOfValues('x')}
        )`);
   }
+  // One value in its minute (or of a backfill): its delta row is written directly, without aggregating.
+  const singleRow = (m: string, v: string) =>
+    `u.p, ${m}, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, ${v}, ${v}, ${v}, ARRAY[${v}], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]`;
   if (singles.i.length) {
-    // One value in its minute: its delta row is written directly, without aggregating.
     parts.push(`, single AS (
          INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
-         SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, k.v, k.v, k.v, ARRAY[k.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+         SELECT ${singleRow('k.m', 'k.v')}
            FROM ${valuesOf(singles)}
            JOIN ${ordered} ON u.i = k.i + 1
            ${insertedOnly}
        )`);
   }
-  return { sql: parts.join(''), markedProjects: [...new Set(marks.p)] };
+  if (spread.i.length) {
+    // A backfill's hour that has rollups gets a delta row per value, so a query reads it
+    // without a rebuild; one without rollups gets a mark (its first query builds it anyway).
+    const h = spread.hours;
+    parts.push(`, spread_hours AS MATERIALIZED (
+         SELECT s.k - 1 AS k, s.p, s.m, s.h,
+                EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = s.p AND r.metric = s.m AND r.span_s = 3600 AND r.start = s.h) AS built
+           FROM unnest(${params.add(h.p)}::bigint[], ${params.add(h.m)}::text[], ${params.add(h.h)}::timestamptz[]) WITH ORDINALITY AS s(p, m, h, k)
+       ), spread_marked AS (
+         INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT p, m, h FROM spread_hours WHERE NOT built
+       ), spread AS (
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
+         SELECT ${singleRow('s.m', 'x.v')}
+           FROM unnest(${params.add(spread.i)}::int[], ${params.add(spread.k)}::int[], ${params.add(spread.v)}::float8[]) AS x(i, k, v)
+           JOIN spread_hours s ON s.k = x.k AND s.built
+           JOIN ${ordered} ON u.i = x.i + 1
+           ${insertedOnly}
+       )`);
+  }
+  return { sql: parts.join(''), markedProjects: [...new Set([...marks.p, ...spread.hours.p])] };
 }

@@ -1,20 +1,20 @@
-import { HourKeys, MAX_DELTA_MINUTES, MetricValues, rollupChanges } from './rollup-changes';
+import { HourKeys, MAX_DELTA_MINUTES, MAX_SPREAD_VALUES, MetricValues, rollupChanges } from './rollup-changes';
 
 describe('rollupChanges', () => {
+  const list = (k: HourKeys) => k.p.map((p, i) => [p, k.m[i], k.h[i]]);
   const row = (projectId: number, ts: string, data: Record<string, unknown>) => ({ projectId, deviceId: 1, eventId: 'e', ts, receivedAt: ts, data });
 
-  it('writes deltas for a few minutes of an hour, and marks the hour past them', () => {
+  it('writes deltas for a few minutes of an hour, and spreads the values of a backfill past them', () => {
     const at = (hhmm: string) => `2026-03-01T${hhmm}:30.000Z`;
     const minutes = ['11:00', '11:01', '11:02', '11:03', '11:04'];
-    const { marks, values, singles } = rollupChanges([
+    const { marks, values, singles, spread } = rollupChanges([
       row(1, at('10:15'), { temp: 1, hum: 2, label: 'x', flag: true, nested: { temp: 3 } }),
       row(1, at('10:15'), { temp: 5 }),
       row(1, at('10:59'), { temp: 5 }),
-      // Five minutes of one hour: more than MAX_DELTA_MINUTES, so a mark.
+      // Five minutes of one hour: more than MAX_DELTA_MINUTES, so a backfill of that hour.
       ...minutes.map((m) => row(1, at(m), { temp: 5, hum: m === '11:00' ? 1 : 'n/a' })),
       row(2, at('10:00'), { temp: 5, hum: null }),
     ]);
-    const list = (k: HourKeys) => k.p.map((p, i) => [p, k.m[i], k.h[i]]);
     const triples = (v: MetricValues) => v.i.map((i, k) => [i, v.m[k], v.v[k]]);
     expect(MAX_DELTA_MINUTES).toBe(4);
     // Every numeric value of the delta hours, by row: several in a minute to aggregate, or one alone.
@@ -28,7 +28,20 @@ describe('rollupChanges', () => {
       [3, 'hum', 1],
       [8, 'temp', 5],
     ]);
-    expect(list(marks)).toEqual([[1, 'temp', '2026-03-01T11:00:00Z']]);
+    expect(list(spread.hours)).toEqual([[1, 'temp', '2026-03-01T11:00:00Z']]);
+    expect(spread.i.map((i, x) => [i, spread.k[x], spread.v[x]])).toEqual([3, 4, 5, 6, 7].map((i) => [i, 0, 5]));
+    expect(list(marks)).toEqual([]);
+  });
+
+  it('marks an hour, without its values, when a flush backfills more than MAX_SPREAD_VALUES of them', () => {
+    const n = MAX_SPREAD_VALUES + 1;
+    const rows = Array.from({ length: n }, (_, k) => row(1, new Date(Date.UTC(2026, 2, 1, 10, k % 60, Math.floor(k / 60))).toISOString(), { temp: k }));
+    const { marks, values, singles, spread } = rollupChanges([...rows, row(1, '2026-03-01T09:00:00.000Z', { temp: 1 })]);
+    expect(list(marks)).toEqual([[1, 'temp', '2026-03-01T10:00:00Z']]);
+    expect([spread.hours.p, spread.i, values.i]).toEqual([[], [], []]);
+    expect(singles.i).toEqual([n]);
+    // Exactly MAX_SPREAD_VALUES: still spread.
+    expect(rollupChanges(rows.slice(1)).spread.i).toHaveLength(MAX_SPREAD_VALUES);
   });
 
   it('reads each value of a wide event once and skips what is not a finite number', () => {

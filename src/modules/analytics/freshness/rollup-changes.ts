@@ -1,6 +1,7 @@
 /**
  * Which rollups a batch of readings changes, decided in JS before the writer's statement runs:
- * deltas for live data, marks for a backfill (docs/analytics.md, "Keeping rollups exact").
+ * deltas for live data, and for a backfill deltas or marks, whichever the hour needs
+ * (docs/analytics.md, "Keeping rollups exact").
  */
 
 /** What of a reading the rollups need; the reading writer's rows have it. `ts` is ISO-8601 UTC. */
@@ -10,8 +11,10 @@ export interface RollupSourceRow {
   data: Record<string, unknown>;
 }
 
-/** A flush that touches more minutes than this of one (project, metric, hour) marks the hour instead of writing deltas. */
+/** A flush that touches more minutes than this of one (project, metric, hour) is a backfill of that hour. */
 export const MAX_DELTA_MINUTES = 4;
+/** A backfill of more values than this of one (project, metric, hour) in one flush marks the hour, whether it has rollups or not. */
+export const MAX_SPREAD_VALUES = 1000;
 
 /** (project, metric, hour) triples as parallel arrays, for unnest(); hours are ISO-8601. */
 export interface HourKeys {
@@ -32,16 +35,27 @@ export interface MetricValues {
   v: number[];
 }
 
+/** A backfill's hours, and its values each with the index of its hour in `hours`, for unnest(). */
+export interface SpreadValues {
+  hours: HourKeys;
+  /** Row `i` has `v` in the hour at index `k` of `hours` (its metric is that hour's). */
+  i: number[];
+  k: number[];
+  v: number[];
+}
+
 /**
  * How `rows` change rollups, per project, numeric metric and hour (docs/analytics.md): where
  * they fall in at most MAX_DELTA_MINUTES minutes of the hour, deltas of the numeric values read
  * here once, so the statement never looks into a payload: `values` where a minute has several
  * values of the metric (Postgres aggregates them), `singles` where it has one (a delta row of its
- * own, no aggregation: wide events, many distinct metrics). Otherwise `marks`. One pass over
- * every row's keys: linear in the values.
+ * own, no aggregation: wide events, many distinct metrics). Over more minutes (a backfill), at
+ * most MAX_SPREAD_VALUES values: `spread`, which the statement writes as one delta row per value
+ * where the hour has rollups and as a mark where it has none. More values than that: `marks`.
+ * One pass over every row's keys: linear in the values.
  */
-export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKeys; values: MetricValues; singles: MetricValues } {
-  type Entry = { p: number; m: string; h: string; minutes: Map<string, { rows: number[]; vals: number[] }> | null };
+export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKeys; values: MetricValues; singles: MetricValues; spread: SpreadValues } {
+  type Entry = { p: number; m: string; h: string; n: number; minutes: Map<string, { rows: number[]; vals: number[] }> | null };
   const touched = new Map<string, Entry>();
   rows.forEach((row, i) => {
     const iso = typeof row.ts === 'string' && row.ts[13] === ':' ? row.ts : isoOrNull(row.ts);
@@ -54,16 +68,14 @@ export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKe
       if (typeof value !== 'number' || !Number.isFinite(value)) continue;
       const key = `${row.projectId}|${hour}|${metric}`;
       let entry = touched.get(key);
-      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, minutes: new Map() }));
+      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, n: 0, minutes: new Map() }));
       if (!entry.minutes) continue;
-      let at = entry.minutes.get(minute);
-      if (!at) {
-        if (entry.minutes.size === MAX_DELTA_MINUTES) {
-          entry.minutes = null;
-          continue;
-        }
-        entry.minutes.set(minute, (at = { rows: [], vals: [] }));
+      if (++entry.n > MAX_SPREAD_VALUES) {
+        entry.minutes = null;
+        continue;
       }
+      let at = entry.minutes.get(minute);
+      if (!at) entry.minutes.set(minute, (at = { rows: [], vals: [] }));
       at.rows.push(i);
       at.vals.push(value);
     }
@@ -71,11 +83,27 @@ export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKe
   const marks: HourKeys = { p: [], m: [], h: [] };
   const values: MetricValues = { i: [], m: [], v: [] };
   const singles: MetricValues = { i: [], m: [], v: [] };
+  const spread: SpreadValues = { hours: { p: [], m: [], h: [] }, i: [], k: [], v: [] };
+  const keyOf = (to: HourKeys, e: Entry) => {
+    to.p.push(e.p);
+    to.m.push(e.m);
+    to.h.push(`${e.h}:00:00Z`);
+    return to.p.length - 1;
+  };
   for (const e of touched.values()) {
     if (!e.minutes) {
-      marks.p.push(e.p);
-      marks.m.push(e.m);
-      marks.h.push(`${e.h}:00:00Z`);
+      keyOf(marks, e);
+      continue;
+    }
+    if (e.minutes.size > MAX_DELTA_MINUTES) {
+      const k = keyOf(spread.hours, e);
+      for (const at of e.minutes.values()) {
+        for (let x = 0; x < at.rows.length; x++) {
+          spread.i.push(at.rows[x]);
+          spread.k.push(k);
+          spread.v.push(at.vals[x]);
+        }
+      }
       continue;
     }
     for (const at of e.minutes.values()) {
@@ -87,5 +115,5 @@ export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKe
       }
     }
   }
-  return { marks, values, singles };
+  return { marks, values, singles, spread };
 }

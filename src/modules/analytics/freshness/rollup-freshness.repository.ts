@@ -14,6 +14,8 @@ const ALL_PROJECTS_LOCK = ADVISORY_LOCKS.allProjectRollups;
 const MAX_PROBED_HOURS = 2;
 /** Hours of one metric the catch-up job brings up to date per transaction (and per hold of the project's lock). */
 const MAX_JOB_HOURS = 24;
+/** A query reads at most this many waiting delta rows beside the rollups; past it, it catches up first. */
+export const MAX_READ_THROUGH_DELTAS = 20_000;
 
 /**
  * The freshness half of analytics: keeps the minute and hour rollups of one metric per project
@@ -29,9 +31,11 @@ export class RollupFreshnessRepository {
   constructor(private readonly ds: DataSource) {}
 
   /**
-   * Runs `read` in a REPEATABLE READ snapshot where the rollups of the whole hours in `span`
-   * agree exactly with the readings, catching up first under the project's lock if a mark or
-   * delta waits or an hour has no rollups (docs/analytics.md, "Keeping rollups exact").
+   * Runs `read` in a REPEATABLE READ snapshot where the rollups of the whole hours in `span`,
+   * with the delta rows that wait for them, agree exactly with the readings; `read` adds those
+   * deltas. It catches up first, under the project's lock, if a mark waits, an hour has no
+   * rollups or more than MAX_READ_THROUGH_DELTAS deltas wait (docs/analytics.md, "Keeping
+   * rollups exact").
    */
   async current<T>(projectId: number, metric: string, span: Span, read: (tx: EntityManager) => Promise<T>): Promise<T> {
     const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];
@@ -42,7 +46,7 @@ export class RollupFreshnessRepository {
 
   /**
    * The catch-up job's work (docs/analytics.md, "Keeping rollups exact"): the same catch-up a
-   * query makes, for every marked hour of the project that has rollups, at most
+   * query makes, for every hour of the project that has rollups and a mark or deltas, at most
    * MAX_JOB_HOURS of one metric per transaction, so a query of the project waits for one such
    * piece at most. A marked hour without rollups is left to the query that first reads it
    * (which builds it from the readings anyway), so a backfill of metrics nobody reads costs
@@ -50,11 +54,10 @@ export class RollupFreshnessRepository {
    */
   async catchUpMarked(projectId: number): Promise<number> {
     const marked: { metric: string; hours: Date[] }[] = await this.ds.query(
-      `SELECT m.metric, array_agg(DISTINCT m.hour ORDER BY m.hour) AS hours
-         FROM metric_rollup_marks m
-        WHERE m.project_id = $1
-          AND EXISTS (SELECT 1 FROM metric_rollups r
-                       WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
+      `SELECT m.metric, array_agg(m.hour ORDER BY m.hour) AS hours
+         FROM (SELECT metric, hour FROM metric_rollup_marks WHERE project_id = $1
+                UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1) m
+        WHERE EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = $1 AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
         GROUP BY m.metric ORDER BY m.metric`,
       [projectId],
     );
@@ -63,12 +66,20 @@ export class RollupFreshnessRepository {
       for (const run of mergeSpans(hours.map((h) => ({ from: h.getTime(), to: h.getTime() + HOUR_MS })))) {
         for (let from = run.from; from < run.to; from += MAX_JOB_HOURS * HOUR_MS) {
           const span = { from, to: Math.min(run.to, from + MAX_JOB_HOURS * HOUR_MS) };
-          await this.caughtUp(projectId, metric, span, async () => true);
+          await this.catchUp(projectId, metric, span);
           caught += (span.to - span.from) / HOUR_MS;
         }
       }
     }
     return caught;
+  }
+
+  /**
+   * Brings the whole hours of `span` up to date now, under the project's lock: builds those
+   * without rollups, rebuilds the marked ones and merges the deltas waiting for them.
+   */
+  async catchUp(projectId: number, metric: string, span: Span): Promise<void> {
+    await this.caughtUp(projectId, metric, span, async () => true);
   }
 
   /**
@@ -80,7 +91,7 @@ export class RollupFreshnessRepository {
     const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];
     return this.serially(projectId, () =>
       this.inTransaction(async (tx) => {
-        await this.catchUp(tx, projectId, metric, hoursOf(span), bounds);
+        await this.catchUpIn(tx, projectId, metric, hoursOf(span), bounds);
         return read(tx);
       }, projectId),
     ) as Promise<T>;
@@ -144,24 +155,25 @@ export class RollupFreshnessRepository {
     return next;
   }
 
-  /** Whether every hour of the span has rollups and no mark or delta waits for them. */
+  /** Whether every hour of the span has rollups, no mark waits for them and at most MAX_READ_THROUGH_DELTAS deltas do. */
   private async isCurrent(tx: EntityManager, hours: number, bounds: unknown[]): Promise<boolean> {
     if (!hours) return true;
     const [state] = await tx.query(
       `SELECT (SELECT count(*)::int FROM metric_rollups
                 WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
-              EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4)
-           OR EXISTS (SELECT 1 FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS changed`,
-      bounds,
+              EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
+              (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
+                                           WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas`,
+      [...bounds, MAX_READ_THROUGH_DELTAS + 1],
     );
-    return state.built === hours && !state.changed;
+    return state.built === hours && !state.marked && state.deltas <= MAX_READ_THROUGH_DELTAS;
   }
 
   /**
    * In one snapshot: the marks and deltas it takes are exactly those of the readings it sees,
    * so a reading is counted once, by a rebuild or by its delta.
    */
-  private async catchUp(tx: EntityManager, projectId: number, metric: string, hours: number[], bounds: unknown[]): Promise<void> {
+  private async catchUpIn(tx: EntityManager, projectId: number, metric: string, hours: number[], bounds: unknown[]): Promise<void> {
     const marked: { hour: Date }[] = await tx.query(
       `WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
        SELECT DISTINCT hour FROM taken`,

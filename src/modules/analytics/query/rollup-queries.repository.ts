@@ -28,7 +28,7 @@ export class RollupQueriesRepository {
     const { rolled, raw } = this.pieces(q, projectId, metric, plan, now);
     const i = q.add(intervalSeconds);
     // An edge minute that loses some readings (w < 0) gets its min and max from its histogram
-    // without them, its count and sum by subtraction.
+    // without them, its count and sum by subtraction (its row and its waiting deltas together).
     const sql = `WITH rolled AS MATERIALIZED (${rolled}),
        raw AS MATERIALIZED (${raw}),
        lost AS (SELECT date_bin('1 minute', t, TIMESTAMPTZ 'epoch') AS t, v FROM raw WHERE w < 0),
@@ -40,10 +40,9 @@ export class RollupQueriesRepository {
        ),
        edges AS (
          SELECT r.t, r.count - coalesce(l.n, 0) AS count, r.sum - coalesce(l.s, 0) AS sum, mm.lo AS min, mm.hi AS max
-           FROM rolled r
+           FROM (SELECT t, sum(count) AS count, sum(sum) AS sum FROM rolled WHERE edge GROUP BY t) r
            JOIN (SELECT t, min(v) AS lo, max(v) AS hi FROM edge_hist GROUP BY t) mm USING (t)
            LEFT JOIN (SELECT t, count(*) AS n, sum(v) AS s FROM lost GROUP BY t) l USING (t)
-          WHERE r.edge
        ),
        parts AS (
          SELECT t, count, sum, min, max FROM rolled WHERE NOT edge
@@ -90,7 +89,8 @@ export class RollupQueriesRepository {
    * distinct devices"). Across hours, from the window's hour rows only, each part by a range of
    * the primary key: the whole hours' devices as the union of their bitmaps, and those the union
    * lacks among the first and last hours' devices whose last (first) reading there is inside the
-   * range (and of whole hours without a bitmap). Within one hour, from the minute rows and edges
+   * range (and of whole hours without a bitmap, and of the deltas waiting for these hours).
+   * Within one hour, from the minute rows (with their waiting deltas) and edges
    * the values come from, less the devices only the rest of an edge minute holds.
    */
   private deviceCount(q: SqlParams, plan: RollupPlan, { project, metric }: Pieces): string {
@@ -108,11 +108,17 @@ export class RollupQueriesRepository {
     const trail = q.add(end < last + HOUR_MS ? new Date(last) : null);
     const [lo, hi] = [q.add(new Date(from)), q.add(new Date(end))];
     const hour = `h.project_id = ${project} AND h.metric = ${metric} AND h.span_s = 3600 AND h.count > 0`;
-    // Readings newer than the rollups, in the raw edges, count too.
+    const delta = `x.project_id = ${project} AND x.metric = ${metric}`;
+    const within = (h: string) => `x.minute >= ${h}::timestamptz AND x.minute < ${h}::timestamptz + interval '1 hour'`;
+    // The deltas waiting for those hours, and readings newer than the rollups, in the raw edges, count too.
     const edges = `SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
                      WHERE ${hour} AND h.start = ${lead}::timestamptz AND u.l >= ${lo}
+                    UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices, x.dlast) AS u(d, l)
+                     WHERE ${delta} AND ${within(lead)} AND u.l >= ${lo}
                     UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
                      WHERE ${hour} AND h.start = ${trail}::timestamptz AND u.f < ${hi}
+                    UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices, x.dfirst) AS u(d, f)
+                     WHERE ${delta} AND ${within(trail)} AND u.f < ${hi}
                     UNION ALL SELECT device_id FROM raw WHERE w > 0`;
     if (h0 >= h1) return `(SELECT count(DISTINCT d) FROM (
                     ${edges}) x)::int`;
@@ -128,6 +134,7 @@ export class RollupQueriesRepository {
                              FROM bits, (SELECT repeat('0', max(length(b)))::varbit AS zeros FROM bits) z),
                   others AS (SELECT DISTINCT d FROM (
                     SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d) WHERE ${whole} AND h.device_bits IS NULL
+                    UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices) AS u(d) WHERE ${delta} AND x.minute >= ${w0} AND x.minute < ${w1}
                     UNION ALL ${edges}) x),
                   ordinals AS MATERIALIZED (SELECT id, ordinal FROM devices WHERE project_id = ${project})
              SELECT bit_count(seen.b) + (SELECT count(*) FROM others o LEFT JOIN ordinals dv ON dv.id = o.d
@@ -164,20 +171,28 @@ export class RollupQueriesRepository {
     const [a, b] = plan.minutes;
     const [h0, h1, a0, a1, b0, b1] = [plan.hours.from, plan.hours.to, a.from, a.to, b.from, b.to].map((ms) => q.add(d(ms)));
     const edges = q.add(edgeMinutes);
+    const minutes = (t: string) => `((${t} >= ${a0} AND ${t} < ${a1}) OR (${t} >= ${b0} AND ${t} < ${b1}) OR ${t} = ANY(${edges}::timestamptz[]))`;
+    // The delta rows that wait for these rollups (the freshness half let them wait: see
+    // RollupFreshnessRepository.current) are minute rows of their own, beside the rollups.
     const rolled = `SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
               (span_s = 60 AND start = ANY(${edges}::timestamptz[])) AS edge
          FROM metric_rollups
         WHERE project_id = ${p} AND metric = ${m} AND count > 0
-          AND ((span_s = 3600 AND start >= ${h0} AND start < ${h1})
-            OR (span_s = 60 AND ((start >= ${a0} AND start < ${a1}) OR (start >= ${b0} AND start < ${b1}) OR start = ANY(${edges}::timestamptz[]))))`;
+          AND ((span_s = 3600 AND start >= ${h0} AND start < ${h1}) OR (span_s = 60 AND ${minutes('start')}))
+        UNION ALL
+       SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, minute = ANY(${edges}::timestamptz[])
+         FROM metric_rollup_deltas
+        WHERE project_id = ${p} AND metric = ${m} AND ((minute >= ${h0} AND minute < ${h1}) OR ${minutes('minute')})`;
     // Under a minute each: read device by device through the (device_id, ts) index. In a minute
-    // of the refreshed hours, whose row is current in this snapshot, only the devices that row
-    // lists have values of the metric there (no row: none); elsewhere, every device of the project.
-    const devicesOf = (minute: number | null) =>
-      minute === null
-        ? projectDevices(p)
-        : `r.device_id = ANY (coalesce((SELECT devices FROM metric_rollups
-                                        WHERE project_id = ${p} AND metric = ${m} AND span_s = 60 AND start = ${q.add(d(minute))}), '{}'))`;
+    // of the refreshed hours, whose row and waiting deltas are current in this snapshot, only
+    // the devices they list have values of the metric there (none: none); elsewhere, every
+    // device of the project.
+    const devicesOf = (minute: number | null) => {
+      if (minute === null) return projectDevices(p);
+      const at = q.add(d(minute));
+      return `r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = ${p} AND metric = ${m} AND span_s = 60 AND start = ${at}
+                                       UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas WHERE project_id = ${p} AND metric = ${m} AND minute = ${at}))`;
+    };
     const raw = reads.map(
       ({ span, w, minute }) => `SELECT r.ts AS t, r.device_id, ${numberAt('r.payload', `${m}::text`)} AS v, ${w} AS w FROM readings r
           WHERE ${devicesOf(minute)} AND r.project_id = ${p} AND r.ts >= ${q.add(d(span.from))} AND r.ts < ${q.add(d(span.to))}

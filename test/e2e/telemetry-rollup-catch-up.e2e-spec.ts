@@ -6,9 +6,10 @@ import { openDb, waitFor } from '../support/telemetry';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
 
 /**
- * After a backfill through POST /telemetry the worker's catch-up job rebuilds the marked hours
- * whose rollups exist, without any query, so the first query finds them current; marks written
- * while a catch-up runs get a job of their own (docs/analytics.md, "Keeping rollups exact").
+ * After a backfill through POST /telemetry the worker's catch-up job merges its deltas into the
+ * hours whose rollups exist (or rebuilds them where it left marks), without any query, so queries
+ * read the rollups alone again; a backfill written while a catch-up runs gets a job of its own
+ * (docs/analytics.md, "Keeping rollups exact").
  */
 
 const HOUR = 3_600_000;
@@ -61,7 +62,16 @@ describe('rollup catch-up after a backfill', () => {
       );
       stored.push(...evs.map((e) => ({ deviceId: device.id, ms: e.ms, value: e.value })));
     };
-    const marks = async () => Number((await db.query(`SELECT count(*) FROM metric_rollup_marks WHERE project_id = $1`, [t.projectId])).rows[0].count);
+    /** What a backfill left waiting for the catch-up: marks and deltas. */
+    const pending = async () =>
+      Number(
+        (
+          await db.query(
+            `SELECT (SELECT count(*) FROM metric_rollup_marks WHERE project_id = $1) + (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1) AS n`,
+            [t.projectId],
+          )
+        ).rows[0].n,
+      );
     /** Hour rows as stored (no query made): start → count. */
     const hourCounts = async () =>
       Object.fromEntries(
@@ -83,23 +93,25 @@ describe('rollup catch-up after a backfill', () => {
     };
     /** Minutes spread across the hour starting at `hour`: far more than a flush writes deltas for. */
     const across = (hour: number, n: number, offset: number) => Array.from({ length: n }, (_, i) => hour + Math.floor((i * HOUR) / n) + offset);
-    return { t, devs, stored, sendNow, sendQueued, marks, hourCounts, expectedHourCounts, answersAreExact, across };
+    return { t, devs, stored, sendNow, sendQueued, pending, hourCounts, expectedHourCounts, answersAreExact, across };
   }
 
-  it('rebuilds the hours a backfill marked in the worker, without a query, and the answers stay exact', async () => {
+  it('catches up the hours a backfill wrote in the worker, without a query, and the answers stay exact', async () => {
     const s = await setup();
     await s.sendNow(s.devs[0], [0, 1, 2, 3].flatMap((k) => [START + k * HOUR + 60_000, START + k * HOUR + 30 * 60_000]), 1);
     await s.answersAreExact();
-    expect(await s.marks()).toBe(0);
+    expect(await s.pending()).toBe(0);
 
-    // A backfill of hours 1 and 2 through the queue: the worker's flush marks them.
+    // A backfill of hours 1 and 2 through the queue: the worker's flush writes a delta per value.
     await s.sendQueued(s.devs[1], [...s.across(START + HOUR, 40, 777), ...s.across(START + 2 * HOUR, 40, 555)], 2);
-    await waitFor(s.marks, (n) => n === 0, { what: 'the catch-up job to take the marks' });
+    // Read beside the rollups while they wait (or once merged): exact either way.
+    await s.answersAreExact();
+    await waitFor(s.pending, (n) => n === 0, { what: 'the catch-up job to take the deltas' });
     expect(await s.hourCounts()).toEqual(s.expectedHourCounts());
     await s.answersAreExact();
   });
 
-  it('catches up marks written while a catch-up is running, in a job of its own', async () => {
+  it('catches up a backfill written while a catch-up is running, in a job of its own', async () => {
     const s = await setup();
     await s.sendNow(s.devs[0], [0, 1, 2, 3].flatMap((k) => [START + k * HOUR + 60_000, START + k * HOUR + 30 * 60_000]), 3);
     await s.answersAreExact();
@@ -123,14 +135,14 @@ describe('rollup catch-up after a backfill', () => {
         (n) => n > 0,
         { what: 'the catch-up job to wait for the project lock' },
       );
-      // Meanwhile a second backfill marks another hour.
+      // Meanwhile a second backfill of another hour.
       await s.sendNow(s.devs[1], s.across(START + 3 * HOUR, 30, 321), 5);
-      expect(await s.marks()).toBeGreaterThan(1);
+      expect(await s.pending()).toBe(60);
     } finally {
       await holder.query(`SELECT pg_advisory_unlock($1, $2)`, [ADVISORY_LOCKS.projectRollups, s.t.projectId]).catch(() => undefined);
       holder.release();
     }
-    await waitFor(s.marks, (n) => n === 0, { what: 'every mark to be caught up' });
+    await waitFor(s.pending, (n) => n === 0, { what: 'both backfills to be caught up' });
     expect(await s.hourCounts()).toEqual(s.expectedHourCounts());
     await s.answersAreExact();
   });
@@ -150,7 +162,7 @@ describe('rollup catch-up after a backfill', () => {
       await s.sendQueued(s.devs[1], s.across(START + HOUR, 10, 1_000 + n), 7 + n);
       await new Promise((r) => setTimeout(r, 250));
     }
-    await waitFor(s.marks, (n) => n === 0, { what: 'the backfill to be caught up' });
+    await waitFor(s.pending, (n) => n === 0, { what: 'the backfill to be caught up' });
     await waitFor(catchUps, (c) => c.caughtUp > before.caughtUp, { what: 'the catch-up to be counted' });
     const after = await catchUps();
     // The jobs of the windows the backfill was still arriving in left the work to the last.

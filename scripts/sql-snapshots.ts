@@ -108,7 +108,7 @@ async function writerInsert(rec: Recorder): Promise<void> {
   });
   rec.scenario(
     'ReadingsRepository.insertMany(rows, "count"): live data of two devices (temp: two values in minute 10:00, so a delta ' +
-      'aggregated in SQL; hum: one value, so a single delta row) and a backfill of device 12 over five minutes of hour 08 (a delta row per value if the hour has rollups, else a mark)',
+      'aggregated in SQL; hum: one value, so a single delta row) and a backfill of device 12 over five minutes of hour 08 (deltas if the hour has rollups, else a mark)',
     inserted,
   );
   await repo.insertMany(

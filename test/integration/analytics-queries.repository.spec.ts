@@ -115,10 +115,14 @@ describe('analytics queries (real Postgres)', () => {
           [t.projectId],
         )
       )[0];
-    // The hours have rollups, so the backfill waits as one delta row per value, not as marks.
-    expect(await pending()).toEqual({ deltas: backfill.length, marks: 0 });
+    // The hours have rollups, so the backfill waits as deltas (a row per minute: both devices'
+    // values in it), not as marks.
+    const rows = backfill.length / 2;
+    expect(await pending()).toEqual({ deltas: rows, marks: 0 });
+    // Within one hour, the new device only in a minute inside the range (17), none at its edges.
+    const inside: [string, number, number] = ['within one hour, the backfill inside', BASE + H + 10 * M + 30_000, BASE + H + 30 * M + 30_000];
     const everyAnswer = async () => {
-      for (const [name, from, to] of ranges) {
+      for (const [name, from, to] of [...ranges, inside]) {
         for (const seconds of [60, 300, 3600]) {
           const got = buckets(await rollups.aggregate(t.projectId, 'temp', planRollups(from, to, seconds % 3600 === 0), seconds));
           expect([name, seconds, got]).toEqual([name, seconds, expectedBuckets(sent, seconds, from, to)]);
@@ -127,7 +131,7 @@ describe('analytics queries (real Postgres)', () => {
       }
     };
     await everyAnswer();
-    expect(await pending()).toEqual({ deltas: backfill.length, marks: 0 });
+    expect(await pending()).toEqual({ deltas: rows, marks: 0 });
     // Once the catch-up job has merged them, the same answers from the rollups alone.
     await freshness.catchUpMarked(t.projectId);
     expect(await pending()).toEqual({ deltas: 0, marks: 0 });

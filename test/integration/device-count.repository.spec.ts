@@ -224,6 +224,14 @@ describe('distinct devices over hour bitmaps (real Postgres)', () => {
       [t.projectId, new Date(B + 4 * H), new Date(B + 20 * H)],
     );
     await expectEveryWindowExact();
+    // Deltas merged into such an hour (and into one with a bitmap) give it the bitmap of all its devices.
+    await write([...every(t.devices[2], B + 6 * H + 7 * M + 500, B + 6 * H + 9 * M, M), ...every(t.devices[4], B + 21 * H + 3 * M + 500, B + 21 * H + 5 * M, M)]);
+    await freshness.catchUp(t.projectId, 'temp', { from: B + 6 * H, to: B + 22 * H });
+    const ordinal = await ordinals();
+    const merged = (await hourRows()).filter((r) => [B + 6 * H, B + 21 * H].includes(r.start.getTime()));
+    expect(merged).toHaveLength(2);
+    for (const r of merged) expect([r.start, r.bits]).toEqual([r.start, bitmapOf(r.devices.map(Number), ordinal)]);
+    await expectEveryWindowExact();
   });
 
   it('counts exactly after a device is deleted (its readings and the project’s rollups go, hours are rebuilt)', async () => {

@@ -1,6 +1,6 @@
 import type { SqlParams } from '../../../core/database/sql-params';
 import { ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
-import { rollupChanges, RollupSourceRow } from './rollup-changes';
+import { HourValues, rollupChanges, RollupSourceRow } from './rollup-changes';
 
 /** How the reading writer's statement holds its rows, for the fragment to refer to. */
 export interface WriterRows {
@@ -60,9 +60,9 @@ export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: 
            ${insertedOnly}
        )`);
   }
-  if (spread.i.length) {
-    // A backfill's hour that has rollups gets a delta row per value, so a query reads it
-    // without a rebuild; one without rollups gets a mark (its first query builds it anyway).
+  if (spread.hours.p.length) {
+    // A backfill's hour that has rollups gets deltas, so a query reads it without a rebuild;
+    // one without rollups gets a mark (its first query builds it from the readings anyway).
     const h = spread.hours;
     parts.push(`, spread_hours AS MATERIALIZED (
          SELECT s.k - 1 AS k, s.p, s.m, s.h,
@@ -70,14 +70,27 @@ export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: 
            FROM unnest(${params.add(h.p)}::bigint[], ${params.add(h.m)}::text[], ${params.add(h.h)}::timestamptz[]) WITH ORDINALITY AS s(p, m, h, k)
        ), spread_marked AS (
          INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT p, m, h FROM spread_hours WHERE NOT built
-       ), spread AS (
-         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
-         SELECT ${singleRow('s.m', 'x.v')}
-           FROM unnest(${params.add(spread.i)}::int[], ${params.add(spread.k)}::int[], ${params.add(spread.v)}::float8[]) AS x(i, k, v)
+       )`);
+    const inBuiltHours = (v: HourValues) => `unnest(${params.add(v.i)}::int[], ${params.add(v.k)}::int[], ${params.add(v.v)}::float8[]) AS x(i, k, v)
            JOIN spread_hours s ON s.k = x.k AND s.built
            JOIN ${ordered} ON u.i = x.i + 1
-           ${insertedOnly}
+           ${insertedOnly}`;
+    if (spread.singles.i.length) {
+      parts.push(`, spread_single AS (
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
+         SELECT ${singleRow('s.m', 'x.v')}
+           FROM ${inBuiltHours(spread.singles)}
        )`);
+    }
+    if (spread.values.i.length) {
+      parts.push(`, sx AS (
+         SELECT u.p, s.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, x.v, u.t AS ts
+           FROM ${inBuiltHours(spread.values)}
+       ), spread_delta AS (
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
+         ${rollupsOfValues('sx')}
+       )`);
+    }
   }
   return { sql: parts.join(''), markedProjects: [...new Set([...marks.p, ...spread.hours.p])] };
 }

@@ -29,7 +29,8 @@ describe('rollupChanges', () => {
       [8, 'temp', 5],
     ]);
     expect(list(spread.hours)).toEqual([[1, 'temp', '2026-03-01T11:00:00Z']]);
-    expect(spread.i.map((i, x) => [i, spread.k[x], spread.v[x]])).toEqual([3, 4, 5, 6, 7].map((i) => [i, 0, 5]));
+    expect(spread.singles.i.map((i, x) => [i, spread.singles.k[x], spread.singles.v[x]])).toEqual([3, 4, 5, 6, 7].map((i) => [i, 0, 5]));
+    expect(spread.values.i).toEqual([]);
     expect(list(marks)).toEqual([]);
   });
 
@@ -38,10 +39,20 @@ describe('rollupChanges', () => {
     const rows = Array.from({ length: n }, (_, k) => row(1, new Date(Date.UTC(2026, 2, 1, 10, k % 60, Math.floor(k / 60))).toISOString(), { temp: k }));
     const { marks, values, singles, spread } = rollupChanges([...rows, row(1, '2026-03-01T09:00:00.000Z', { temp: 1 })]);
     expect(list(marks)).toEqual([[1, 'temp', '2026-03-01T10:00:00Z']]);
-    expect([spread.hours.p, spread.i, values.i]).toEqual([[], [], []]);
+    expect([spread.hours.p, spread.singles.i, spread.values.i, values.i]).toEqual([[], [], [], []]);
     expect(singles.i).toEqual([n]);
     // Exactly MAX_SPREAD_VALUES: still spread.
-    expect(rollupChanges(rows.slice(1)).spread.i).toHaveLength(MAX_SPREAD_VALUES);
+    const kept = rollupChanges(rows.slice(1)).spread;
+    expect(kept.singles.i.length + kept.values.i.length).toBe(MAX_SPREAD_VALUES);
+  });
+
+  it('aggregates the values a backfill has in one minute, as for live data', () => {
+    const at = (mm: string, ss: string) => `2026-03-01T11:${mm}:${ss}.000Z`;
+    const { spread } = rollupChanges([
+      ...['00', '01', '02', '03', '04'].map((mm) => row(1, at(mm, '10'), { temp: 1 })),
+      row(1, at('04', '40'), { temp: 2 }),
+    ]);
+    expect([spread.singles.i, spread.values.i, spread.values.k, spread.values.v]).toEqual([[0, 1, 2, 3], [4, 5], [0, 0], [1, 2]]);
   });
 
   it('reads each value of a wide event once and skips what is not a finite number', () => {

@@ -35,13 +35,18 @@ export interface MetricValues {
   v: number[];
 }
 
-/** A backfill's hours, and its values each with the index of its hour in `hours`, for unnest(). */
-export interface SpreadValues {
-  hours: HourKeys;
-  /** Row `i` has `v` in the hour at index `k` of `hours` (its metric is that hour's). */
+/** Values each with the index of its hour in a list of hours, for unnest(): row `i` has `v` in the hour at index `k` (its metric is that hour's). */
+export interface HourValues {
   i: number[];
   k: number[];
   v: number[];
+}
+
+/** A backfill's hours and their values: `singles` alone in their minute, `values` with others. */
+export interface SpreadValues {
+  hours: HourKeys;
+  singles: HourValues;
+  values: HourValues;
 }
 
 /**
@@ -50,7 +55,7 @@ export interface SpreadValues {
  * here once, so the statement never looks into a payload: `values` where a minute has several
  * values of the metric (Postgres aggregates them), `singles` where it has one (a delta row of its
  * own, no aggregation: wide events, many distinct metrics). Over more minutes (a backfill), at
- * most MAX_SPREAD_VALUES values: `spread`, which the statement writes as one delta row per value
+ * most MAX_SPREAD_VALUES values: `spread`, which the statement writes as deltas in the same way
  * where the hour has rollups and as a mark where it has none. More values than that: `marks`.
  * One pass over every row's keys: linear in the values.
  */
@@ -83,7 +88,7 @@ export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKe
   const marks: HourKeys = { p: [], m: [], h: [] };
   const values: MetricValues = { i: [], m: [], v: [] };
   const singles: MetricValues = { i: [], m: [], v: [] };
-  const spread: SpreadValues = { hours: { p: [], m: [], h: [] }, i: [], k: [], v: [] };
+  const spread: SpreadValues = { hours: { p: [], m: [], h: [] }, singles: { i: [], k: [], v: [] }, values: { i: [], k: [], v: [] } };
   const keyOf = (to: HourKeys, e: Entry) => {
     to.p.push(e.p);
     to.m.push(e.m);
@@ -98,10 +103,11 @@ export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKe
     if (e.minutes.size > MAX_DELTA_MINUTES) {
       const k = keyOf(spread.hours, e);
       for (const at of e.minutes.values()) {
+        const to = at.rows.length === 1 ? spread.singles : spread.values;
         for (let x = 0; x < at.rows.length; x++) {
-          spread.i.push(at.rows[x]);
-          spread.k.push(k);
-          spread.v.push(at.vals[x]);
+          to.i.push(at.rows[x]);
+          to.k.push(k);
+          to.v.push(at.vals[x]);
         }
       }
       continue;

@@ -188,8 +188,10 @@ export class RollupFreshnessRepository {
     for (const r of marked) whole.add(r.hour.getTime());
     const rebuilt = [...whole].sort((a, b) => a - b).map((h) => new Date(h));
     if (rebuilt.length) await this.rebuild(tx, projectId, metric, rebuilt);
-    // Deltas of rebuilt hours are in the rebuild already; the others merge into their minutes.
-    const merged: { hour: Date }[] = await tx.query(
+    // Deltas of rebuilt hours are in the rebuild already; the others merge into their minutes
+    // and into their hours: an hour row plus its deltas is the hour row of them all, and its
+    // bitmap gains their devices' bits (rebuilt whole only where it had none).
+    await tx.query(
       `WITH taken AS (
          DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
          RETURNING minute AS t, ${ROLLUP_COLUMNS}
@@ -199,15 +201,32 @@ export class RollupFreshnessRepository {
          DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
          RETURNING start AS t, ${ROLLUP_COLUMNS}
        ), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
-       merged AS (
+       minutes AS (
          INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
          SELECT $1, $2, 60, t, ${ROLLUP_COLUMNS} FROM (${mergedRollups('parts')}) m
-         RETURNING start
-       )
-       SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged`,
+       ), old_hours AS (
+         DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600
+            AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept)
+         RETURNING start AS t, ${ROLLUP_COLUMNS}, device_bits
+       ), hour_parts AS (
+         SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, ${ROLLUP_COLUMNS} FROM kept
+         UNION ALL SELECT t, ${ROLLUP_COLUMNS} FROM old_hours
+       ), hours AS MATERIALIZED (${mergedRollups('hour_parts')}),
+       added AS (
+         SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept) k GROUP BY t
+       ), added_bits AS (${deviceBitsOf('added', '$1')}),
+       whole_bits AS (${deviceBitsOf('(SELECT h.t, h.devices FROM hours h JOIN old_hours o USING (t) WHERE o.device_bits IS NULL)', '$1')})
+       INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS}, device_bits)
+       SELECT $1, $2, 3600, h.t, ${ROLLUP_COLUMNS.split(', ').map((c) => `h.${c}`).join(', ')},
+              CASE WHEN o.device_bits IS NULL THEN w.device_bits
+                   WHEN a.t IS NOT NULL AND a.device_bits IS NOT NULL
+                   THEN overlay(repeat('0', greatest(length(o.device_bits), length(a.device_bits)))::varbit PLACING o.device_bits FROM 1)
+                      | overlay(repeat('0', greatest(length(o.device_bits), length(a.device_bits)))::varbit PLACING a.device_bits FROM 1)
+                   WHEN a.t IS NULL THEN o.device_bits
+              END
+         FROM hours h JOIN old_hours o USING (t) LEFT JOIN added_bits a USING (t) LEFT JOIN whole_bits w USING (t)`,
       [...bounds, rebuilt],
     );
-    if (merged.length) await this.rebuildHours(tx, projectId, metric, merged.map((r) => r.hour));
   }
 
   /**

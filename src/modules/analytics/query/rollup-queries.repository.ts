@@ -2,12 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { SqlParams } from '../../../core/database/sql-params';
 import { RollupFreshnessRepository } from '../freshness/rollup-freshness.repository';
 import { epochBucket, isNumber, numberAt, projectDevices } from '../metric-sql';
+import { ROLLUP_COLUMNS } from '../rollup-sql';
 import { HOUR_MS, isEmpty, MINUTE_MS, RollupPlan, Span } from '../rollup-plan';
 import type { Bucket, Stats } from './answers';
 
-/** SQL of the rows a plan reads: hour and minute rollups, then the raw readings at the edges. */
+/** SQL of the rows a plan reads: hour and minute rollups, the deltas waiting for them, then the raw readings at the edges. */
 interface Pieces {
   rolled: string;
+  /** The deltas waiting for the rows of `rolled` outside its edge minutes (those are in `rolled`), as a subquery `x` of (minute, ROLLUP_COLUMNS). */
+  waiting: string;
   raw: string;
   /** Placeholders of the project id and the metric. */
   project: string;
@@ -25,7 +28,7 @@ export class RollupQueriesRepository {
   /** Per-bucket count, sum, avg, min and max for an interval of whole minutes. */
   aggregate(projectId: number, metric: string, plan: RollupPlan, intervalSeconds: number, now = Date.now()): Promise<Bucket[]> {
     const q = new SqlParams();
-    const { rolled, raw } = this.pieces(q, projectId, metric, plan, now);
+    const { rolled, waiting, raw } = this.pieces(q, projectId, metric, plan, now);
     const i = q.add(intervalSeconds);
     // An edge minute that loses some readings (w < 0) gets its min and max from its histogram
     // without them, its count and sum by subtraction (its row and its waiting deltas together).
@@ -46,6 +49,7 @@ export class RollupQueriesRepository {
        ),
        parts AS (
          SELECT t, count, sum, min, max FROM rolled WHERE NOT edge
+         UNION ALL SELECT x.minute, x.count, x.sum, x.min, x.max FROM ${waiting}
          UNION ALL SELECT t, 1, v, v, v FROM raw WHERE w > 0
          UNION ALL SELECT t, count, sum, min, max FROM edges
        )
@@ -68,13 +72,15 @@ export class RollupQueriesRepository {
        hist AS (
          SELECT v, sum(c)::bigint AS c FROM (
            SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
+           UNION ALL SELECT u.v, u.c FROM ${pieces.waiting}, unnest(x.vals, x.cnts) AS u(v, c)
            UNION ALL SELECT v, w FROM raw
          ) h GROUP BY v HAVING sum(c) > 0
        ),
        ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
        n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
        SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
-              ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
+              ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM ${pieces.waiting})
+                + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
               ${rank(0.5)} AS p50,
               ${rank(0.95)} AS p95,
               ${rank(0.99)} AS p99,
@@ -93,13 +99,14 @@ export class RollupQueriesRepository {
    * Within one hour, from the minute rows (with their waiting deltas) and edges
    * the values come from, less the devices only the rest of an edge minute holds.
    */
-  private deviceCount(q: SqlParams, plan: RollupPlan, { project, metric }: Pieces): string {
+  private deviceCount(q: SqlParams, plan: RollupPlan, { project, metric, waiting }: Pieces): string {
     const { from, to: end } = plan.range;
     const first = Math.floor(from / HOUR_MS) * HOUR_MS;
     const last = Math.floor((end - 1) / HOUR_MS) * HOUR_MS;
     if (first === last || plan.refresh.from > first || plan.refresh.to < last + HOUR_MS) {
       return `(SELECT count(*) FROM (
                  SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
+                                UNION ALL SELECT u.d, u.c FROM ${waiting}, unnest(x.devices, x.dcnts) AS u(d, c)
                                 UNION ALL SELECT device_id, w FROM raw) x
                   GROUP BY d HAVING sum(c) > 0) y)::int`;
     }
@@ -173,16 +180,20 @@ export class RollupQueriesRepository {
     const edges = q.add(edgeMinutes);
     const minutes = (t: string) => `((${t} >= ${a0} AND ${t} < ${a1}) OR (${t} >= ${b0} AND ${t} < ${b1}) OR ${t} = ANY(${edges}::timestamptz[]))`;
     // The delta rows that wait for these rollups (the freshness half let them wait: see
-    // RollupFreshnessRepository.current) are minute rows of their own, beside the rollups.
+    // RollupFreshnessRepository.current) are minute rows of their own, beside the rollups:
+    // those of the edge minutes in `rolled`, the others (all of a backfill's, say) read apart,
+    // column by column where they are needed, not carried through `rolled`.
     const rolled = `SELECT start AS t, count, sum, min, max, vals, cnts, devices, dcnts,
               (span_s = 60 AND start = ANY(${edges}::timestamptz[])) AS edge
          FROM metric_rollups
         WHERE project_id = ${p} AND metric = ${m} AND count > 0
           AND ((span_s = 3600 AND start >= ${h0} AND start < ${h1}) OR (span_s = 60 AND ${minutes('start')}))
         UNION ALL
-       SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, minute = ANY(${edges}::timestamptz[])
-         FROM metric_rollup_deltas
-        WHERE project_id = ${p} AND metric = ${m} AND ((minute >= ${h0} AND minute < ${h1}) OR ${minutes('minute')})`;
+       SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
+         FROM metric_rollup_deltas WHERE project_id = ${p} AND metric = ${m} AND minute = ANY(${edges}::timestamptz[])`;
+    const waiting = `(SELECT minute, ${ROLLUP_COLUMNS} FROM metric_rollup_deltas
+        WHERE project_id = ${p} AND metric = ${m} AND ((minute >= ${h0} AND minute < ${h1}) OR ${minutes('minute')})
+          AND minute <> ALL(${edges}::timestamptz[])) x`;
     // Under a minute each: read device by device through the (device_id, ts) index. In a minute
     // of the refreshed hours, whose row and waiting deltas are current in this snapshot, only
     // the devices they list have values of the metric there (none: none); elsewhere, every
@@ -200,7 +211,7 @@ export class RollupQueriesRepository {
     );
     // First, so its names hold when no reading is needed.
     raw.unshift(`SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false`);
-    return { rolled, raw: raw.join(`
+    return { rolled, waiting, raw: raw.join(`
          UNION ALL `), project: p, metric: m };
   }
 }

@@ -1,6 +1,6 @@
 import type { SqlParams } from '../../../core/database/sql-params';
 import { ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
-import { HourValues, rollupChanges, RollupSourceRow } from './rollup-changes';
+import { HourValues, MetricValues, rollupChanges, RollupSourceRow } from './rollup-changes';
 
 /** How the reading writer's statement holds its rows, for the fragment to refer to. */
 export interface WriterRows {
@@ -29,7 +29,6 @@ export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: 
   // event_id in the "C" collation: equality is the same in every deterministic collation, and
   // a merge join's sort by bytes is several times cheaper than by a language's rules.
   const insertedOnly = `JOIN ${writer.inserted} n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"`;
-  const valuesOf = (v: typeof values) => `unnest(${params.add(v.i)}::int[], ${params.add(v.m)}::text[], ${params.add(v.v)}::float8[]) AS k(i, m, v)`;
   const parts: string[] = [];
   if (marks.p.length) {
     parts.push(`, marked AS (
@@ -37,29 +36,27 @@ export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: 
          SELECT * FROM unnest(${params.add(marks.p)}::bigint[], ${params.add(marks.m)}::text[], ${params.add(marks.h)}::timestamptz[])
        )`);
   }
-  if (values.i.length) {
-    parts.push(`, x AS (
-         SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, k.v, u.t AS ts
-           FROM ${valuesOf(values)}
-           JOIN ${ordered} ON u.i = k.i + 1
-           ${insertedOnly}
-       ), delta AS (
+  // Delta rows of values in `from` (joined to the inserted rows as `u`): aggregated per minute
+  // in SQL, or, for values alone in their minute, written directly without aggregating.
+  const aggregated = (name: string, from: string, m: string, v: string) =>
+    `, ${name}_values AS (
+         SELECT u.p, ${m} AS m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, ${v} AS v, u.t AS ts
+           FROM ${from}
+       ), ${name} AS (
          INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
-         ${rollupsOfValues('x')}
-       )`);
-  }
-  // One value in its minute (or of a backfill): its delta row is written directly, without aggregating.
-  const singleRow = (m: string, v: string) =>
-    `u.p, ${m}, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, ${v}, ${v}, ${v}, ARRAY[${v}], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]`;
-  if (singles.i.length) {
-    parts.push(`, single AS (
+         ${rollupsOfValues(`${name}_values`)}
+       )`;
+  const alone = (name: string, from: string, m: string, v: string) =>
+    `, ${name} AS (
          INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
-         SELECT ${singleRow('k.m', 'k.v')}
-           FROM ${valuesOf(singles)}
+         SELECT u.p, ${m}, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, ${v}, ${v}, ${v}, ARRAY[${v}], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+           FROM ${from}
+       )`;
+  const live = (v: MetricValues) => `unnest(${params.add(v.i)}::int[], ${params.add(v.m)}::text[], ${params.add(v.v)}::float8[]) AS k(i, m, v)
            JOIN ${ordered} ON u.i = k.i + 1
-           ${insertedOnly}
-       )`);
-  }
+           ${insertedOnly}`;
+  if (values.i.length) parts.push(aggregated('delta', live(values), 'k.m', 'k.v'));
+  if (singles.i.length) parts.push(alone('single', live(singles), 'k.m', 'k.v'));
   if (spread.hours.p.length) {
     // A backfill's hour that has rollups gets deltas, so a query reads it without a rebuild;
     // one without rollups gets a mark (its first query builds it from the readings anyway).
@@ -75,22 +72,8 @@ export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: 
            JOIN spread_hours s ON s.k = x.k AND s.built
            JOIN ${ordered} ON u.i = x.i + 1
            ${insertedOnly}`;
-    if (spread.singles.i.length) {
-      parts.push(`, spread_single AS (
-         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
-         SELECT ${singleRow('s.m', 'x.v')}
-           FROM ${inBuiltHours(spread.singles)}
-       )`);
-    }
-    if (spread.values.i.length) {
-      parts.push(`, sx AS (
-         SELECT u.p, s.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, x.v, u.t AS ts
-           FROM ${inBuiltHours(spread.values)}
-       ), spread_delta AS (
-         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
-         ${rollupsOfValues('sx')}
-       )`);
-    }
+    if (spread.values.i.length) parts.push(aggregated('spread_delta', inBuiltHours(spread.values), 's.m', 'x.v'));
+    if (spread.singles.i.length) parts.push(alone('spread_single', inBuiltHours(spread.singles), 's.m', 'x.v'));
   }
   return { sql: parts.join(''), markedProjects: [...new Set([...marks.p, ...spread.hours.p])] };
 }

@@ -168,7 +168,7 @@ async function rollupQueries(rec: Recorder): Promise<void> {
     if (sql.includes('AS unique_devices')) return [{ count: 0 }];
     if (!sql.includes(' AS built,')) return undefined;
     const [from, to] = params.slice(2, 4) as Date[];
-    return [{ built: (to.getTime() - from.getTime()) / 3_600_000, changed: false }];
+    return [{ built: (to.getTime() - from.getTime()) / 3_600_000, marked: false, deltas: 0 }];
   };
   const repo = new RollupQueriesRepository(new RollupFreshnessRepository(rec.asDataSource()));
   const now = at('2026-03-01T13:00:00Z');

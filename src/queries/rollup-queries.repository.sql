@@ -17,127 +17,6 @@ EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
                              WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
 
-ROLLBACK;
-
--- $1 = 727021
--- $2 = 727020
--- $3 = 7
-SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int);
-
-START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
-
-SET LOCAL work_mem = '64MB';
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T09:00:00.000Z"
--- $4 = "2026-03-01T13:00:00.000Z"
-WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
-SELECT DISTINCT hour FROM taken;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T09:00:00.000Z"
--- $4 = "2026-03-01T13:00:00.000Z"
-SELECT start FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T09:00:00.000Z"]
--- $4 = ["2026-03-01T13:00:00.000Z"]
-DELETE FROM metric_rollups USING unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
-WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= g.lo AND start < g.hi;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T09:00:00.000Z"]
--- $4 = ["2026-03-01T13:00:00.000Z"]
--- $5 = "2026-03-01T09:00:00.000Z"
--- $6 = "2026-03-01T13:00:00.000Z"
-WITH x AS MATERIALIZED (
-  SELECT $1::bigint AS p, $2::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
-         (r.payload ->> $2::text)::float8 AS v, r.ts
-    FROM readings r WHERE r.project_id = $1 AND r.ts >= $5 AND r.ts < $6
-     AND EXISTS (SELECT 1 FROM unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi) WHERE r.ts >= g.lo AND r.ts < g.hi) AND jsonb_typeof(r.payload -> $2::text) = 'number'
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-SELECT p, m, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
-               array_agg(v ORDER BY v) FILTER (WHERE d IS NULL) AS vals, array_agg(c ORDER BY v) FILTER (WHERE d IS NULL) AS cnts,
-               array_agg(d ORDER BY d) FILTER (WHERE d IS NOT NULL) AS devices, array_agg(c ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dcnts,
-               array_agg(f ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dfirst, array_agg(l ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dlast
-   FROM (SELECT p, m COLLATE "C" AS m, t, v, count(*)::int AS c, count(*) AS n, sum(v) AS s, NULL::bigint AS d, NULL::timestamptz AS f,
-                NULL::timestamptz AS l
-           FROM x GROUP BY p, m, t, v
-         UNION ALL
-         SELECT p, m COLLATE "C", t, NULL, count(*)::int, 0, 0, d, min(ts), max(ts) FROM x GROUP BY p, m, t, d) g
-  GROUP BY p, m, t) r;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z","2026-03-01T12:00:00.000Z"]
-DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[]);
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z","2026-03-01T12:00:00.000Z"]
--- $4 = "2026-03-01T09:00:00.000Z"
--- $5 = "2026-03-01T13:00:00.000Z"
-WITH parts AS MATERIALIZED (
-  SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-    FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
-     AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-), hours AS MATERIALIZED (
-  SELECT hs.t, coalesce(m.count, 0) AS count, m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
-    FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-               devs.dfirst, devs.dlast
-   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
-   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
-               GROUP BY t) hist USING (t)
-   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
-                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m USING (t)
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits)
-SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, b.device_bits FROM hours LEFT JOIN (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
-   FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
-           FROM hours r CROSS JOIN unnest(r.devices) AS u(id)
-           LEFT JOIN devices d ON d.id = u.id AND d.project_id = $1) x
-  GROUP BY t) b USING (t);
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T09:00:00.000Z"
--- $4 = "2026-03-01T13:00:00.000Z"
--- $5 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z","2026-03-01T12:00:00.000Z"]
-WITH taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-  RETURNING minute AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), kept AS (
-  SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
-), old AS (
-  DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
-  RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
-merged AS (
-  INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-  SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-               devs.dfirst, devs.dlast
-   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
-   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
-               GROUP BY t) hist USING (t)
-   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
-                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m
-  RETURNING start
-)
-SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged;
-
 -- $1 = 7
 -- $2 = "temp"
 -- $3 = "2026-03-01T10:00:00.000Z"
@@ -160,9 +39,8 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
  WHERE project_id = $1 AND metric = $2 AND count > 0
    AND ((span_s = 3600 AND start >= $3 AND start < $4) OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))
  UNION ALL
-SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, minute = ANY($9::timestamptz[])
-  FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))),
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
+  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = ANY($9::timestamptz[])),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10
@@ -187,6 +65,9 @@ edges AS (
 ),
 parts AS (
   SELECT t, count, sum, min, max FROM rolled WHERE NOT edge
+  UNION ALL SELECT x.minute, x.count, x.sum, x.min, x.max FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])) x
   UNION ALL SELECT t, 1, v, v, v FROM raw WHERE w > 0
   UNION ALL SELECT t, count, sum, min, max FROM edges
 )
@@ -195,11 +76,6 @@ SELECT to_timestamp(floor(date_part('epoch', t) / $16) * $16) AS start, sum(coun
   FROM parts GROUP BY 1 ORDER BY 1;
 
 COMMIT;
-
--- $1 = 727020
--- $2 = 7
--- $3 = 727021
-SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);
 
 -- RollupQueriesRepository.stats(7, "temp", 09:59:20..12:00:10): distinct devices from the hour rows (whole hours by their bitmaps)
 
@@ -217,127 +93,6 @@ SELECT (SELECT count(*)::int FROM metric_rollups
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
                              WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
-
-ROLLBACK;
-
--- $1 = 727021
--- $2 = 727020
--- $3 = 7
-SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int);
-
-START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
-
-SET LOCAL work_mem = '64MB';
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T09:00:00.000Z"
--- $4 = "2026-03-01T13:00:00.000Z"
-WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
-SELECT DISTINCT hour FROM taken;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T09:00:00.000Z"
--- $4 = "2026-03-01T13:00:00.000Z"
-SELECT start FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T09:00:00.000Z"]
--- $4 = ["2026-03-01T13:00:00.000Z"]
-DELETE FROM metric_rollups USING unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
-WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= g.lo AND start < g.hi;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T09:00:00.000Z"]
--- $4 = ["2026-03-01T13:00:00.000Z"]
--- $5 = "2026-03-01T09:00:00.000Z"
--- $6 = "2026-03-01T13:00:00.000Z"
-WITH x AS MATERIALIZED (
-  SELECT $1::bigint AS p, $2::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
-         (r.payload ->> $2::text)::float8 AS v, r.ts
-    FROM readings r WHERE r.project_id = $1 AND r.ts >= $5 AND r.ts < $6
-     AND EXISTS (SELECT 1 FROM unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi) WHERE r.ts >= g.lo AND r.ts < g.hi) AND jsonb_typeof(r.payload -> $2::text) = 'number'
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-SELECT p, m, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
-               array_agg(v ORDER BY v) FILTER (WHERE d IS NULL) AS vals, array_agg(c ORDER BY v) FILTER (WHERE d IS NULL) AS cnts,
-               array_agg(d ORDER BY d) FILTER (WHERE d IS NOT NULL) AS devices, array_agg(c ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dcnts,
-               array_agg(f ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dfirst, array_agg(l ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dlast
-   FROM (SELECT p, m COLLATE "C" AS m, t, v, count(*)::int AS c, count(*) AS n, sum(v) AS s, NULL::bigint AS d, NULL::timestamptz AS f,
-                NULL::timestamptz AS l
-           FROM x GROUP BY p, m, t, v
-         UNION ALL
-         SELECT p, m COLLATE "C", t, NULL, count(*)::int, 0, 0, d, min(ts), max(ts) FROM x GROUP BY p, m, t, d) g
-  GROUP BY p, m, t) r;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z","2026-03-01T12:00:00.000Z"]
-DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[]);
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z","2026-03-01T12:00:00.000Z"]
--- $4 = "2026-03-01T09:00:00.000Z"
--- $5 = "2026-03-01T13:00:00.000Z"
-WITH parts AS MATERIALIZED (
-  SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-    FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
-     AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-), hours AS MATERIALIZED (
-  SELECT hs.t, coalesce(m.count, 0) AS count, m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
-    FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-               devs.dfirst, devs.dlast
-   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
-   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
-               GROUP BY t) hist USING (t)
-   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
-                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m USING (t)
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits)
-SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, b.device_bits FROM hours LEFT JOIN (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
-   FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
-           FROM hours r CROSS JOIN unnest(r.devices) AS u(id)
-           LEFT JOIN devices d ON d.id = u.id AND d.project_id = $1) x
-  GROUP BY t) b USING (t);
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T09:00:00.000Z"
--- $4 = "2026-03-01T13:00:00.000Z"
--- $5 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z","2026-03-01T12:00:00.000Z"]
-WITH taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-  RETURNING minute AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), kept AS (
-  SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
-), old AS (
-  DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
-  RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
-merged AS (
-  INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-  SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-               devs.dfirst, devs.dlast
-   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
-   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
-               GROUP BY t) hist USING (t)
-   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
-                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m
-  RETURNING start
-)
-SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged;
 
 -- $1 = 7
 -- $2 = "temp"
@@ -366,9 +121,8 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
  WHERE project_id = $1 AND metric = $2 AND count > 0
    AND ((span_s = 3600 AND start >= $3 AND start < $4) OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))
  UNION ALL
-SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, minute = ANY($9::timestamptz[])
-  FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))),
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
+  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = ANY($9::timestamptz[])),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10
@@ -381,13 +135,19 @@ raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, N
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
+    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
 ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
-       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
+       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])) x)
+         + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.99::float8 * n.n))) AS p99,
@@ -414,11 +174,6 @@ SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist)
 
 COMMIT;
 
--- $1 = 727020
--- $2 = 7
--- $3 = 727021
-SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);
-
 -- RollupQueriesRepository.stats(7, "temp", 10:30:00..11:20:00): two partial hours, distinct devices from their hour rows only
 
 START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
@@ -435,127 +190,6 @@ SELECT (SELECT count(*)::int FROM metric_rollups
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
                              WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
-
-ROLLBACK;
-
--- $1 = 727021
--- $2 = 727020
--- $3 = 7
-SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int);
-
-START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
-
-SET LOCAL work_mem = '64MB';
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T10:00:00.000Z"
--- $4 = "2026-03-01T12:00:00.000Z"
-WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
-SELECT DISTINCT hour FROM taken;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T10:00:00.000Z"
--- $4 = "2026-03-01T12:00:00.000Z"
-SELECT start FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T10:00:00.000Z"]
--- $4 = ["2026-03-01T12:00:00.000Z"]
-DELETE FROM metric_rollups USING unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
-WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= g.lo AND start < g.hi;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T10:00:00.000Z"]
--- $4 = ["2026-03-01T12:00:00.000Z"]
-WITH x AS MATERIALIZED (
-  SELECT $1::bigint AS p, $2::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
-         (r.payload ->> $2::text)::float8 AS v, r.ts
-    FROM unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
-    CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
-                         WHERE r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1)) AND r.project_id = $1 AND r.ts >= g.lo AND r.ts < g.hi) r
-   WHERE true AND jsonb_typeof(r.payload -> $2::text) = 'number'
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-SELECT p, m, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
-               array_agg(v ORDER BY v) FILTER (WHERE d IS NULL) AS vals, array_agg(c ORDER BY v) FILTER (WHERE d IS NULL) AS cnts,
-               array_agg(d ORDER BY d) FILTER (WHERE d IS NOT NULL) AS devices, array_agg(c ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dcnts,
-               array_agg(f ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dfirst, array_agg(l ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dlast
-   FROM (SELECT p, m COLLATE "C" AS m, t, v, count(*)::int AS c, count(*) AS n, sum(v) AS s, NULL::bigint AS d, NULL::timestamptz AS f,
-                NULL::timestamptz AS l
-           FROM x GROUP BY p, m, t, v
-         UNION ALL
-         SELECT p, m COLLATE "C", t, NULL, count(*)::int, 0, 0, d, min(ts), max(ts) FROM x GROUP BY p, m, t, d) g
-  GROUP BY p, m, t) r;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z"]
-DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[]);
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z"]
--- $4 = "2026-03-01T10:00:00.000Z"
--- $5 = "2026-03-01T12:00:00.000Z"
-WITH parts AS MATERIALIZED (
-  SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-    FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
-     AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-), hours AS MATERIALIZED (
-  SELECT hs.t, coalesce(m.count, 0) AS count, m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
-    FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-               devs.dfirst, devs.dlast
-   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
-   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
-               GROUP BY t) hist USING (t)
-   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
-                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m USING (t)
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits)
-SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, b.device_bits FROM hours LEFT JOIN (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
-   FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
-           FROM hours r CROSS JOIN unnest(r.devices) AS u(id)
-           LEFT JOIN devices d ON d.id = u.id AND d.project_id = $1) x
-  GROUP BY t) b USING (t);
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T10:00:00.000Z"
--- $4 = "2026-03-01T12:00:00.000Z"
--- $5 = ["2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z"]
-WITH taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-  RETURNING minute AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), kept AS (
-  SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
-), old AS (
-  DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
-  RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
-merged AS (
-  INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-  SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-               devs.dfirst, devs.dlast
-   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
-   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
-               GROUP BY t) hist USING (t)
-   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
-                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m
-  RETURNING start
-)
-SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged;
 
 -- $1 = 7
 -- $2 = "temp"
@@ -579,9 +213,8 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
  WHERE project_id = $1 AND metric = $2 AND count > 0
    AND ((span_s = 3600 AND start >= $3 AND start < $4) OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))
  UNION ALL
-SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, minute = ANY($9::timestamptz[])
-  FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))),
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
+  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = ANY($9::timestamptz[])),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, 1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10
@@ -590,13 +223,19 @@ raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, N
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
+    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
 ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
-       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
+       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])) x)
+         + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.99::float8 * n.n))) AS p99,
@@ -614,11 +253,6 @@ SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist)
 
 COMMIT;
 
--- $1 = 727020
--- $2 = 7
--- $3 = 727021
-SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);
-
 -- RollupQueriesRepository.stats(7, "temp", 10:05:00..10:35:30): within one hour, distinct devices from the minute rows
 
 START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
@@ -635,127 +269,6 @@ SELECT (SELECT count(*)::int FROM metric_rollups
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
                              WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
-
-ROLLBACK;
-
--- $1 = 727021
--- $2 = 727020
--- $3 = 7
-SELECT pg_advisory_lock_shared($1), pg_advisory_lock($2, ($3::bigint % 2147483647)::int);
-
-START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
-
-SET LOCAL work_mem = '64MB';
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T10:00:00.000Z"
--- $4 = "2026-03-01T11:00:00.000Z"
-WITH taken AS (DELETE FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 RETURNING hour)
-SELECT DISTINCT hour FROM taken;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T10:00:00.000Z"
--- $4 = "2026-03-01T11:00:00.000Z"
-SELECT start FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T10:00:00.000Z"]
--- $4 = ["2026-03-01T11:00:00.000Z"]
-DELETE FROM metric_rollups USING unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
-WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= g.lo AND start < g.hi;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T10:00:00.000Z"]
--- $4 = ["2026-03-01T11:00:00.000Z"]
-WITH x AS MATERIALIZED (
-  SELECT $1::bigint AS p, $2::text AS m, date_bin('1 minute', r.ts, TIMESTAMPTZ 'epoch') AS t, r.device_id AS d,
-         (r.payload ->> $2::text)::float8 AS v, r.ts
-    FROM unnest($3::timestamptz[], $4::timestamptz[]) AS g(lo, hi)
-    CROSS JOIN LATERAL (SELECT r.ts, r.device_id, r.payload FROM readings r
-                         WHERE r.device_id = ANY (ARRAY(SELECT id FROM devices WHERE project_id = $1)) AND r.project_id = $1 AND r.ts >= g.lo AND r.ts < g.hi) r
-   WHERE true AND jsonb_typeof(r.payload -> $2::text) = 'number'
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-SELECT p, m, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
-               array_agg(v ORDER BY v) FILTER (WHERE d IS NULL) AS vals, array_agg(c ORDER BY v) FILTER (WHERE d IS NULL) AS cnts,
-               array_agg(d ORDER BY d) FILTER (WHERE d IS NOT NULL) AS devices, array_agg(c ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dcnts,
-               array_agg(f ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dfirst, array_agg(l ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dlast
-   FROM (SELECT p, m COLLATE "C" AS m, t, v, count(*)::int AS c, count(*) AS n, sum(v) AS s, NULL::bigint AS d, NULL::timestamptz AS f,
-                NULL::timestamptz AS l
-           FROM x GROUP BY p, m, t, v
-         UNION ALL
-         SELECT p, m COLLATE "C", t, NULL, count(*)::int, 0, 0, d, min(ts), max(ts) FROM x GROUP BY p, m, t, d) g
-  GROUP BY p, m, t) r;
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T10:00:00.000Z"]
-DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start = ANY($3::timestamptz[]);
-
--- $1 = 7
--- $2 = "temp"
--- $3 = ["2026-03-01T10:00:00.000Z"]
--- $4 = "2026-03-01T10:00:00.000Z"
--- $5 = "2026-03-01T11:00:00.000Z"
-WITH parts AS MATERIALIZED (
-  SELECT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-    FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start >= $4 AND start < $5
-     AND date_bin('1 hour', start, TIMESTAMPTZ 'epoch') IN (SELECT unnest($3::timestamptz[]))
-), hours AS MATERIALIZED (
-  SELECT hs.t, coalesce(m.count, 0) AS count, m.sum, m.min, m.max, m.vals, m.cnts, m.devices, m.dcnts, m.dfirst, m.dlast
-    FROM unnest($3::timestamptz[]) AS hs(t) LEFT JOIN (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-               devs.dfirst, devs.dlast
-   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
-   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
-               GROUP BY t) hist USING (t)
-   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
-                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m USING (t)
-)
-INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits)
-SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, b.device_bits FROM hours LEFT JOIN (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
-   FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
-           FROM hours r CROSS JOIN unnest(r.devices) AS u(id)
-           LEFT JOIN devices d ON d.id = u.id AND d.project_id = $1) x
-  GROUP BY t) b USING (t);
-
--- $1 = 7
--- $2 = "temp"
--- $3 = "2026-03-01T10:00:00.000Z"
--- $4 = "2026-03-01T11:00:00.000Z"
--- $5 = ["2026-03-01T10:00:00.000Z"]
-WITH taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-  RETURNING minute AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), kept AS (
-  SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
-), old AS (
-  DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
-  RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
-merged AS (
-  INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-  SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
-               devs.dfirst, devs.dlast
-   FROM (SELECT t, sum(count) AS n, sum(sum) AS s, min(min) AS lo, max(max) AS hi FROM parts GROUP BY t) tot
-   LEFT JOIN (SELECT t, array_agg(v ORDER BY v) AS vals, array_agg(c ORDER BY v) AS cnts
-                FROM (SELECT x.t, u.v, sum(u.c)::int AS c FROM parts x, unnest(x.vals, x.cnts) AS u(v, c) GROUP BY x.t, u.v) pv
-               GROUP BY t) hist USING (t)
-   LEFT JOIN (SELECT t, array_agg(d ORDER BY d) AS devices, array_agg(c ORDER BY d) AS dcnts,
-                     array_agg(f ORDER BY d) AS dfirst, array_agg(l ORDER BY d) AS dlast
-                FROM (SELECT x.t, u.d, sum(u.c)::int AS c, min(u.f) AS f, max(u.l) AS l
-                        FROM parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
-               GROUP BY t) devs USING (t)) m
-  RETURNING start
-)
-SELECT DISTINCT date_bin('1 hour', start, TIMESTAMPTZ 'epoch') AS hour FROM merged;
 
 -- $1 = 7
 -- $2 = "temp"
@@ -775,9 +288,8 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
  WHERE project_id = $1 AND metric = $2 AND count > 0
    AND ((span_s = 3600 AND start >= $3 AND start < $4) OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))
  UNION ALL
-SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, minute = ANY($9::timestamptz[])
-  FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))),
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
+  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = ANY($9::timestamptz[])),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10
@@ -786,25 +298,29 @@ raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, N
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
+    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
 ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
-       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
+       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])) x)
+         + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.99::float8 * n.n))) AS p99,
        (SELECT count(*) FROM (
           SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
+                         UNION ALL SELECT u.d, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])) x, unnest(x.devices, x.dcnts) AS u(d, c)
                          UNION ALL SELECT device_id, w FROM raw) x
            GROUP BY d HAVING sum(c) > 0) y)::int AS unique_devices
   FROM n;
 
 COMMIT;
-
--- $1 = 727020
--- $2 = 7
--- $3 = 727021
-SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);

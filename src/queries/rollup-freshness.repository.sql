@@ -552,6 +552,15 @@ COMMIT;
 -- $3 = 727021
 SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unlock_shared($3);
 
+-- $1 = 7
+-- $2 = "temp"
+-- $3 = "2026-03-01T08:00:00.000Z"
+-- $4 = "2026-03-01T10:00:00.000Z"
+SELECT (SELECT sum(cardinality(vals) + cardinality(cnts) + cardinality(devices) + cardinality(dcnts) + cardinality(dfirst)
+            + cardinality(dlast) + coalesce(length(device_bits), 0))
+   FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND start >= $3 AND start < $4) AS rollups,
+(SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS deltas;
+
 -- RollupFreshnessRepository.forgetBefore(2026-02-01): after retention dropped the readings before the cutoff
 
 START TRANSACTION;

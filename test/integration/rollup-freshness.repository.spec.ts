@@ -1,6 +1,6 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { MAX_SPREAD_VALUES } from '../../src/modules/analytics/freshness/rollup-changes';
-import { RollupFreshnessRepository } from '../../src/modules/analytics/freshness/rollup-freshness.repository';
+import { MERGE_SOON_DELTAS, RollupFreshnessRepository } from '../../src/modules/analytics/freshness/rollup-freshness.repository';
 import type { ReadingRow } from '../../src/modules/telemetry/reading-row';
 import { ReadingsRepository } from '../../src/modules/telemetry/readings.repository';
 import { expectedRollups, Sent, toRollupRow } from '../support/analytics';
@@ -127,6 +127,25 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     await ds.query(`INSERT INTO metric_rollup_marks (project_id, metric, hour) VALUES ($1, $2, $3)`, [t.projectId, metric, new Date(h)]);
     expect(await freshness.current(t.projectId, metric, { from: h, to: h + H }, waiting)).toEqual([{ n: 0 }]);
     expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
+  });
+
+  it('merges the deltas a query read beside the rollups after answering, once more than MERGE_SOON_DELTAS wait', async () => {
+    const metric = 'soon';
+    const h = BASE + 40 * H;
+    const hours = Math.ceil((MERGE_SOON_DELTAS + 1) / 60);
+    const sent = await write(metric, live(h, [0], 0));
+    await catchUp(metric, h, h + hours * H);
+    // One value in every minute of each hour: a backfill of built hours, a delta row per value.
+    sent.push(...(await write(metric, Array.from({ length: hours * 60 }, (_, k) => ({ device: k % 3, ms: h + k * 60_000 + 30_000, value: k % 9 })))));
+    expect(await pending(metric)).toEqual({ deltas: hours * 60, marks: 0 });
+    const waiting = (tx: EntityManager) => tx.query(`SELECT count(*)::int AS n FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2`, [t.projectId, metric]);
+    // The read sees them all (it did not wait for a merge); the merge follows.
+    expect(await freshness.current(t.projectId, metric, { from: h, to: h + hours * H }, waiting)).toEqual([{ n: hours * 60 }]);
+    const until = Date.now() + 30_000;
+    while ((await pending(metric)).deltas > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
+    expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));
+    expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
   });
 
   it('builds many hours at once by scanning, with the same numbers', async () => {

@@ -12,6 +12,18 @@ export const Injectable = noDecorator;
 export const Inject = (_token?: unknown): ClassOrMember => () => undefined;
 export const Optional = noDecorator;
 
+/** Nest's logger, as far as repositories use it: warnings and errors go to stderr. */
+export class Logger {
+  constructor(private readonly context = '') {}
+  log(): void {}
+  warn(message: string): void {
+    process.stderr.write(`[${this.context}] ${message}\n`);
+  }
+  error(message: string): void {
+    process.stderr.write(`[${this.context}] ${message}\n`);
+  }
+}
+
 /** Anything else of Nest would run nothing here: fail loudly rather than pretend. */
 export function createParamDecorator(): never {
   throw new Error('@nestjs/common is stubbed in jest: test this through the e2e tier');

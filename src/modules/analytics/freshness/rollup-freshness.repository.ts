@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../../core/database/advisory-locks';
 import { SqlParams } from '../../../core/database/sql-params';
@@ -16,6 +16,8 @@ const MAX_PROBED_HOURS = 2;
 const MAX_JOB_HOURS = 24;
 /** A query reads at most this many waiting delta rows beside the rollups; past it, it catches up first. */
 export const MAX_READ_THROUGH_DELTAS = 20_000;
+/** A query that read more waiting delta rows than this merges them after answering, so live data's deltas do not pile up. */
+export const MERGE_SOON_DELTAS = 2_000;
 
 /**
  * The freshness half of analytics: keeps the minute and hour rollups of one metric per project
@@ -28,20 +30,46 @@ export class RollupFreshnessRepository {
   /** Per project, the tail of this process's catch-ups (see `caughtUp`). */
   private readonly queues = new Map<number, Promise<void>>();
 
+  /** The (project, metric) pairs this process is merging after a query (see `mergeSoon`). */
+  private readonly merging = new Set<string>();
+  private readonly logger = new Logger('Rollups');
+
   constructor(private readonly ds: DataSource) {}
 
   /**
    * Runs `read` in a REPEATABLE READ snapshot where the rollups of the whole hours in `span`,
    * with the delta rows that wait for them, agree exactly with the readings; `read` adds those
    * deltas. It catches up first, under the project's lock, if a mark waits, an hour has no
-   * rollups or more than MAX_READ_THROUGH_DELTAS deltas wait (docs/analytics.md, "Keeping
+   * rollups or more than MAX_READ_THROUGH_DELTAS deltas wait; when it read more than
+   * MERGE_SOON_DELTAS of them, it merges them after answering (docs/analytics.md, "Keeping
    * rollups exact").
    */
   async current<T>(projectId: number, metric: string, span: Span, read: (tx: EntityManager) => Promise<T>): Promise<T> {
     const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];
-    const clean = await this.inTransaction(async (tx) => ((await this.isCurrent(tx, hoursOf(span).length, bounds)) ? read(tx) : null));
-    if (clean !== null) return clean;
-    return this.caughtUp(projectId, metric, span, read);
+    let waiting = 0;
+    const clean = await this.inTransaction(async (tx) => {
+      const state = await this.readable(tx, hoursOf(span).length, bounds);
+      if (!state.readable) return null;
+      waiting = state.deltas;
+      return read(tx);
+    });
+    if (clean === null) return this.caughtUp(projectId, metric, span, read);
+    if (waiting > MERGE_SOON_DELTAS) this.mergeSoon(projectId, metric, span);
+    return clean;
+  }
+
+  /**
+   * Merges the deltas waiting in `span` in the background, one merge per (project, metric) at
+   * a time in this process; queries meanwhile read beside them as before. If it fails, they
+   * wait for the next catch-up.
+   */
+  private mergeSoon(projectId: number, metric: string, span: Span): void {
+    const key = `${projectId}|${metric}`;
+    if (this.merging.has(key)) return;
+    this.merging.add(key);
+    this.catchUp(projectId, metric, span)
+      .catch((err: Error) => this.logger.warn(`merging the deltas of project ${projectId}, ${metric}: ${err.message}`))
+      .finally(() => this.merging.delete(key));
   }
 
   /**
@@ -174,9 +202,13 @@ export class RollupFreshnessRepository {
     return next;
   }
 
-  /** Whether every hour of the span has rollups, no mark waits for them and at most MAX_READ_THROUGH_DELTAS deltas do. */
-  private async isCurrent(tx: EntityManager, hours: number, bounds: unknown[]): Promise<boolean> {
-    if (!hours) return true;
+  /**
+   * Whether the rollups of the span can be read as they are, beside their waiting deltas: every
+   * hour has rollups, no mark waits for them and at most MAX_READ_THROUGH_DELTAS deltas do
+   * (`deltas`: how many, up to one more than that).
+   */
+  private async readable(tx: EntityManager, hours: number, bounds: unknown[]): Promise<{ readable: boolean; deltas: number }> {
+    if (!hours) return { readable: true, deltas: 0 };
     const [state] = await tx.query(
       `SELECT (SELECT count(*)::int FROM metric_rollups
                 WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
@@ -185,7 +217,7 @@ export class RollupFreshnessRepository {
                                            WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas`,
       [...bounds, MAX_READ_THROUGH_DELTAS + 1],
     );
-    return state.built === hours && !state.marked && state.deltas <= MAX_READ_THROUGH_DELTAS;
+    return { readable: state.built === hours && !state.marked && state.deltas <= MAX_READ_THROUGH_DELTAS, deltas: state.deltas };
   }
 
   /**

@@ -106,9 +106,8 @@ export class RollupFreshnessRepository {
   /**
    * Reads once, after the catch-up committed, what it wrote and removed in `span`: the rollup
    * rows with all their arrays and the deltas' index entries. The first read of freshly
-   * committed rows sets their hint bits (and marks removed ones dead in the index), which
-   * costs the first query after a catch-up tens of milliseconds at 10M readings
-   * (docs/benchmarks.md); here the job pays it instead of that query.
+   * committed rows sets their hint bits (and marks removed ones dead in the index), a cost the
+   * first query after a catch-up would otherwise pay (docs/benchmarks.md); here the job pays it.
    */
   private async settle(projectId: number, metric: string, span: Span): Promise<void> {
     const bounds = [projectId, metric, new Date(span.from), new Date(span.to)];

@@ -60,6 +60,9 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     return row as { deltas: number; marks: number };
   };
   const catchUp = (metric: string, from: number, to: number) => freshness.catchUp(t.projectId, metric, { from, to });
+  /** A read for `current`: how many deltas of the metric it sees in its snapshot. */
+  const waitingIn = (metric: string) => (tx: EntityManager) =>
+    tx.query(`SELECT count(*)::int AS n FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2`, [t.projectId, metric]);
   /** `n` values over the minutes of the hour starting at `hour`, spread over the devices. */
   const many = (hour: number, n: number) =>
     Array.from({ length: n }, (_, k) => ({ device: k % 3, ms: hour + (k % 60) * 60_000 + Math.floor(k / 60) * 1000 + (k % 3), value: (k % 7) * 0.5 }));
@@ -119,13 +122,12 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     await write(metric, live(h, [0], 0));
     await catchUp(metric, h, h + H);
     await write(metric, live(h, [1, 2, 3, 4, 5], 1));
-    const waiting = (tx: EntityManager) => tx.query(`SELECT count(*)::int AS n FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2`, [t.projectId, metric]);
     // Seen by the read, in its snapshot, and still there after it.
-    expect(await freshness.current(t.projectId, metric, { from: h, to: h + H }, waiting)).toEqual([{ n: 5 }]);
+    expect(await freshness.current(t.projectId, metric, { from: h, to: h + H }, waitingIn(metric))).toEqual([{ n: 5 }]);
     expect(await pending(metric)).toEqual({ deltas: 5, marks: 0 });
     // A mark of the hour (here by hand): caught up before the read.
     await ds.query(`INSERT INTO metric_rollup_marks (project_id, metric, hour) VALUES ($1, $2, $3)`, [t.projectId, metric, new Date(h)]);
-    expect(await freshness.current(t.projectId, metric, { from: h, to: h + H }, waiting)).toEqual([{ n: 0 }]);
+    expect(await freshness.current(t.projectId, metric, { from: h, to: h + H }, waitingIn(metric))).toEqual([{ n: 0 }]);
     expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
   });
 
@@ -138,9 +140,8 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     // One value in every minute of each hour: a backfill of built hours, a delta row per value.
     sent.push(...(await write(metric, Array.from({ length: hours * 60 }, (_, k) => ({ device: k % 3, ms: h + k * 60_000 + 30_000, value: k % 9 })))));
     expect(await pending(metric)).toEqual({ deltas: hours * 60, marks: 0 });
-    const waiting = (tx: EntityManager) => tx.query(`SELECT count(*)::int AS n FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2`, [t.projectId, metric]);
     // The read sees them all (it did not wait for a merge); the merge follows.
-    expect(await freshness.current(t.projectId, metric, { from: h, to: h + hours * H }, waiting)).toEqual([{ n: hours * 60 }]);
+    expect(await freshness.current(t.projectId, metric, { from: h, to: h + hours * H }, waitingIn(metric))).toEqual([{ n: hours * 60 }]);
     const until = Date.now() + 30_000;
     while ((await pending(metric)).deltas > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });

@@ -9,6 +9,7 @@ import { RuleTypesDeadlines1764000000008 } from './1764000000008-rule-types-dead
 import { Silences1764000000009 } from './1764000000009-silences';
 import { WebhookControls1764000000010 } from './1764000000010-webhook-controls';
 import { DeviceBitmaps1764000000011 } from './1764000000011-device-bitmaps';
+import { RollupMetrics1764000000012 } from './1764000000012-rollup-metrics';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and tests agree. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Silences1764000000009,
   WebhookControls1764000000010,
   DeviceBitmaps1764000000011,
+  RollupMetrics1764000000012,
 ];

@@ -231,8 +231,8 @@ async function addDevices(url: string, projectId: number, auth: Record<string, s
  * what the writer leaves after a bulk backfill, in which every flush has more than
  * MAX_SPREAD_VALUES values of each hour over more than MAX_DELTA_MINUTES of its minutes
  * (freshness/rollup-changes.ts): one rollup mark per metric and hour (the writer appends one
- * per flush; the marks' number does not change what is rebuilt),
- * and the devices' last_seen_at moved to now. Without the marks, rollups built before this
+ * per flush; the marks' number does not change what is rebuilt), the metrics admitted to
+ * rollups, and the devices' last_seen_at moved to now. Without the marks, rollups built before this
  * load (the previous stage's) would go on answering without its readings.
  */
 async function loadByCopy(
@@ -290,6 +290,11 @@ async function loadByCopy(
             generate_series(date_bin('1 hour', $3::timestamptz, TIMESTAMPTZ 'epoch'), $4::timestamptz, '1 hour') AS h`,
     [projectId, Object.keys(valuesOf(0, 0)), new Date(spanStart), new Date(spanEnd)],
   );
+  // The writer admits a project's metrics to rollups before it first writes them (RollupMetrics).
+  await db.query(`INSERT INTO rollup_metrics (project_id, metric) SELECT $1, m FROM unnest($2::text[]) AS m ON CONFLICT DO NOTHING`, [
+    projectId,
+    Object.keys(valuesOf(0, 0)),
+  ]);
 }
 
 /** Through the platform, as phase 1 of the bench: one device's 1,000 readings per POST, HTTP_CLIENTS at once, until durable. */

@@ -26,6 +26,8 @@ export interface AppConfig {
   dbPoolSize: number;
   /** Days of readings kept; 0 keeps everything. */
   retentionDays: number;
+  /** Distinct metrics per project that get rollups (0 = every one); docs/analytics.md, "Which metrics have rollups". */
+  rollupMetricsPerProject: number;
   apiKeyCacheTtlMs: number;
   rateLimits: {
     telemetryPerMinute: number;
@@ -67,6 +69,7 @@ export function buildConfig(env: Env): AppConfig {
     maxBodyBytesInFlight: env.MAX_BODY_BYTES_IN_FLIGHT,
     dbPoolSize: env.DB_POOL_SIZE,
     retentionDays: env.RETENTION_DAYS,
+    rollupMetricsPerProject: env.ROLLUP_METRICS_PER_PROJECT,
     apiKeyCacheTtlMs: env.API_KEY_CACHE_TTL_SECONDS * 1000,
     rateLimits: {
       telemetryPerMinute: env.RATE_LIMIT_TELEMETRY_PER_MINUTE,

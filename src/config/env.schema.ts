@@ -84,6 +84,7 @@ export const ENV_SCHEMA = {
   SSE_MAX_STREAMS_PER_KEY: { default: '20', parse: int(0) },
   API_KEY_CACHE_TTL_SECONDS: { default: '30', parse: int(0, 3600) },
   RETENTION_DAYS: { default: '0', parse: int(0, 36500) },
+  ROLLUP_METRICS_PER_PROJECT: { default: '1000', parse: int(0) },
   DB_POOL_SIZE: { default: '20', parse: int(1, 200) },
   WEBHOOK_CONNECT_TIMEOUT_MS: { default: '2000', parse: int(1) },
   WEBHOOK_TIMEOUT_MS: { default: '5000', parse: int(1) },

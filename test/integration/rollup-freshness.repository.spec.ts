@@ -197,4 +197,3 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     expect((await pending(metric)).marks).toBe(1);
   });
 });
-});

@@ -19,4 +19,6 @@ export const ADVISORY_LOCKS = {
   projectRollups: 727_020,
   /** Rollup rebuilds hold it shared; retention and mark compaction hold it alone (one-key form). */
   allProjectRollups: 727_021,
+  /** Namespace of the per-project locks admitting metrics to rollups (two-key form: namespace, project). */
+  rollupMetrics: 727_022,
 } as const;

@@ -4,6 +4,8 @@ import { AnalyticsController } from './analytics.controller';
 import { AnalyticsService } from './analytics.service';
 import { RollupFreshnessRepository } from './freshness/rollup-freshness.repository';
 import { RollupFreshnessService } from './freshness/rollup-freshness.service';
+import { RollupMetricsRepository } from './freshness/rollup-metrics.repository';
+import { RollupMetrics } from './freshness/rollup-metrics.service';
 import { ReadingQueriesRepository } from './query/reading-queries.repository';
 import { RollupQueriesRepository } from './query/rollup-queries.repository';
 
@@ -16,7 +18,15 @@ import { RollupQueriesRepository } from './query/rollup-queries.repository';
 @Module({
   imports: [DevicesModule],
   controllers: [AnalyticsController],
-  providers: [AnalyticsService, RollupFreshnessService, RollupFreshnessRepository, RollupQueriesRepository, ReadingQueriesRepository],
+  providers: [
+    AnalyticsService,
+    RollupFreshnessService,
+    RollupFreshnessRepository,
+    RollupMetrics,
+    RollupMetricsRepository,
+    RollupQueriesRepository,
+    ReadingQueriesRepository,
+  ],
   exports: [AnalyticsService, RollupFreshnessService],
 })
 export class AnalyticsModule {}

@@ -6,6 +6,7 @@ import { DevicesService } from '../devices/devices.service';
 import { AggregateQuery, MetricQuery, StatsQuery } from './dto/analytics-query.dto';
 import { parseInterval, WINDOW_SECONDS } from './intervals';
 import type { MetricFilter, Stats } from './query/answers';
+import { RollupMetrics } from './freshness/rollup-metrics.service';
 import { ReadingQueriesRepository } from './query/reading-queries.repository';
 import { RollupQueriesRepository } from './query/rollup-queries.repository';
 import { HOUR_MS, planRollups, RollupPlan } from './rollup-plan';
@@ -14,6 +15,8 @@ const DEFAULT_AGGREGATE_SPAN_MS = 86_400_000;
 const DEFAULT_INTERVAL = '1h';
 /** Queries spanning more hours than this (about 13 months) read the readings instead of rollups. */
 const MAX_ROLLUP_HOURS = 10_000;
+/** The stats of no values, as the readings would answer them. */
+const NO_STATS: Stats = { count: 0, min: null, max: null, mean: null, p50: null, p95: null, p99: null, unique_devices: 0 };
 
 /**
  * Aggregate and stats over a tenant's readings, every number computed in SQL: from exact
@@ -25,6 +28,7 @@ export class AnalyticsService {
     private readonly devices: DevicesService,
     private readonly rollups: RollupQueriesRepository,
     private readonly readings: ReadingQueriesRepository,
+    private readonly rollupMetrics: RollupMetrics,
   ) {}
 
   async aggregate(scope: TenantScope, q: AggregateQuery) {
@@ -33,9 +37,9 @@ export class AnalyticsService {
     const filter = await this.metricFilter(scope, q, DEFAULT_AGGREGATE_SPAN_MS);
     // Rollups hold whole minutes, and whole hours when the buckets do.
     const plan = seconds % 60 === 0 ? this.rollupPlan(filter, seconds % 3600 === 0) : null;
-    const buckets = plan
-      ? await this.rollups.aggregate(scope.projectId, filter.metric, plan, seconds)
-      : await this.readings.aggregate(scope, filter, seconds);
+    const source = plan ? await this.rollupMetrics.sourceOf(scope.projectId, filter.metric) : 'readings';
+    const buckets =
+      source === 'nothing' ? [] : source === 'rollups' ? await this.rollups.aggregate(scope.projectId, filter.metric, plan!, seconds) : await this.readings.aggregate(scope, filter, seconds);
     return {
       metric: q.metric,
       interval,
@@ -55,13 +59,16 @@ export class AnalyticsService {
     const span = (q.window ? WINDOW_SECONDS[q.window] : WINDOW_SECONDS['1h']) * 1000;
     const filter = await this.metricFilter(scope, q, span);
     const plan = this.rollupPlan(filter, true);
-    const s = plan ? await this.rollups.stats(scope.projectId, filter.metric, plan) : await this.readings.stats(scope, filter);
+    const source = plan ? await this.rollupMetrics.sourceOf(scope.projectId, filter.metric) : 'readings';
+    const s = source === 'nothing' ? NO_STATS : source === 'rollups' ? await this.rollups.stats(scope.projectId, filter.metric, plan!) : await this.readings.stats(scope, filter);
     return { ...s, count: Number(s.count), unique_devices: Number(s.unique_devices) };
   }
 
   /**
    * Project-wide queries read rollups; by device or tag they read the readings, which the
-   * (device_id, ts) index or the tag narrows. So does a span too long to keep rollups for.
+   * (device_id, ts) index or the tag narrows. So does a span too long to keep rollups for, and
+   * a metric without rollups (RollupMetrics: past the project's limit; one that would have had
+   * them but has none was never written, so its answer is empty without reading anything).
    */
   private rollupPlan(f: MetricFilter, useHours: boolean): RollupPlan | null {
     if (f.deviceId !== undefined || f.tag !== undefined) return null;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { SqlParams } from '../../core/database/sql-params';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import type { HasRollups } from '../analytics/freshness/rollup-changes';
 import { rollupChangesFragment } from '../analytics/freshness/rollup-changes.fragment';
 import type { ReadingRow } from './reading-row';
 
@@ -70,11 +71,12 @@ export class ReadingsRepository {
    * same in every deterministic collation, and a merge join's sort by bytes is several times
    * cheaper than by a language's rules. `keys` returns the new identities (for wait=true),
    * `count` only how many were new, which is cheaper. The projects whose hours the committed
-   * statement marked for a rebuild are added to `marked`.
+   * statement marked for a rebuild are added to `marked`. Only metrics with rollups
+   * (`hasRollups`, which the writer asks analytics for; absent: all) record rollup changes.
    */
-  async insertMany(rows: readonly ReadingRow[], mode: 'count', marked?: Set<number>): Promise<number>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'keys', marked?: Set<number>): Promise<{ device_id: number; event_id: string }[]>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked?: Set<number>) {
+  async insertMany(rows: readonly ReadingRow[], mode: 'count', marked?: Set<number>, hasRollups?: HasRollups): Promise<number>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'keys', marked?: Set<number>, hasRollups?: HasRollups): Promise<{ device_id: number; event_id: string }[]>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked?: Set<number>, hasRollups?: HasRollups) {
     if (!rows.length) return mode === 'count' ? 0 : [];
     const unique = firstOfEachIdentity(rows);
     const cols = { p: [] as number[], d: [] as number[], e: [] as string[], t: [] as string[], r: [] as string[], j: [] as unknown[] };
@@ -91,7 +93,7 @@ export class ReadingsRepository {
     // Payloads travel as one JSON array: serialising it is one native call, where a jsonb[]
     // parameter would escape every element.
     const j = q.add(JSON.stringify(cols.j));
-    const rollups = rollupChangesFragment(unique, { projectIds: p, deviceIds: d, eventIds: e, times: t, inserted: 'inserted' }, q);
+    const rollups = rollupChangesFragment(unique, { projectIds: p, deviceIds: d, eventIds: e, times: t, inserted: 'inserted' }, q, hasRollups);
     const result: { device_id: number; event_id: string }[] | { n: number }[] = await this.ds.query(
       `WITH arrived AS (
          SELECT device_id, max(received_at) AS at FROM unnest(${d}::bigint[], ${r}::timestamptz[]) AS u(device_id, received_at)

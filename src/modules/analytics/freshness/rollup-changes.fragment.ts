@@ -1,6 +1,6 @@
 import type { SqlParams } from '../../../core/database/sql-params';
 import { ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
-import { HourValues, MetricValues, rollupChanges, RollupSourceRow } from './rollup-changes';
+import { HasRollups, HourValues, MetricValues, rollupChanges, RollupSourceRow } from './rollup-changes';
 
 /** How the reading writer's statement holds its rows, for the fragment to refer to. */
 export interface WriterRows {
@@ -20,10 +20,16 @@ export interface WriterRows {
  * number. `rows` are the ones the writer binds, in the same order: deltas are joined to the
  * inserted rows by position, so no payload is looked into. `markedProjects`: the projects whose
  * hours it backfills (with marks or deltas), whose catch-up the writer queues once the
- * statement has committed.
+ * statement has committed. Metrics without rollups (`hasRollups`, from RollupMetrics.admit)
+ * record nothing.
  */
-export function rollupChangesFragment(rows: readonly RollupSourceRow[], writer: WriterRows, params: SqlParams): { sql: string; markedProjects: number[] } {
-  const { marks, values, singles, spread } = rollupChanges(rows);
+export function rollupChangesFragment(
+  rows: readonly RollupSourceRow[],
+  writer: WriterRows,
+  params: SqlParams,
+  hasRollups?: HasRollups,
+): { sql: string; markedProjects: number[] } {
+  const { marks, values, singles, spread } = rollupChanges(rows, hasRollups);
   const ordered = `unnest(${writer.projectIds}::bigint[], ${writer.deviceIds}::bigint[], ${writer.eventIds}::text[], ${writer.times}::timestamptz[])
                 WITH ORDINALITY AS u(p, d, e, t, i)`;
   // event_id in the "C" collation: equality is the same in every deterministic collation, and

@@ -64,4 +64,19 @@ describe('rollupChanges', () => {
     expect(singles.m.length).toBe(10_000);
     expect(singles.v[9_999]).toBe(9_999);
   });
+
+  it('records nothing for metrics without rollups, live or backfilled', () => {
+    const hasRollups = (projectId: number, metric: string) => projectId === 1 && metric === 'kept';
+    const backfill = [0, 1, 2, 3, 4, 5].map((m) => row(1, `2026-03-01T08:0${m}:00.000Z`, { kept: m, dropped: m }));
+    const bulk = Array.from({ length: MAX_SPREAD_VALUES + 1 }, (_, k) => row(1, `2026-03-01T06:${String(k % 60).padStart(2, '0')}:00.000Z`, { dropped: k }));
+    const { marks, values, singles, spread } = rollupChanges(
+      [row(1, '2026-03-01T10:00:00.000Z', { kept: 1, dropped: 2 }), row(2, '2026-03-01T10:00:00.000Z', { kept: 3 }), ...backfill, ...bulk],
+      hasRollups,
+    );
+    expect(singles.m).toEqual(['kept']);
+    expect(values.m).toEqual([]);
+    expect(list(marks)).toEqual([]);
+    expect(list(spread.hours)).toEqual([[1, 'kept', '2026-03-01T08:00:00Z']]);
+    expect(spread.singles.v).toEqual([0, 1, 2, 3, 4, 5]);
+  });
 });

@@ -11,6 +11,9 @@ export interface RollupSourceRow {
   data: Record<string, unknown>;
 }
 
+/** Whether a project's metric has rollups (RollupMetrics; absent: every metric has). */
+export type HasRollups = (projectId: number, metric: string) => boolean;
+
 /** A flush that touches more minutes than this of one (project, metric, hour) is a backfill of that hour. */
 export const MAX_DELTA_MINUTES = 4;
 /** A backfill of more values than this of one (project, metric, hour) in one flush marks the hour, whether it has rollups or not. */
@@ -57,10 +60,14 @@ export interface SpreadValues {
  * own, no aggregation: wide events, many distinct metrics). Over more minutes (a backfill), at
  * most MAX_SPREAD_VALUES values: `spread`, which the statement writes as deltas in the same way
  * where the hour has rollups and as a mark where it has none. More values than that: `marks`.
- * One pass over every row's keys: linear in the values.
+ * Metrics without rollups (`hasRollups`) change nothing. One pass over every row's keys:
+ * linear in the values.
  */
-export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKeys; values: MetricValues; singles: MetricValues; spread: SpreadValues } {
-  type Entry = { p: number; m: string; h: string; n: number; minutes: Map<string, { rows: number[]; vals: number[] }> | null };
+export function rollupChanges(
+  rows: readonly RollupSourceRow[],
+  hasRollups?: HasRollups,
+): { marks: HourKeys; values: MetricValues; singles: MetricValues; spread: SpreadValues } {
+  type Entry = { p: number; m: string; h: string; n: number; minutes: Map<string, { rows: number[]; vals: number[] }> | null; skip?: true };
   const touched = new Map<string, Entry>();
   rows.forEach((row, i) => {
     const iso = typeof row.ts === 'string' && row.ts[13] === ':' ? row.ts : isoOrNull(row.ts);
@@ -73,7 +80,11 @@ export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKe
       if (typeof value !== 'number' || !Number.isFinite(value)) continue;
       const key = `${row.projectId}|${hour}|${metric}`;
       let entry = touched.get(key);
-      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, n: 0, minutes: new Map() }));
+      if (!entry) {
+        entry = { p: row.projectId, m: metric, h: hour, n: 0, minutes: new Map() };
+        if (hasRollups && !hasRollups(row.projectId, metric)) entry = { ...entry, minutes: null, skip: true };
+        touched.set(key, entry);
+      }
       if (!entry.minutes) continue;
       if (++entry.n > MAX_SPREAD_VALUES) {
         entry.minutes = null;
@@ -96,6 +107,7 @@ export function rollupChanges(rows: readonly RollupSourceRow[]): { marks: HourKe
     return to.p.length - 1;
   };
   for (const e of touched.values()) {
+    if (e.skip) continue;
     if (!e.minutes) {
       keyOf(marks, e);
       continue;

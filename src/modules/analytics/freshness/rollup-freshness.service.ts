@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { JobQueue } from '../../../core/queue/job-queue.service';
 import { catchUpRollupsJob, catchUpRollupsTiming } from '../jobs/catch-up-rollups.job';
+import type { HasRollups, RollupSourceRow } from './rollup-changes';
 import { RollupFreshnessRepository } from './rollup-freshness.repository';
+import { RollupMetrics } from './rollup-metrics.service';
 
 /** How long a flush waits for Redis to take its catch-up jobs before going on without them. */
 const ENQUEUE_TIMEOUT_MS = 1_000;
@@ -19,7 +21,16 @@ export class RollupFreshnessService {
   constructor(
     private readonly repo: RollupFreshnessRepository,
     private readonly queue: JobQueue,
+    private readonly metrics: RollupMetrics,
   ) {}
+
+  /**
+   * Called by the reading writer before a flush: admits its new metrics to rollups where their
+   * project has room, and tells which of its metrics have rollups (RollupMetrics).
+   */
+  admit(rows: readonly RollupSourceRow[]): Promise<HasRollups> {
+    return this.metrics.admit(rows);
+  }
 
   /** After retention dropped the readings before `cutoff` (null: none dropped, only tidy up). */
   forgetBefore(cutoff: Date | null): Promise<void> {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Coalescer } from '../../../core/database/coalescer';
 import { Metrics } from '../../../core/metrics/metrics.service';
+import type { HasRollups } from '../../analytics/freshness/rollup-changes';
 import { RollupFreshnessService } from '../../analytics/freshness/rollup-freshness.service';
 import { FailedReadingsRepository } from '../failed-readings.repository';
 import type { ReadingRow } from '../reading-row';
@@ -82,11 +83,16 @@ export class ReadingWriter {
     return out;
   }
 
-  /** One flush: `insertIsolating`, then the catch-up of whatever its committed statements marked. */
+  /**
+   * One flush: the rows' new metrics admitted to rollups where their project has room (before
+   * the statement, so a metric with rollups has a delta or mark for each of its numbers),
+   * `insertIsolating`, then the catch-up of whatever its committed statements marked.
+   */
   private async insert(rows: readonly ReadingRow[], mode: 'count' | 'keys', out?: WriteOutcome): Promise<void> {
     const marked = new Set<number>();
+    const hasRollups = await this.rollups.admit(rows);
     try {
-      await this.insertIsolating(rows, mode, marked, out);
+      await this.insertIsolating(rows, mode, marked, hasRollups, out);
     } finally {
       if (marked.size) await this.rollups.catchUpSoon([...marked]);
     }
@@ -98,11 +104,11 @@ export class ReadingWriter {
    * failed_readings with the reason (and counted) instead of failing their batch for good:
    * n rows with one poison row cost about 2·log2(n) statements.
    */
-  private async insertIsolating(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked: Set<number>, out?: WriteOutcome): Promise<void> {
+  private async insertIsolating(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked: Set<number>, hasRollups: HasRollups, out?: WriteOutcome): Promise<void> {
     try {
-      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count', marked));
+      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count', marked, hasRollups));
       else {
-        const keys = await this.repo.insertMany(rows, 'keys', marked);
+        const keys = await this.repo.insertMany(rows, 'keys', marked, hasRollups);
         this.metrics.readingsStored.inc(keys.length);
         for (const k of keys) out?.stored.add(readingKey(Number(k.device_id), k.event_id));
       }
@@ -111,8 +117,8 @@ export class ReadingWriter {
       if (!refused) throw err;
       if (rows.length > 1) {
         const half = rows.length >> 1;
-        await this.insertIsolating(rows.slice(0, half), mode, marked, out);
-        await this.insertIsolating(rows.slice(half), mode, marked, out);
+        await this.insertIsolating(rows.slice(0, half), mode, marked, hasRollups, out);
+        await this.insertIsolating(rows.slice(half), mode, marked, hasRollups, out);
         return;
       }
       const [row] = rows;

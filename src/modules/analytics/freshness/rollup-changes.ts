@@ -67,7 +67,7 @@ export function rollupChanges(
   rows: readonly RollupSourceRow[],
   hasRollups?: HasRollups,
 ): { marks: HourKeys; values: MetricValues; singles: MetricValues; spread: SpreadValues } {
-  type Entry = { p: number; m: string; h: string; n: number; minutes: Map<string, { rows: number[]; vals: number[] }> | null; skip?: true };
+  type Entry = { p: number; m: string; h: string; n: number; minutes: Map<string, { rows: number[]; vals: number[] }> | null };
   const touched = new Map<string, Entry>();
   rows.forEach((row, i) => {
     const iso = typeof row.ts === 'string' && row.ts[13] === ':' ? row.ts : isoOrNull(row.ts);
@@ -77,14 +77,10 @@ export function rollupChanges(
     const minute = iso.slice(14, 16);
     for (const metric in row.data) {
       const value = row.data[metric];
-      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      if (typeof value !== 'number' || !Number.isFinite(value) || (hasRollups && !hasRollups(row.projectId, metric))) continue;
       const key = `${row.projectId}|${hour}|${metric}`;
       let entry = touched.get(key);
-      if (!entry) {
-        entry = { p: row.projectId, m: metric, h: hour, n: 0, minutes: new Map() };
-        if (hasRollups && !hasRollups(row.projectId, metric)) entry = { ...entry, minutes: null, skip: true };
-        touched.set(key, entry);
-      }
+      if (!entry) touched.set(key, (entry = { p: row.projectId, m: metric, h: hour, n: 0, minutes: new Map() }));
       if (!entry.minutes) continue;
       if (++entry.n > MAX_SPREAD_VALUES) {
         entry.minutes = null;
@@ -107,7 +103,6 @@ export function rollupChanges(
     return to.p.length - 1;
   };
   for (const e of touched.values()) {
-    if (e.skip) continue;
     if (!e.minutes) {
       keyOf(marks, e);
       continue;

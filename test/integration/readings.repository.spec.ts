@@ -129,5 +129,7 @@ describe('ReadingsRepository.insertMany (real Postgres)', () => {
       [at(42), { temp: 3, hum: 'x' }],
       [at(41), { temp: null, hum: 2 }],
     ]);
+    // A device without readings: an empty window.
+    expect(await ds.transaction((tx) => readings.window(tx, t, -1, 5, ['temp']))).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { inTransaction } from '../../src/core/database/transaction';
+import { carrier } from '../../src/modules/rules/scheduling/arrivals.service';
 import { DeadlinesRepository } from '../../src/modules/rules/scheduling/deadlines.repository';
 import { makeRule, makeTenant, openDataSource, RepoTenant } from '../support/repository-tier';
 
@@ -78,5 +79,38 @@ describe('DeadlinesRepository (real Postgres)', () => {
     const live = await makeRule(ds, t, { forSeconds: 60 });
     await inTransaction(ds, (tx) => deadlines.put(tx, row(live)));
     expect(await count(live)).toBe(1);
+  });
+
+  it('moves the silence clocks of the no-data rules an arrival concerns, and only theirs', async () => {
+    const u = await makeTenant(ds, 2);
+    const [a, b] = u.devices;
+    const noData = async (metric: string | null) => {
+      const [rule] = await ds.query(
+        `INSERT INTO rules (project_id, name, type, metric, no_data_seconds, scope) VALUES ($1, 'silent', 'no_data', $2, 60, 'ALL') RETURNING id`,
+        [u.projectId, metric],
+      );
+      await inTransaction(ds, (tx) => deadlines.syncRule(tx, Number(rule.id), true));
+      return Number(rule.id);
+    };
+    const temp = await noData('temp');
+    const any = await noData(null);
+    const lastReading = async (rule: number, device: number) =>
+      (await ds.query(`SELECT last_reading_at FROM rule_deadlines WHERE rule_id = $1 AND device_id = $2`, [rule, device]))[0].last_reading_at;
+    const arrival = (deviceId: number, at: string, data: Record<string, unknown>[]) => ({ deviceId, at, carries: carrier(data.map((d) => ({ data: d }))) });
+    const later = new Date(Date.now() + 60_000).toISOString();
+
+    // A wide reading without temp (and a null temp): only the metric-null rule's clock moves.
+    const wide: Record<string, unknown> = { temp: null };
+    for (let k = 0; k < 10_000; k++) wide[`k${k}`] = k;
+    await deadlines.recordArrivals([arrival(a, later, [wide])]);
+    expect(await lastReading(any, a)).toEqual(new Date(later));
+    expect(await lastReading(temp, a)).toBeNull();
+    // temp in any reading of the batch moves the temp rule's clock; a device's arrival is its own.
+    const latest = new Date(Date.now() + 120_000).toISOString();
+    await deadlines.recordArrivals([arrival(a, latest, [{ hum: 1 }, { temp: 20 }])]);
+    expect(await lastReading(temp, a)).toEqual(new Date(latest));
+    expect(await lastReading(temp, b)).toBeNull();
+    // A device no no-data rule watches: nothing to do.
+    await expect(deadlines.recordArrivals([arrival(-1, latest, [{ temp: 1 }])])).resolves.toBeUndefined();
   });
 });

@@ -5,11 +5,13 @@ import { Arrival, DeadlinesRepository } from './deadlines.repository';
 /** Arrivals per flush; a device's 10,000-key reading counts as one. */
 const MAX_ARRIVALS_PER_FLUSH = 5_000;
 
-/** The metrics a batch carries: top-level keys with a non-null value, in any of its readings. */
-export function carriedMetrics(readings: readonly { data: Record<string, unknown> }[]): string[] {
-  const metrics = new Set<string>();
-  for (const r of readings) for (const [k, v] of Object.entries(r.data)) if (v !== null) metrics.add(k);
-  return [...metrics];
+/**
+ * Whether a batch carries a metric: a top-level key with a non-null value in any of its
+ * readings. Asked only for the metrics no-data rules watch, so a wide reading's keys are
+ * never listed.
+ */
+export function carrier(readings: readonly { data: Record<string, unknown> }[]): (metric: string) => boolean {
+  return (metric) => readings.some((r) => Object.hasOwn(r.data, metric) && r.data[metric] !== null);
 }
 
 /**
@@ -31,6 +33,6 @@ export class ArrivalsService {
   }
 
   record(deviceId: number, receivedAt: string, readings: readonly { data: Record<string, unknown> }[]): Promise<void> {
-    return this.coalescer.submit({ deviceId, at: receivedAt, metrics: carriedMetrics(readings) });
+    return this.coalescer.submit({ deviceId, at: receivedAt, carries: carrier(readings) });
   }
 }

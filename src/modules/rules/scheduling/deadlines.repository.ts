@@ -19,11 +19,11 @@ export interface DueDevice {
   org_id: number;
 }
 
-/** One arrival of readings: the device, the API's receive time, the metrics carried (non-null). */
+/** One arrival of readings: the device, the API's receive time, and whether it carries a metric (a non-null value of it). */
 export interface Arrival {
   deviceId: number;
   at: string;
-  metrics: readonly string[];
+  carries(metric: string): boolean;
 }
 
 // The devices a rule watches, for rule `r` (ALL, TAG by tag, EXPLICIT by assignment).
@@ -84,9 +84,23 @@ export class DeadlinesRepository {
   /**
    * Moves the silence clocks of the no-data rules these arrivals concern (a metric-null rule
    * takes any reading). Rows are locked in (device, rule) order, the order an evaluation
-   * takes them, so concurrent writers never deadlock; a clock never moves back.
+   * takes them, so concurrent writers never deadlock; a clock never moves back. It first asks
+   * which (device, metric) pairs any no-data rule watches, and sends only those: usually none,
+   * and never the other keys of a wide reading. A row created after that question starts its
+   * clock after these arrivals anyway.
    */
   async recordArrivals(arrivals: readonly Arrival[]): Promise<void> {
+    const watched: { device_id: string; metric: string | null }[] = await this.ds.query(
+      `SELECT DISTINCT x.device_id, r.metric FROM rule_deadlines x JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data'
+        WHERE x.device_id = ANY($1::bigint[])`,
+      [[...new Set(arrivals.map((a) => a.deviceId))]],
+    );
+    if (!watched.length) return;
+    const metricsOf = new Map<number, (string | null)[]>();
+    for (const w of watched) {
+      const id = Number(w.device_id);
+      metricsOf.set(id, [...(metricsOf.get(id) ?? []), w.metric]);
+    }
     const latest = new Map<string, { deviceId: number; metric: string | null; at: string }>();
     const note = (deviceId: number, metric: string | null, at: string) => {
       const key = `${deviceId}|${metric ?? ''}|${metric === null ? 'any' : 'm'}`;
@@ -94,9 +108,9 @@ export class DeadlinesRepository {
       if (!seen || seen.at < at) latest.set(key, { deviceId, metric, at });
     };
     for (const a of arrivals) {
-      note(a.deviceId, null, a.at);
-      for (const m of a.metrics) note(a.deviceId, m, a.at);
+      for (const m of metricsOf.get(a.deviceId) ?? []) if (m === null || a.carries(m)) note(a.deviceId, m, a.at);
     }
+    if (!latest.size) return;
     const rows = [...latest.values()];
     await this.ds.query(
       `WITH u AS (

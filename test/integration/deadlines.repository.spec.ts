@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { inTransaction } from '../../src/core/database/transaction';
-import { carrier } from '../../src/modules/rules/scheduling/arrivals.service';
+import { carriedBy, MAX_LISTED_METRICS } from '../../src/modules/rules/scheduling/arrivals.service';
 import { DeadlinesRepository } from '../../src/modules/rules/scheduling/deadlines.repository';
 import { makeRule, makeTenant, openDataSource, RepoTenant } from '../support/repository-tier';
 
@@ -96,7 +96,7 @@ describe('DeadlinesRepository (real Postgres)', () => {
     const any = await noData(null);
     const lastReading = async (rule: number, device: number) =>
       (await ds.query(`SELECT last_reading_at FROM rule_deadlines WHERE rule_id = $1 AND device_id = $2`, [rule, device]))[0].last_reading_at;
-    const arrival = (deviceId: number, at: string, data: Record<string, unknown>[]) => ({ deviceId, at, carries: carrier(data.map((d) => ({ data: d }))) });
+    const arrival = (deviceId: number, at: string, data: Record<string, unknown>[]) => ({ deviceId, at, ...carriedBy(data.map((d) => ({ data: d }))) });
     const later = new Date(Date.now() + 60_000).toISOString();
 
     // A wide reading without temp (and a null temp): only the metric-null rule's clock moves.
@@ -110,6 +110,12 @@ describe('DeadlinesRepository (real Postgres)', () => {
     await deadlines.recordArrivals([arrival(a, latest, [{ hum: 1 }, { temp: 20 }])]);
     expect(await lastReading(temp, a)).toEqual(new Date(latest));
     expect(await lastReading(temp, b)).toBeNull();
+    // A wide reading that carries temp: found among its keys without listing them.
+    const wider = arrival(a, new Date(Date.now() + 180_000).toISOString(), [{ ...wide, temp: 21 }]);
+    expect(wider.metrics).toBeNull();
+    expect(arrival(a, later, [Object.fromEntries(Array.from({ length: MAX_LISTED_METRICS }, (_, k) => [`k${k}`, k]))]).metrics).toHaveLength(MAX_LISTED_METRICS);
+    await deadlines.recordArrivals([wider]);
+    expect(await lastReading(temp, a)).toEqual(new Date(wider.at));
     // A device no no-data rule watches: nothing to do.
     await expect(deadlines.recordArrivals([arrival(-1, latest, [{ temp: 1 }])])).resolves.toBeUndefined();
   });

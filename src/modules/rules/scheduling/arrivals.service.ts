@@ -5,13 +5,26 @@ import { Arrival, DeadlinesRepository } from './deadlines.repository';
 /** Arrivals per flush; a device's 10,000-key reading counts as one. */
 const MAX_ARRIVALS_PER_FLUSH = 5_000;
 
+/** A batch with more distinct metrics than this is matched against the watched ones instead of listing its own. */
+export const MAX_LISTED_METRICS = 64;
+
 /**
- * Whether a batch carries a metric: a top-level key with a non-null value in any of its
- * readings. Asked only for the metrics no-data rules watch, so a wide reading's keys are
- * never listed.
+ * What a batch carries: a top-level key with a non-null value in any of its readings. Listed
+ * when there are at most MAX_LISTED_METRICS of them; otherwise (a wide reading, many
+ * distinct metrics) `metrics` is null and only the metrics no-data rules watch are looked for,
+ * with `carries`, so such a batch costs what a narrow one does.
  */
-export function carrier(readings: readonly { data: Record<string, unknown> }[]): (metric: string) => boolean {
-  return (metric) => readings.some((r) => Object.hasOwn(r.data, metric) && r.data[metric] !== null);
+export function carriedBy(readings: readonly { data: Record<string, unknown> }[]): Pick<Arrival, 'metrics' | 'carries'> {
+  const carries = (metric: string) => readings.some((r) => Object.hasOwn(r.data, metric) && r.data[metric] !== null);
+  const metrics = new Set<string>();
+  for (const r of readings) {
+    for (const k in r.data) {
+      if (r.data[k] === null || metrics.has(k)) continue;
+      if (metrics.size === MAX_LISTED_METRICS) return { metrics: null, carries };
+      metrics.add(k);
+    }
+  }
+  return { metrics: [...metrics], carries };
 }
 
 /**
@@ -33,6 +46,6 @@ export class ArrivalsService {
   }
 
   record(deviceId: number, receivedAt: string, readings: readonly { data: Record<string, unknown> }[]): Promise<void> {
-    return this.coalescer.submit({ deviceId, at: receivedAt, carries: carrier(readings) });
+    return this.coalescer.submit({ deviceId, at: receivedAt, ...carriedBy(readings) });
   }
 }

@@ -19,10 +19,13 @@ export interface DueDevice {
   org_id: number;
 }
 
-/** One arrival of readings: the device, the API's receive time, and whether it carries a metric (a non-null value of it). */
+/** One arrival of readings: the device, the API's receive time, the metrics carried (non-null values). */
 export interface Arrival {
   deviceId: number;
   at: string;
+  /** Every metric carried, or null for too many to list (see `carries`). */
+  metrics: readonly string[] | null;
+  /** Whether it carries `metric`. */
   carries(metric: string): boolean;
 }
 
@@ -84,31 +87,32 @@ export class DeadlinesRepository {
   /**
    * Moves the silence clocks of the no-data rules these arrivals concern (a metric-null rule
    * takes any reading). Rows are locked in (device, rule) order, the order an evaluation
-   * takes them, so concurrent writers never deadlock; a clock never moves back. It first asks
-   * which (device, metric) pairs any no-data rule watches, and sends only those: usually none,
-   * and never the other keys of a wide reading. A row created after that question starts its
-   * clock after these arrivals anyway.
+   * takes them, so concurrent writers never deadlock; a clock never moves back. An arrival
+   * whose metrics are too many to list (a wide reading, many distinct metrics) is matched
+   * against the (device, metric) pairs no-data rules watch, looked up first, so only those are
+   * sent; a row created after that look-up starts its clock after these arrivals anyway.
    */
   async recordArrivals(arrivals: readonly Arrival[]): Promise<void> {
-    const watched: { device_id: string; metric: string | null }[] = await this.ds.query(
-      `SELECT DISTINCT x.device_id, r.metric FROM rule_deadlines x JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data'
-        WHERE x.device_id = ANY($1::bigint[])`,
-      [[...new Set(arrivals.map((a) => a.deviceId))]],
-    );
-    if (!watched.length) return;
-    const metricsOf = new Map<number, (string | null)[]>();
-    for (const w of watched) {
-      const id = Number(w.device_id);
-      metricsOf.set(id, [...(metricsOf.get(id) ?? []), w.metric]);
-    }
     const latest = new Map<string, { deviceId: number; metric: string | null; at: string }>();
     const note = (deviceId: number, metric: string | null, at: string) => {
       const key = `${deviceId}|${metric ?? ''}|${metric === null ? 'any' : 'm'}`;
       const seen = latest.get(key);
       if (!seen || seen.at < at) latest.set(key, { deviceId, metric, at });
     };
+    const unlisted = arrivals.filter((a) => a.metrics === null);
+    const watched = new Map<number, (string | null)[]>();
+    if (unlisted.length) {
+      const rows: { device_id: string; metric: string | null }[] = await this.ds.query(
+        `SELECT DISTINCT x.device_id, r.metric FROM rule_deadlines x JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data'
+          WHERE x.device_id = ANY($1::bigint[])`,
+        [[...new Set(unlisted.map((a) => a.deviceId))]],
+      );
+      for (const w of rows) watched.set(Number(w.device_id), [...(watched.get(Number(w.device_id)) ?? []), w.metric]);
+    }
     for (const a of arrivals) {
-      for (const m of metricsOf.get(a.deviceId) ?? []) if (m === null || a.carries(m)) note(a.deviceId, m, a.at);
+      note(a.deviceId, null, a.at);
+      if (a.metrics) for (const m of a.metrics) note(a.deviceId, m, a.at);
+      else for (const m of watched.get(a.deviceId) ?? []) if (m !== null && a.carries(m)) note(a.deviceId, m, a.at);
     }
     if (!latest.size) return;
     const rows = [...latest.values()];

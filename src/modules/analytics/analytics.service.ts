@@ -36,10 +36,9 @@ export class AnalyticsService {
     const seconds = parseInterval(interval);
     const filter = await this.metricFilter(scope, q, DEFAULT_AGGREGATE_SPAN_MS);
     // Rollups hold whole minutes, and whole hours when the buckets do.
-    const plan = seconds % 60 === 0 ? this.rollupPlan(filter, seconds % 3600 === 0) : null;
-    const source = plan ? await this.rollupMetrics.sourceOf(scope.projectId, filter.metric) : 'readings';
+    const plan = seconds % 60 === 0 ? await this.rollupPlan(scope, filter, seconds % 3600 === 0) : null;
     const buckets =
-      source === 'nothing' ? [] : source === 'rollups' ? await this.rollups.aggregate(scope.projectId, filter.metric, plan!, seconds) : await this.readings.aggregate(scope, filter, seconds);
+      plan === 'nothing' ? [] : plan ? await this.rollups.aggregate(scope.projectId, filter.metric, plan, seconds) : await this.readings.aggregate(scope, filter, seconds);
     return {
       metric: q.metric,
       interval,
@@ -58,22 +57,24 @@ export class AnalyticsService {
     if (q.window && (q.from || q.to)) throw ValidationError.field('window', 'give either window or from/to, not both');
     const span = (q.window ? WINDOW_SECONDS[q.window] : WINDOW_SECONDS['1h']) * 1000;
     const filter = await this.metricFilter(scope, q, span);
-    const plan = this.rollupPlan(filter, true);
-    const source = plan ? await this.rollupMetrics.sourceOf(scope.projectId, filter.metric) : 'readings';
-    const s = source === 'nothing' ? NO_STATS : source === 'rollups' ? await this.rollups.stats(scope.projectId, filter.metric, plan!) : await this.readings.stats(scope, filter);
+    const plan = await this.rollupPlan(scope, filter, true);
+    const s = plan === 'nothing' ? NO_STATS : plan ? await this.rollups.stats(scope.projectId, filter.metric, plan) : await this.readings.stats(scope, filter);
     return { ...s, count: Number(s.count), unique_devices: Number(s.unique_devices) };
   }
 
   /**
-   * Project-wide queries read rollups; by device or tag they read the readings, which the
-   * (device_id, ts) index or the tag narrows. So does a span too long to keep rollups for, and
-   * a metric without rollups (RollupMetrics: past the project's limit; one that would have had
-   * them but has none was never written, so its answer is empty without reading anything).
+   * Project-wide queries read rollups (the plan); by device or tag they read the readings
+   * (null), which the (device_id, ts) index or the tag narrows. So does a span too long to keep
+   * rollups for, and a metric without rollups (RollupMetrics: past the project's limit). A
+   * metric that would have had rollups but has none was never written: 'nothing', an empty
+   * answer without reading anything.
    */
-  private rollupPlan(f: MetricFilter, useHours: boolean): RollupPlan | null {
+  private async rollupPlan(scope: TenantScope, f: MetricFilter, useHours: boolean): Promise<RollupPlan | 'nothing' | null> {
     if (f.deviceId !== undefined || f.tag !== undefined) return null;
     const plan = planRollups(f.from.getTime(), f.to.getTime(), useHours);
-    return plan.refresh.to - plan.refresh.from <= MAX_ROLLUP_HOURS * HOUR_MS ? plan : null;
+    if (plan.refresh.to - plan.refresh.from > MAX_ROLLUP_HOURS * HOUR_MS) return null;
+    const source = await this.rollupMetrics.sourceOf(scope.projectId, f.metric);
+    return source === 'rollups' ? plan : source === 'nothing' ? 'nothing' : null;
   }
 
   /** Without from/to the range is the `spanMs` before now; a device must be the tenant's. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../../core/database/advisory-locks';
+import { inTransaction } from '../../../core/database/transaction';
 
 /** What the registry says of some metrics of one project. */
 export interface RollupMetricsState {
@@ -26,7 +27,7 @@ export class RollupMetricsRepository {
    * statements see what the lock's previous holder committed.
    */
   admit(projectId: number, metrics: readonly string[], limit: number): Promise<RollupMetricsState> {
-    return this.ds.transaction(async (tx) => {
+    return inTransaction(this.ds, async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483647)::int)`, [ADVISORY_LOCKS.rollupMetrics, projectId]);
       await tx.query(
         `INSERT INTO rollup_metrics (project_id, metric)
@@ -36,13 +37,13 @@ export class RollupMetricsRepository {
           LIMIT CASE WHEN $3::bigint IS NOT NULL THEN greatest(0, $3::bigint - (SELECT count(*) FROM rollup_metrics WHERE project_id = $1)) END`,
         [projectId, metrics, limit || null],
       );
-      return this.state(projectId, metrics, limit, tx.query.bind(tx));
+      return this.state(tx, projectId, metrics, limit);
     });
   }
 
   /** Which of `metrics` have rollups, and whether the project is full (`limit` 0: never). */
   lookUp(projectId: number, metrics: readonly string[], limit: number): Promise<RollupMetricsState> {
-    return this.state(projectId, metrics, limit, this.ds.query.bind(this.ds));
+    return this.state(this.ds.manager, projectId, metrics, limit);
   }
 
   /** Every metric of the project that has rollups. */
@@ -51,13 +52,8 @@ export class RollupMetricsRepository {
     return rows.map((r) => r.metric);
   }
 
-  private async state(
-    projectId: number,
-    metrics: readonly string[],
-    limit: number,
-    query: (sql: string, params: unknown[]) => Promise<{ rolled: string[]; full: boolean }[]>,
-  ): Promise<RollupMetricsState> {
-    const [row] = await query(
+  private async state(tx: EntityManager, projectId: number, metrics: readonly string[], limit: number): Promise<RollupMetricsState> {
+    const [row]: RollupMetricsState[] = await tx.query(
       `SELECT ARRAY(SELECT metric FROM rollup_metrics WHERE project_id = $1 AND metric = ANY($2::text[])) AS rolled,
               $3::bigint IS NOT NULL AND (SELECT count(*) FROM rollup_metrics WHERE project_id = $1) >= $3::bigint AS full`,
       [projectId, metrics, limit || null],

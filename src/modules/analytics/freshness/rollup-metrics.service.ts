@@ -40,11 +40,10 @@ export class RollupMetrics {
     for (const row of rows) {
       const known = this.known.get(row.projectId);
       if (known?.full) continue;
-      let ask: Set<string> | undefined;
       for (const metric in row.data) {
-        const value = row.data[metric];
-        if (typeof value !== 'number' || known?.rolled.has(metric)) continue;
-        ask ??= asked.get(row.projectId) ?? asked.set(row.projectId, new Set()).get(row.projectId)!;
+        if (typeof row.data[metric] !== 'number' || known?.rolled.has(metric)) continue;
+        let ask = asked.get(row.projectId);
+        if (!ask) asked.set(row.projectId, (ask = new Set()));
         ask.add(metric);
       }
     }

@@ -1,6 +1,7 @@
 /**
  * Readable snapshots of the important SQL (the reading writer's insert with the analytics
- * fragment, the rollup catch-up, rebuild and delta merge, aggregate and stats) in
+ * fragment, the rollup catch-up, rebuild and delta merge, aggregate and stats, rule
+ * evaluation's k-of-n counts) in
  * src/queries/*.sql, so a change to a statement shows as a diff a reviewer can read.
  * test/integration/sql-snapshots.spec.ts regenerates them and fails when they differ.
  *
@@ -17,6 +18,7 @@ import type { MetricFilter } from '../src/modules/analytics/query/answers';
 import { ReadingQueriesRepository } from '../src/modules/analytics/query/reading-queries.repository';
 import { RollupQueriesRepository } from '../src/modules/analytics/query/rollup-queries.repository';
 import { planRollups } from '../src/modules/analytics/rollup-plan';
+import { WindowCountsRepository } from '../src/modules/rules/evaluation/window-counts.repository';
 import type { ReadingRow } from '../src/modules/telemetry/reading-row';
 import { ReadingsRepository } from '../src/modules/telemetry/readings.repository';
 
@@ -200,6 +202,23 @@ async function readingQueries(rec: Recorder): Promise<void> {
   await repo.stats(scope, filter({ tag: 'roof' }));
 }
 
+async function windowCounts(rec: Recorder): Promise<void> {
+  const ds = rec.asDataSource();
+  rec.scenario(
+    'WindowCountsRepository.count(device 11): the conditions of three rules and one clear level, temp > 80 over 5 and 10,000 readings, ' +
+      'temp < 70 over 5 (an open alert’s clear level), hum >= 95.5 over 3: one statement, the window never leaves Postgres',
+    () => [{ n: 10_000, latest_ms: at('2026-03-01T10:00:00Z'), latest0: 85, latest1: 96, c0: 3, c1: 1200, c2: 0, c3: 1 }],
+  );
+  await ds.transaction((tx) =>
+    new WindowCountsRepository().count(tx, { orgId: 3, projectId: PROJECT }, 11, [
+      { metric: METRIC, operator: '>', threshold: 80, window_n: 5 },
+      { metric: METRIC, operator: '>', threshold: 80, window_n: 10_000 },
+      { metric: METRIC, operator: '<', threshold: 70, window_n: 5 },
+      { metric: 'hum', operator: '>=', threshold: 95.5, window_n: 3 },
+    ]),
+  );
+}
+
 /** The snapshot files, by name under src/queries, with their text. */
 export async function renderSnapshots(): Promise<Map<string, string>> {
   const files = new Map<string, string>();
@@ -208,6 +227,7 @@ export async function renderSnapshots(): Promise<Map<string, string>> {
     ['rollup-freshness.repository.sql', freshness],
     ['rollup-queries.repository.sql', rollupQueries],
     ['reading-queries.repository.sql', readingQueries],
+    ['window-counts.repository.sql', windowCounts],
   ];
   for (const [name, run] of sets) {
     const rec = new Recorder();

@@ -115,21 +115,4 @@ describe('ReadingsRepository.insertMany (real Postgres)', () => {
     expect(await deltas('word')).toEqual([]);
     expect(await marks('word')).toEqual([]);
   });
-
-  it('gives rule evaluation the newest readings with only the metrics its rules read', async () => {
-    const [, b] = t.devices;
-    const wide: Record<string, number> = {};
-    for (let k = 0; k < 500; k++) wide[`k${k}`] = k;
-    await readings.insertMany(
-      [row(b, 'w1', at(40), { ...wide, temp: 1 }), row(b, 'w2', at(41), { ...wide, hum: 2 }), row(b, 'w3', at(42), { ...wide, temp: 3, hum: 'x' })],
-      'count',
-    );
-    const window = await ds.transaction((tx) => readings.window(tx, t, b, 2, ['temp', 'hum']));
-    expect(window.map((r) => [r.ts.toISOString(), r.payload])).toEqual([
-      [at(42), { temp: 3, hum: 'x' }],
-      [at(41), { temp: null, hum: 2 }],
-    ]);
-    // A device without readings: an empty window.
-    expect(await ds.transaction((tx) => readings.window(tx, t, -1, 5, ['temp']))).toEqual([]);
-  });
 });

@@ -140,36 +140,6 @@ export class ReadingsRepository {
     return rows[0] ?? null;
   }
 
-  /**
-   * The device's newest `n` readings by (ts, id), newest first, inside the caller's
-   * transaction, each with only the `metrics` asked for (a metric the reading lacks is null):
-   * the rules need a few values, and a wide reading's whole payload would cost its every key
-   * to send and parse. The window comes back as one row of arrays (times as epoch ms, each
-   * metric's values as one JSON array), not a row per reading: a 10,000-reading window is then
-   * one JSON parse per metric instead of 10,000 rows, each with a timestamp and a JSON object
-   * to parse on the event loop that every other job of the worker shares (docs/hostile-input.md,
-   * "Fair evaluation").
-   */
-  async window(tx: EntityManager, scope: TenantScope, deviceId: number, n: number, metrics: readonly string[]): Promise<{ ts: Date; payload: Record<string, unknown> }[]> {
-    const q = new SqlParams();
-    const [project, device, limit] = [scope.projectId, deviceId, n].map((v) => q.add(v));
-    const order = 'ORDER BY w.ts DESC, w.id DESC';
-    const values = metrics.map((m, k) => `jsonb_agg(w.payload -> ${q.add(m)}::text ${order}) AS v${k}`);
-    const [row]: Record<string, unknown[] | null>[] = await tx.query(
-      `SELECT array_agg(floor(extract(epoch FROM w.ts) * 1000)::float8 ${order}) AS ts${values.map((v) => `, ${v}`).join('')}
-         FROM (SELECT r.ts, r.id, r.payload FROM readings r WHERE r.project_id = ${project} AND r.device_id = ${device}
-                ORDER BY r.ts DESC, r.id DESC LIMIT ${limit}) w`,
-      q.values,
-    );
-    const times = (row.ts ?? []) as number[];
-    const columns = metrics.map((_, k) => (row[`v${k}`] ?? []) as unknown[]);
-    return times.map((ms, i) => {
-      const payload: Record<string, unknown> = {};
-      metrics.forEach((m, k) => (payload[m] = columns[k][i]));
-      return { ts: new Date(ms), payload };
-    });
-  }
-
   byTag(scope: TenantScope, tag: string, range: ReadingRange): Promise<StoredReading[]> {
     const q = new SqlParams();
     const project = q.add(scope.projectId);

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import { NotFoundError, ValidationError } from '../../core/errors/app-error';
 import { DEFAULT_LIMIT, Page } from '../../core/http/pagination';
 import { queryTime, timeRange } from '../../core/http/times';
@@ -53,11 +52,6 @@ export class TelemetryQueryService {
     const limit = q.limit ?? DEFAULT_LIMIT;
     const rows = await this.repo.recent(scope, deviceId, { from: new Date(from.getTime() + 1), to: null, limit, before: null });
     return rows.slice(0, limit).map(toReadingResponse);
-  }
-
-  /** For rule evaluation: the device's newest `n` readings, newest first, with the rules' metrics only, in its transaction. */
-  window(tx: EntityManager, scope: TenantScope, deviceId: number, n: number, metrics: readonly string[]) {
-    return this.repo.window(tx, scope, deviceId, n, metrics);
   }
 
   async searchByTag(scope: TenantScope, q: TagSearchQuery): Promise<Page<ReadingResponse>> {

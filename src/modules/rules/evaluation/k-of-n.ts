@@ -1,62 +1,47 @@
-/** Pure k-of-n evaluation: no I/O, one spec per scenario beside it. */
+/**
+ * k-of-n: "metric <operator> threshold in at least required_k of the device's newest window_n
+ * readings". The counting runs in Postgres (WindowCountsRepository: a 10,000-reading window
+ * is a few numbers, not 10,000 values to parse on the worker's event loop); what the counts
+ * mean is decided here, without I/O.
+ */
 
 export type Operator = '>' | '>=' | '<' | '<=';
 export const OPERATORS: readonly Operator[] = ['>', '>=', '<', '<='];
 
-export interface RuleCondition {
+/** What is counted over a device's newest window_n readings (by ts, then id, descending). */
+export interface WindowCondition {
   metric: string;
   operator: Operator;
   threshold: number;
   window_n: number;
+}
+
+export interface RuleCondition extends WindowCondition {
   required_k: number;
 }
 
-export interface WindowReading {
-  ts: Date;
-  payload: Record<string, unknown>;
-}
-
-export interface Evaluation {
-  holds: boolean;
+/**
+ * The count of a WindowCondition. A reading matches when its metric is a JSON number (not a
+ * boolean, a string, null or absent) that compares true with the threshold in float8, as
+ * JavaScript numbers compare; a reading that does not match still occupies its slot.
+ */
+export interface WindowCount {
   match_count: number;
+  /** Readings in the window: window_n, or fewer while the device has fewer. */
   considered: number;
-  /** The metric in the newest reading of the window, when it is a number. */
+  /** The metric in the device's newest reading, when it is a number. */
   latest_value: number | null;
   latest_ts: string | null;
 }
 
-const COMPARE: Record<Operator, (v: number, t: number) => boolean> = {
-  '>': (v, t) => v > t,
-  '>=': (v, t) => v >= t,
-  '<': (v, t) => v < t,
-  '<=': (v, t) => v <= t,
-};
-
-/** A number in the payload, or null: booleans, strings, null and absence are not numbers. */
-export function numericValue(payload: Record<string, unknown>, metric: string): number | null {
-  const v = payload[metric];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+export interface Evaluation extends WindowCount {
+  holds: boolean;
 }
 
-/**
- * `newestFirst` is the device's latest readings by (ts, id) descending, at least window_n of
- * them when the device has that many. Non-numeric readings occupy a slot and do not match; the
- * condition holds only when the window is full and at least required_k readings match.
- */
-export function evaluate(rule: RuleCondition, newestFirst: readonly WindowReading[]): Evaluation {
-  const window = newestFirst.slice(0, rule.window_n);
-  const compare = COMPARE[rule.operator];
-  let matches = 0;
-  for (const r of window) {
-    const v = numericValue(r.payload, rule.metric);
-    if (v !== null && compare(v, rule.threshold)) matches++;
-  }
-  const newest = window[0];
-  return {
-    holds: window.length >= rule.window_n && matches >= rule.required_k,
-    match_count: matches,
-    considered: window.length,
-    latest_value: newest ? numericValue(newest.payload, rule.metric) : null,
-    latest_ts: newest ? newest.ts.toISOString() : null,
-  };
+/** The condition holds only when the window is full and at least required_k readings match. */
+export function verdict(rule: RuleCondition, count: WindowCount): Evaluation {
+  return { holds: count.considered >= rule.window_n && count.match_count >= rule.required_k, ...count };
 }
+
+/** One key per distinct WindowCondition, so rules that count the same thing share one count. */
+export const conditionKey = (c: WindowCondition) => JSON.stringify([c.metric, c.operator, c.threshold, c.window_n]);

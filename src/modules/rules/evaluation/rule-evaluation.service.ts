@@ -5,11 +5,11 @@ import { Metrics } from '../../../core/metrics/metrics.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { decide, PairState, Transition } from '../../alerts/alert-state';
 import { AlertChange, AlertsService } from '../../alerts/alerts.service';
-import { TelemetryQueryService } from '../../telemetry/telemetry-query.service';
 import { RuleRow, RulesRepository } from '../rules.repository';
 import { DeadlineRow, DeadlinesRepository } from '../scheduling/deadlines.repository';
-import { evaluate, RuleCondition, WindowReading } from './k-of-n';
+import { conditionKey, RuleCondition, verdict, WindowCondition, WindowCount } from './k-of-n';
 import { nextCheck, silence, sustained } from './timers';
+import { WindowCountsRepository } from './window-counts.repository';
 
 const ruleSnapshot = (r: RuleRow) => ({
   id: Number(r.id),
@@ -61,8 +61,8 @@ interface Opening extends Target {
 }
 
 /**
- * Evaluates every applicable rule of a device in one pass: one read of the device's newest
- * max(window_n) readings serves all threshold rules, one read of timer rows serves the
+ * Evaluates every applicable rule of a device in one pass: one statement counts every
+ * threshold rule's condition over the device's newest max(window_n) readings, one read of timer rows serves the
  * no-data and for_seconds ones. The pass runs in a transaction holding the device's advisory
  * lock, so concurrent workers (and the deadline timer) serialise per device; each rule's
  * change runs under a savepoint, so one failing rule never undoes or stops the others.
@@ -75,7 +75,7 @@ export class RuleEvaluationService {
     private readonly ds: DataSource,
     private readonly rules: RulesRepository,
     private readonly deadlines: DeadlinesRepository,
-    private readonly telemetry: TelemetryQueryService,
+    private readonly windows: WindowCountsRepository,
     private readonly alerts: AlertsService,
     private readonly metrics: Metrics,
   ) {}
@@ -161,9 +161,7 @@ export class RuleEvaluationService {
   ): Promise<AlertChange[]> {
     const { dues, opens } = deferred;
     const contained = opens === null;
-    const windowed = rules.filter((r) => r.type !== 'no_data' && r.metric !== null && (r.window_n ?? 0) > 0);
-    const windowN = Math.max(0, ...windowed.map((r) => r.window_n!));
-    const readings = windowN ? await this.telemetry.window(tx, scope, deviceId, windowN, [...new Set(windowed.map((r) => r.metric!))]) : [];
+    const countOf = await this.countWindows(tx, scope, deviceId, rules, states);
     const out: AlertChange[] = [];
     for (const rule of rules) {
       const ruleId = Number(rule.id);
@@ -172,7 +170,7 @@ export class RuleEvaluationService {
       const plan =
         rule.type === 'no_data'
           ? await this.planNoData(tx, deviceId, rule, state, row, now)
-          : this.planThreshold(deviceId, rule, state, row, readings, now);
+          : this.planThreshold(deviceId, rule, state, row, countOf, now);
       const timer = plan.timer;
       const opening = { scope, deviceId, ruleId, severity: rule.severity, details: { rule: ruleSnapshot(rule), evaluation: plan.evaluation } };
       if (opens && plan.transition === 'open' && (!timer || timer.kind === 'due')) {
@@ -208,6 +206,29 @@ export class RuleEvaluationService {
   }
 
   /**
+   * Every count the device's threshold rules need, in one statement: each rule's condition,
+   * and its clear_threshold's while its alert is open. Rules counting the same thing share.
+   */
+  private async countWindows(
+    tx: EntityManager,
+    scope: TenantScope,
+    deviceId: number,
+    rules: RuleRow[],
+    states: Map<number, PairState>,
+  ): Promise<(c: WindowCondition) => WindowCount> {
+    const wanted = new Map<string, WindowCondition>();
+    for (const r of rules) {
+      if (r.type === 'no_data' || r.metric === null || !(r.window_n! > 0)) continue;
+      const open = (states.get(Number(r.id))?.openAlertId ?? null) !== null;
+      for (const c of open && r.clear_threshold !== null ? [condition(r), condition(r, r.clear_threshold)] : [condition(r)]) wanted.set(conditionKey(c), c);
+    }
+    const conditions = [...wanted.values()];
+    const counts = await this.windows.count(tx, scope, deviceId, conditions);
+    const byKey = new Map(conditions.map((c, i) => [conditionKey(c), counts[i]]));
+    return (c) => byKey.get(conditionKey(c))!;
+  }
+
+  /**
    * k-of-n, held for for_seconds before opening (the pending start is kept in the pair's
    * timer row, so a restart loses nothing and the timer opens it on time); once open, judged
    * against clear_threshold when the rule has one.
@@ -217,10 +238,10 @@ export class RuleEvaluationService {
     rule: RuleRow,
     state: PairState,
     row: DeadlineRow | null,
-    readings: readonly WindowReading[],
+    countOf: (c: WindowCondition) => WindowCount,
     now: Date,
   ): Plan {
-    const result = evaluate(condition(rule), readings);
+    const result = verdict(condition(rule), countOf(condition(rule)));
     const evaluation = {
       device_id: deviceId,
       match_count: result.match_count,
@@ -230,7 +251,7 @@ export class RuleEvaluationService {
     };
     const drop: TimerChange | undefined = row ? { kind: 'remove' } : undefined;
     if (state.openAlertId !== null) {
-      const stays = rule.clear_threshold === null ? result.holds : evaluate(condition(rule, rule.clear_threshold), readings).holds;
+      const stays = rule.clear_threshold === null ? result.holds : verdict(condition(rule, rule.clear_threshold), countOf(condition(rule, rule.clear_threshold))).holds;
       return { transition: decide(state, stays, rule.cooldown_seconds, now), evaluation, timer: drop };
     }
     const held = sustained(result.holds, row ? new Date(row.clock_at) : null, rule.for_seconds ?? 0, now);

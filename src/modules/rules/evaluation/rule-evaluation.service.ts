@@ -39,6 +39,16 @@ const condition = (r: RuleRow, threshold = r.threshold): RuleCondition => ({
 /** Times read back from Postgres may carry microseconds JavaScript drops. */
 const sameTime = (a: Date | null, b: Date | null) => (a === null || b === null ? a === b : Math.abs(new Date(a).getTime() - b.getTime()) < 2);
 
+/**
+ * What an evaluation cost in work, independent of how busy the machine is: one per rule, plus
+ * one per reading of the window per condition counted over it (a 10,000-reading window counted
+ * for 20 rules is 200,020; a 1-of-1 rule is 2). Fair queueing compares projects by it
+ * (src/modules/rules/scheduling/fair-queueing.ts).
+ */
+interface EvaluationWork {
+  comparisons: number;
+}
+
 /** A change to a pair's timer row: `due` ones are written together at the end of the pass. */
 type TimerChange = { kind: 'due'; row: DeadlineRow; dueAt: Date | null } | { kind: 'put'; clockAt: Date; dueAt: Date | null } | { kind: 'remove' };
 
@@ -80,9 +90,14 @@ export class RuleEvaluationService {
     private readonly metrics: Metrics,
   ) {}
 
-  /** After readings landed: waits for the device's lock, then evaluates its rules. */
-  evaluateDevice(scope: TenantScope, deviceId: number): Promise<AlertChange[]> {
-    return this.evaluate([{ scope, deviceId }], false);
+  /**
+   * After readings landed: waits for the device's lock, then evaluates its rules. Also answers
+   * the evaluation's work (see EvaluationWork), which decides how fairly its next one queues.
+   */
+  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<{ changes: AlertChange[]; work: number }> {
+    const work: EvaluationWork = { comparisons: 0 };
+    const changes = await this.evaluate([{ scope, deviceId }], false, true, work);
+    return { changes, work: work.comparisons };
   }
 
   /**
@@ -107,7 +122,7 @@ export class RuleEvaluationService {
     }
   }
 
-  private async evaluate(devices: readonly Target[], fromTimer: boolean, contained = true): Promise<AlertChange[]> {
+  private async evaluate(devices: readonly Target[], fromTimer: boolean, contained = true, work: EvaluationWork = { comparisons: 0 }): Promise<AlertChange[]> {
     const done = this.metrics.evaluationSeconds.startTimer();
     const changes = await inTransaction(this.ds, async (tx) => {
       let now: Date;
@@ -137,7 +152,7 @@ export class RuleEvaluationService {
         }
         if (!rules.length) continue;
         const states = statesOf.get(d.deviceId) ?? new Map<number, PairState>();
-        out.push(...(await this.evaluateRules(tx, d, rules, rows, states, now, { dues, opens: contained ? null : opens })));
+        out.push(...(await this.evaluateRules(tx, d, rules, rows, states, now, { dues, opens: contained ? null : opens }, work)));
       }
       out.push(...(await this.alerts.openManyInTx(tx, opens)));
       await this.deadlines.setDue(tx, dues);
@@ -158,10 +173,11 @@ export class RuleEvaluationService {
     states: Map<number, PairState>,
     now: Date,
     deferred: { dues: { row: DeadlineRow; dueAt: Date | null }[]; opens: Opening[] | null },
+    work: EvaluationWork,
   ): Promise<AlertChange[]> {
     const { dues, opens } = deferred;
     const contained = opens === null;
-    const countOf = await this.countWindows(tx, scope, deviceId, rules, states);
+    const countOf = await this.countWindows(tx, scope, deviceId, rules, states, work);
     const out: AlertChange[] = [];
     for (const rule of rules) {
       const ruleId = Number(rule.id);
@@ -215,6 +231,7 @@ export class RuleEvaluationService {
     deviceId: number,
     rules: RuleRow[],
     states: Map<number, PairState>,
+    work: EvaluationWork,
   ): Promise<(c: WindowCondition) => WindowCount> {
     const wanted = new Map<string, WindowCondition>();
     for (const r of rules) {
@@ -225,6 +242,7 @@ export class RuleEvaluationService {
     const conditions = [...wanted.values()];
     const counts = await this.windows.count(tx, scope, deviceId, conditions);
     const byKey = new Map(conditions.map((c, i) => [conditionKey(c), counts[i]]));
+    work.comparisons += rules.length + Math.max(0, ...counts.map((c) => c.considered)) * conditions.length;
     return (c) => byKey.get(conditionKey(c))!;
   }
 

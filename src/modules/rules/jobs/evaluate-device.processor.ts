@@ -23,9 +23,9 @@ export class EvaluateDeviceProcessor {
       // From here on, readings that land get an evaluation of their own (see EvaluationScheduler).
       await this.scheduler.beginEvaluation(deviceId);
       const started = performance.now();
-      const changes = await this.evaluation.evaluateDevice({ orgId, projectId }, deviceId);
+      const { changes, work } = await this.evaluation.evaluateDevice({ orgId, projectId }, deviceId);
       // Only informs how the device's next evaluation queues: never worth failing the job for.
-      await this.scheduler.finishEvaluation({ orgId, projectId }, deviceId, performance.now() - started).catch(() => undefined);
+      await this.scheduler.finishEvaluation({ orgId, projectId }, deviceId, { work, costMs: performance.now() - started }).catch(() => undefined);
       return { changes: changes.length };
     });
   }

@@ -43,14 +43,16 @@ export class EvaluationScheduler {
   }
 
   /**
-   * Called by the evaluation processor when an evaluation is done: how long it took. A heavy
-   * one (see EvaluationCosts) leaves its cost for the device's next scheduling to read.
+   * Called by the evaluation processor when an evaluation is done: its work and how long it
+   * took. A heavy one (see EvaluationCosts) leaves its time for the device's next scheduling
+   * to read.
    */
-  async finishEvaluation(scope: TenantScope, deviceId: number, costMs: number): Promise<void> {
+  async finishEvaluation(scope: TenantScope, deviceId: number, done: { work: number; costMs: number }): Promise<void> {
+    const { work, costMs } = done;
     const now = Date.now();
     const heavyKey = this.heavyKey(scope.projectId);
     const tx = this.redis.client.multi();
-    if (this.costs.observe(scope.projectId, costMs, now)) {
+    if (this.costs.observe(scope.projectId, work, now)) {
       tx.set(this.costKey(deviceId), Math.round(costMs), 'PX', COST_TTL_MS).zadd(heavyKey, now + COST_TTL_MS, deviceId).pexpire(heavyKey, COST_TTL_MS);
     } else tx.del(this.costKey(deviceId)).zrem(heavyKey, deviceId);
     await tx.zremrangebyscore(heavyKey, '-inf', now).exec();

@@ -1,4 +1,4 @@
-import { COST_TTL_MS, EvaluationCosts, HEAVY_EVALUATION_MS, queueingFor } from './fair-queueing';
+import { COST_TTL_MS, EvaluationCosts, HEAVY_EVALUATION_WORK, queueingFor } from './fair-queueing';
 
 describe('queueingFor', () => {
   it('queues a device whose last evaluation was not heavy first and at once', () => {
@@ -17,36 +17,37 @@ describe('queueingFor', () => {
   });
 });
 
-describe('EvaluationCosts', () => {
-  it('calls heavy what costs far more than the cheapest project, and nothing of a project alone', () => {
+describe('EvaluationCosts (by work: rules, plus window readings × conditions)', () => {
+  const large = 200_020; // a 10,000-reading window counted for 20 rules
+  it('calls heavy what does far more work than the cheapest project, and nothing of a project alone', () => {
     const costs = new EvaluationCosts();
-    expect(costs.observe(1, 800, 0)).toBe(false); // alone: no one to be fair to
-    expect(costs.observe(2, 30, 10)).toBe(false);
-    expect(costs.observe(1, 800, 20)).toBe(true);
-    expect(costs.observe(2, 40, 30)).toBe(false);
+    expect(costs.observe(1, large, 0)).toBe(false); // alone: no one to be fair to
+    expect(costs.observe(2, 2, 10)).toBe(false);
+    expect(costs.observe(1, large, 20)).toBe(true);
+    expect(costs.observe(2, 2, 30)).toBe(false);
   });
 
-  it('never calls heavy what is under the floor, nor what a busy machine slows alike', () => {
+  it('never calls heavy what is under the floor, nor projects doing alike', () => {
     const costs = new EvaluationCosts();
-    costs.observe(2, 10, 0);
-    expect(costs.observe(1, HEAVY_EVALUATION_MS - 1, 10)).toBe(false);
-    const busy = new EvaluationCosts();
-    busy.observe(2, 300, 0);
-    expect(busy.observe(1, 400, 10)).toBe(false);
+    costs.observe(2, 2, 0);
+    expect(costs.observe(1, HEAVY_EVALUATION_WORK - 1, 10)).toBe(false);
+    const alike = new EvaluationCosts();
+    alike.observe(2, 150_000, 0);
+    expect(alike.observe(1, large, 10)).toBe(false);
   });
 
-  it('does not call heavy one slow evaluation of a cheap project', () => {
+  it('does not call heavy one large evaluation of a light project', () => {
     const costs = new EvaluationCosts();
     costs.observe(1, 20, 0);
     costs.observe(2, 20, 0);
     costs.observe(2, 25, 5);
-    expect(costs.observe(1, 900, 10)).toBe(false);
+    expect(costs.observe(1, large, 10)).toBe(false);
   });
 
   it('forgets projects not seen for a while', () => {
     const costs = new EvaluationCosts();
-    costs.observe(2, 10, 0);
-    expect(costs.observe(1, 800, 10)).toBe(true);
-    expect(costs.observe(1, 800, COST_TTL_MS + 20)).toBe(false);
+    costs.observe(2, 2, 0);
+    expect(costs.observe(1, large, 10)).toBe(true);
+    expect(costs.observe(1, large, COST_TTL_MS + 20)).toBe(false);
   });
 });

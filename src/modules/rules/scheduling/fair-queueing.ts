@@ -1,17 +1,17 @@
 /** Pure: how an evaluation job is queued, from measured costs. Unit-tested beside. */
 
-/** Below this an evaluation is never heavy, whatever the others cost. */
-export const HEAVY_EVALUATION_MS = 100;
-/** A project's evaluations are heavy when they typically cost this many times the cheapest project's. */
+/** Below this work (comparisons) an evaluation is never heavy, whatever the others do: a 1,000-reading window of ten rules. */
+export const HEAVY_EVALUATION_WORK = 10_000;
+/** A project's evaluations are heavy when they typically do this many times the work of the cheapest project's. */
 const HEAVY_FACTOR = 5;
 /** The longest a heavy device's next evaluation is held back. */
 const MAX_YIELD_MS = 10_000;
-/** How long a measured cost counts: a device or project that went quiet starts afresh. */
+/** How long a measured work or cost counts: a device or project that went quiet starts afresh. */
 export const COST_TTL_MS = 60_000;
 
 /**
- * Fairness between projects: how a device's next evaluation is queued, given the cost of its
- * last one when that was heavy (null otherwise) and how many heavy devices its project has.
+ * Fairness between projects: how a device's next evaluation is queued, given the wall time of
+ * its last one when that was heavy (null otherwise) and how many heavy devices its project has.
  * Cheap evaluations (most: small windows) go first (priority 1) and at once. A heavy one (large
  * windows, many rules) queues behind every cheap one (priority 2) and is held back twice its cost
  * for each heavy device of its project, so more readings coalesce into it and the project's
@@ -25,28 +25,30 @@ export function queueingFor(heavyCostMs: number | null, heavyDevicesOfProject: n
 }
 
 /**
- * Which evaluations are heavy, relative to the others this worker runs: wall time alone would
- * call everything heavy on a busy machine. Keeps each project's typical cost (a moving average)
- * and compares with the cheapest project seen lately. A project alone is never heavy: there is
- * no one to be fair to.
+ * Which evaluations are heavy, relative to the others this worker runs, by their work (what
+ * RuleEvaluationService counts: rules, and readings of the window times conditions counted),
+ * not their wall time. Wall time would follow the machine's load: once one project's
+ * evaluations keep Postgres busy, every project's take long, and none stands out. Keeps each
+ * project's typical work (a moving average) and compares with the cheapest project seen lately.
+ * A project alone is never heavy: there is no one to be fair to.
  */
 export class EvaluationCosts {
-  private readonly projects = new Map<number, { typicalMs: number; at: number }>();
+  private readonly projects = new Map<number, { typical: number; at: number }>();
 
-  /** Records one evaluation of the project; whether it was heavy. */
-  observe(projectId: number, costMs: number, now: number): boolean {
+  /** Records one evaluation of the project, by its work; whether it was heavy. */
+  observe(projectId: number, work: number, now: number): boolean {
     const seen = this.projects.get(projectId);
-    // A moving average in which one sample moves the typical cost by at most 60%: a project
+    // A moving average in which one sample moves the typical work by at most 60%: a project
     // whose evaluations are heavy becomes so within a few, one outlier does not.
-    const typicalMs = seen && now - seen.at < COST_TTL_MS ? 0.8 * seen.typicalMs + 0.2 * Math.min(costMs, 4 * seen.typicalMs) : costMs;
-    this.projects.set(projectId, { typicalMs, at: now });
+    const typical = seen && now - seen.at < COST_TTL_MS ? 0.8 * seen.typical + 0.2 * Math.min(work, 4 * seen.typical) : work;
+    this.projects.set(projectId, { typical, at: now });
     let cheapest = Infinity;
     for (const [id, p] of this.projects) {
       if (now - p.at >= COST_TTL_MS) this.projects.delete(id);
-      else cheapest = Math.min(cheapest, p.typicalMs);
+      else cheapest = Math.min(cheapest, p.typical);
     }
-    // The project's typical cost decides, not this one: one slow evaluation of a cheap project
-    // (a pause, a busy moment) must not hold back its next.
-    return costMs >= HEAVY_EVALUATION_MS && typicalMs >= HEAVY_FACTOR * cheapest;
+    // The project's typical work decides, not this one: one large evaluation of a light project
+    // (a rule just created) must not hold back its next.
+    return work >= HEAVY_EVALUATION_WORK && typical >= HEAVY_FACTOR * cheapest;
   }
 }

@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { Agent, createServer, request, Server } from 'node:http';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
 import { listenLocal, readBody } from '../local-http';
 import { api, benchEnv, dropDatabase, percentile, pg, Proc, seedTenant, startProcess } from './platform';
@@ -168,57 +170,12 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     return { stored: { ...summary(stored), missing: pending.size }, webhook: { ...summary(arrivals.latencies), breaches: load.breaches, missing: arrivals.pending.size } };
   }
 
-  /** A: closed loop of A_SENDERS, paced to aPostsPerSecond, wide events and many-metric batches in turn. */
-  function noisyA() {
-    const sent = { wide_events: 0, metric_batches: 0, readings: 0, distinct_metrics: 0, seconds: 0 };
-    let running = true;
-    let seq = 0;
-    const started = performance.now();
-    const interval = 1000 / o.aPostsPerSecond;
-    let nextAt = started;
-    const wideKeys = Array.from({ length: WIDE_KEYS }, (_, k) => `w${k}`);
-    const senders = Array.from({ length: A_SENDERS }, async () => {
-      while (running) {
-        const wait = nextAt - performance.now();
-        nextAt = Math.max(nextAt, performance.now()) + interval;
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        if (!running) break;
-        const n = seq++;
-        let body: string;
-        if (n % 2 === 0) {
-          const data: Record<string, number> = {};
-          for (let k = 0; k < WIDE_KEYS; k++) data[wideKeys[k]] = (k * 31 + n) % 1000;
-          body = JSON.stringify({ device_external_id: a.devices[0].external_id, events: [{ ts: new Date().toISOString(), data, event_id: `wide-${n}` }] });
-          sent.wide_events++;
-          sent.readings++;
-        } else {
-          const now = Date.now();
-          const device = a.devices[1 + (n % (a.devices.length - 1))];
-          const events = Array.from({ length: METRICS_PER_BATCH }, (_, i) => ({ ts: new Date(now - i).toISOString(), data: { [`m${n}_${i}`]: i, shared: i }, event_id: `m${n}-${i}` }));
-          body = JSON.stringify({ device_external_id: device.external_id, events });
-          sent.metric_batches++;
-          sent.readings += METRICS_PER_BATCH;
-          sent.distinct_metrics += METRICS_PER_BATCH;
-        }
-        await postJson(agent, base, '/telemetry', a.auth, body);
-      }
-    });
-    return {
-      async stop() {
-        running = false;
-        await Promise.all(senders);
-        sent.seconds = Math.round((performance.now() - started) / 100) / 10;
-        return sent;
-      },
-    };
-  }
-
   try {
     log(`noisy neighbour: project B alone (${o.rate} readings/s, 20 rules, a probe every ${PROBE_MS} ms) for ${o.seconds} s…`);
     const without = await side();
     log(`  B alone: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
     log(`noisy neighbour: B again while A sends 10,000-key events and 5,000-metric batches (${o.aPostsPerSecond} POST/s at most) with 20 window_n 10,000 rules…`);
-    const aLoad = noisyA();
+    const aLoad = startA({ apiUrl: o.apiUrl, auth: a.auth, devices: a.devices, aPostsPerSecond: o.aPostsPerSecond });
     let withA: NoisySide;
     let aSent: NoisyResult['a_sent'];
     try {
@@ -240,6 +197,77 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     sink.close();
     await db.end();
   }
+}
+
+interface ASender {
+  apiUrl: string;
+  auth: Record<string, string>;
+  devices: { external_id: string }[];
+  aPostsPerSecond: number;
+}
+
+/**
+ * A's load runs in a thread of its own: building a 10,000-key event or a 5,000-event batch and
+ * reading its answer take the bench's event loop for milliseconds at a time, and on B's
+ * thread that would delay B's probes and the timing of their answers, so the bench would
+ * measure itself. What the platform sees is the same.
+ */
+function startA(o: ASender): { stop(): Promise<NoisyResult['a_sent']> } {
+  const worker = new Worker(__filename, { workerData: { noisyA: o } });
+  const failed = once(worker, 'error').then(([err]) => Promise.reject(err));
+  failed.catch(() => undefined);
+  return {
+    async stop() {
+      worker.postMessage('stop');
+      const [sent] = (await Promise.race([once(worker, 'message'), failed])) as [NoisyResult['a_sent']];
+      await worker.terminate();
+      return sent;
+    },
+  };
+}
+
+/** In A's thread: a closed loop of A_SENDERS, paced to aPostsPerSecond, wide events and many-metric batches in turn, until told to stop. */
+async function sendA(o: ASender): Promise<void> {
+  const base = new URL(o.apiUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: A_SENDERS });
+  const sent = { wide_events: 0, metric_batches: 0, readings: 0, distinct_metrics: 0, seconds: 0 };
+  let running = true;
+  parentPort!.once('message', () => (running = false));
+  let seq = 0;
+  const started = performance.now();
+  const interval = 1000 / o.aPostsPerSecond;
+  let nextAt = started;
+  const wideKeys = Array.from({ length: WIDE_KEYS }, (_, k) => `w${k}`);
+  const senders = Array.from({ length: A_SENDERS }, async () => {
+    while (running) {
+      const wait = nextAt - performance.now();
+      nextAt = Math.max(nextAt, performance.now()) + interval;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (!running) break;
+      const n = seq++;
+      let body: string;
+      if (n % 2 === 0) {
+        const data: Record<string, number> = {};
+        for (let k = 0; k < WIDE_KEYS; k++) data[wideKeys[k]] = (k * 31 + n) % 1000;
+        body = JSON.stringify({ device_external_id: o.devices[0].external_id, events: [{ ts: new Date().toISOString(), data, event_id: `wide-${n}` }] });
+        sent.wide_events++;
+        sent.readings++;
+      } else {
+        const now = Date.now();
+        const device = o.devices[1 + (n % (o.devices.length - 1))];
+        const events = Array.from({ length: METRICS_PER_BATCH }, (_, i) => ({ ts: new Date(now - i).toISOString(), data: { [`m${n}_${i}`]: i, shared: i }, event_id: `m${n}-${i}` }));
+        body = JSON.stringify({ device_external_id: device.external_id, events });
+        sent.metric_batches++;
+        sent.readings += METRICS_PER_BATCH;
+        sent.distinct_metrics += METRICS_PER_BATCH;
+      }
+      await postJson(agent, base, '/telemetry', o.auth, body);
+    }
+  });
+  await Promise.all(senders);
+  sent.seconds = Math.round((performance.now() - started) / 100) / 10;
+  agent.destroy();
+  parentPort!.postMessage(sent);
 }
 
 /** `node dist/scripts/bench/noisy.js`: this phase alone, on a fresh api + worker (NOISY_SECONDS, NOISY_A_POSTS_PER_SECOND). */
@@ -274,7 +302,9 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
+if (!isMainThread && workerData?.noisyA) {
+  void sendA(workerData.noisyA as ASender);
+} else if (require.main === module) {
   main().catch((err) => {
     process.stderr.write(`${err.stack ?? err}\n`);
     process.exit(1);

@@ -7,6 +7,7 @@ import { decide, PairState, Transition } from '../../alerts/alert-state';
 import { AlertChange, AlertsService } from '../../alerts/alerts.service';
 import { RuleRow, RulesRepository } from '../rules.repository';
 import { DeadlineRow, DeadlinesRepository } from '../scheduling/deadlines.repository';
+import { evaluationWork } from '../scheduling/fair-queueing';
 import { conditionKey, RuleCondition, verdict, WindowCondition, WindowCount } from './k-of-n';
 import { nextCheck, silence, sustained } from './timers';
 import { WindowCountsRepository } from './window-counts.repository';
@@ -39,12 +40,7 @@ const condition = (r: RuleRow, threshold = r.threshold): RuleCondition => ({
 /** Times read back from Postgres may carry microseconds JavaScript drops. */
 const sameTime = (a: Date | null, b: Date | null) => (a === null || b === null ? a === b : Math.abs(new Date(a).getTime() - b.getTime()) < 2);
 
-/**
- * What an evaluation cost in work, independent of how busy the machine is: one per rule, plus
- * one per reading of the window per condition counted over it (a 10,000-reading window counted
- * for 20 rules is 200,020; a 1-of-1 rule is 2). Fair queueing compares projects by it
- * (src/modules/rules/scheduling/fair-queueing.ts).
- */
+/** What the evaluation of a device did, in `evaluationWork`'s units (fair queueing compares projects by it). */
 interface EvaluationWork {
   comparisons: number;
 }
@@ -242,7 +238,7 @@ export class RuleEvaluationService {
     const conditions = [...wanted.values()];
     const counts = await this.windows.count(tx, scope, deviceId, conditions);
     const byKey = new Map(conditions.map((c, i) => [conditionKey(c), counts[i]]));
-    work.comparisons += rules.length + Math.max(0, ...counts.map((c) => c.considered)) * conditions.length;
+    work.comparisons += evaluationWork(rules.length, Math.max(0, ...counts.map((c) => c.considered)), conditions.length);
     return (c) => byKey.get(conditionKey(c))!;
   }
 

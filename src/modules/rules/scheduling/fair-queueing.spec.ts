@@ -1,4 +1,18 @@
-import { COST_TTL_MS, EvaluationCosts, HEAVY_EVALUATION_WORK, queueingFor } from './fair-queueing';
+import { COST_TTL_MS, evaluationWork, EvaluationCosts, HEAVY_EVALUATION_WORK, queueingFor } from './fair-queueing';
+
+describe('evaluationWork', () => {
+  it('counts rules, and each window reading once plus once per condition counted over it', () => {
+    expect(evaluationWork(20, 10_000, 20)).toBe(210_020);
+    expect(evaluationWork(20, 10_000, 1)).toBe(20_020); // 20 rules counting the same condition
+    expect(evaluationWork(1, 1, 1)).toBe(3); // a 1-of-1 rule
+    expect(evaluationWork(3, 0, 0)).toBe(3); // no-data rules only: no window read
+  });
+
+  it('calls a window of 5,000 readings for one condition heavy enough, not one of 1,000', () => {
+    expect(evaluationWork(1, 5_000, 1)).toBeGreaterThanOrEqual(HEAVY_EVALUATION_WORK);
+    expect(evaluationWork(1, 1_000, 1)).toBeLessThan(HEAVY_EVALUATION_WORK);
+  });
+});
 
 describe('queueingFor', () => {
   it('queues a device whose last evaluation was not heavy first and at once', () => {
@@ -18,7 +32,7 @@ describe('queueingFor', () => {
 });
 
 describe('EvaluationCosts (by work: rules, plus window readings × conditions)', () => {
-  const large = 200_020; // a 10,000-reading window counted for 20 rules
+  const large = 210_020; // 20 conditions counted over 10,000 readings
   it('calls heavy what does far more work than the cheapest project, and nothing of a project alone', () => {
     const costs = new EvaluationCosts();
     expect(costs.observe(1, large, 0)).toBe(false); // alone: no one to be fair to

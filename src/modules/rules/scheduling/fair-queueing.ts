@@ -1,6 +1,6 @@
 /** Pure: how an evaluation job is queued, from measured costs. Unit-tested beside. */
 
-/** Below this work (comparisons) an evaluation is never heavy, whatever the others do: a 1,000-reading window of ten rules. */
+/** Below this work an evaluation is never heavy, whatever the others do: 5,000 readings for one condition, 1,000 for nine. */
 export const HEAVY_EVALUATION_WORK = 10_000;
 /** A project's evaluations are heavy when they typically do this many times the work of the cheapest project's. */
 const HEAVY_FACTOR = 5;
@@ -8,6 +8,16 @@ const HEAVY_FACTOR = 5;
 const MAX_YIELD_MS = 10_000;
 /** How long a measured work or cost counts: a device or project that went quiet starts afresh. */
 export const COST_TTL_MS = 60_000;
+
+/**
+ * What an evaluation cost in work, independent of how busy the machine is: one per rule, plus,
+ * for the window, each reading once to read it and once per condition counted over it (20
+ * rules counting 20 conditions over 10,000 readings: 210,020; 20 rules that count the same
+ * condition: 20,020; a 1-of-1 rule: 3).
+ */
+export function evaluationWork(rules: number, windowReadings: number, conditions: number): number {
+  return rules + windowReadings * (1 + conditions);
+}
 
 /**
  * Fairness between projects: how a device's next evaluation is queued, given the wall time of
@@ -25,9 +35,8 @@ export function queueingFor(heavyCostMs: number | null, heavyDevicesOfProject: n
 }
 
 /**
- * Which evaluations are heavy, relative to the others this worker runs, by their work (what
- * RuleEvaluationService counts: rules, and readings of the window times conditions counted),
- * not their wall time. Wall time would follow the machine's load: once one project's
+ * Which evaluations are heavy, relative to the others this worker runs, by their work
+ * (evaluationWork, which RuleEvaluationService reports), not their wall time. Wall time would follow the machine's load: once one project's
  * evaluations keep Postgres busy, every project's take long, and none stands out. Keeps each
  * project's typical work (a moving average) and compares with the cheapest project seen lately.
  * A project alone is never heavy: there is no one to be fair to.

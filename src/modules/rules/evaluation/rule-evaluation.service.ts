@@ -68,8 +68,8 @@ interface Opening extends Target {
 
 /**
  * Evaluates every applicable rule of a device in one pass: one statement counts every
- * threshold rule's condition over the device's newest max(window_n) readings, one read of timer rows serves the
- * no-data and for_seconds ones. The pass runs in a transaction holding the device's advisory
+ * threshold rule's condition over the device's newest max(window_n) readings, one read of
+ * timer rows serves the no-data and for_seconds ones. The pass runs in a transaction holding the device's advisory
  * lock, so concurrent workers (and the deadline timer) serialise per device; each rule's
  * change runs under a savepoint, so one failing rule never undoes or stops the others.
  */
@@ -239,7 +239,8 @@ export class RuleEvaluationService {
     const counts = await this.windows.count(tx, scope, deviceId, conditions);
     const byKey = new Map(conditions.map((c, i) => [conditionKey(c), counts[i]]));
     work.comparisons += evaluationWork(rules.length, Math.max(0, ...counts.map((c) => c.considered)), conditions.length);
-    return (c) => byKey.get(conditionKey(c))!;
+    // A rule without a window (none pass validation) counts nothing, as over an empty window.
+    return (c) => byKey.get(conditionKey(c)) ?? { match_count: 0, considered: 0, latest_value: null, latest_ts: null };
   }
 
   /**

@@ -42,7 +42,7 @@ const sameTime = (a: Date | null, b: Date | null) => (a === null || b === null ?
 
 /** What the evaluation of a device did, in `evaluationWork`'s units (fair queueing compares projects by it). */
 interface EvaluationWork {
-  comparisons: number;
+  total: number;
 }
 
 /** A change to a pair's timer row: `due` ones are written together at the end of the pass. */
@@ -91,9 +91,9 @@ export class RuleEvaluationService {
    * the evaluation's work (see EvaluationWork), which decides how fairly its next one queues.
    */
   async evaluateDevice(scope: TenantScope, deviceId: number): Promise<{ changes: AlertChange[]; work: number }> {
-    const work: EvaluationWork = { comparisons: 0 };
+    const work: EvaluationWork = { total: 0 };
     const changes = await this.evaluate([{ scope, deviceId }], false, true, work);
-    return { changes, work: work.comparisons };
+    return { changes, work: work.total };
   }
 
   /**
@@ -118,7 +118,7 @@ export class RuleEvaluationService {
     }
   }
 
-  private async evaluate(devices: readonly Target[], fromTimer: boolean, contained = true, work: EvaluationWork = { comparisons: 0 }): Promise<AlertChange[]> {
+  private async evaluate(devices: readonly Target[], fromTimer: boolean, contained = true, work: EvaluationWork = { total: 0 }): Promise<AlertChange[]> {
     const done = this.metrics.evaluationSeconds.startTimer();
     const changes = await inTransaction(this.ds, async (tx) => {
       let now: Date;
@@ -238,7 +238,7 @@ export class RuleEvaluationService {
     const conditions = [...wanted.values()];
     const counts = await this.windows.count(tx, scope, deviceId, conditions);
     const byKey = new Map(conditions.map((c, i) => [conditionKey(c), counts[i]]));
-    work.comparisons += evaluationWork(rules.length, Math.max(0, ...counts.map((c) => c.considered)), conditions.length);
+    work.total += evaluationWork(rules.length, Math.max(0, ...counts.map((c) => c.considered)), conditions.length);
     // A rule without a window (none pass validation) counts nothing, as over an empty window.
     return (c) => byKey.get(conditionKey(c)) ?? { match_count: 0, considered: 0, latest_value: null, latest_ts: null };
   }

@@ -21,7 +21,7 @@ export class WindowCountsRepository {
     const [project, device] = [scope.projectId, deviceId].map((v) => q.add(v));
     const limit = q.add(Math.max(...conditions.map((c) => c.window_n)));
     const metrics = [...new Set(conditions.map((c) => c.metric))];
-    const column = new Map(metrics.map((m, k) => [m, `v${k}`]));
+    const slot = new Map(metrics.map((m, k) => [m, k]));
     // Each metric of the window as float8, or null when it is not a JSON number: the CASE
     // keeps the cast from ever seeing a string.
     const values = metrics.map((m, k) => {
@@ -32,7 +32,7 @@ export class WindowCountsRepository {
     const counts = conditions.map((c, i) => {
       // The operator is spliced into the SQL: only the four comparisons ever are.
       if (!OPERATORS.includes(c.operator)) throw new Error(`not a rule operator: ${c.operator}`);
-      return `count(*) FILTER (WHERE w.rn <= ${q.add(c.window_n)}::int AND w.${column.get(c.metric)} ${c.operator} ${q.add(c.threshold)}::float8)::int AS c${i}`;
+      return `count(*) FILTER (WHERE w.rn <= ${q.add(c.window_n)}::int AND w.v${slot.get(c.metric)} ${c.operator} ${q.add(c.threshold)}::float8)::int AS c${i}`;
     });
     const [row]: Record<string, number | null>[] = await tx.query(
       `SELECT count(*)::int AS n, max(w.ms) FILTER (WHERE w.rn = 1) AS latest_ms,
@@ -48,7 +48,7 @@ export class WindowCountsRepository {
     return conditions.map((c, i) => ({
       match_count: row[`c${i}`] ?? 0,
       considered: Math.min(readings, c.window_n),
-      latest_value: row[`latest${metrics.indexOf(c.metric)}`] ?? null,
+      latest_value: row[`latest${slot.get(c.metric)}`] ?? null,
       latest_ts: latestTs,
     }));
   }

@@ -24,6 +24,8 @@ const log = new Logger('Watchpost');
 function tuneHeap(config: AppConfig): void {
   if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
 }
+/** Shorter admin tokens are accepted (DESIGN.md sets no length) but warned about at start. */
+const ADVISED_ADMIN_TOKEN_LENGTH = 16;
 /** Whether `work` settled within `graceMs` (it keeps running if not). */
 const withinGrace = (work: Promise<unknown>, graceMs: number): Promise<boolean> =>
   Promise.race([work.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
@@ -50,6 +52,9 @@ export async function startHttp(config: AppConfig): Promise<INestApplication> {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   log.log(`${config.role} listening on http://127.0.0.1:${config.port} (docs at /docs, queues at /admin/queues)`);
+  if (config.adminToken.length < ADVISED_ADMIN_TOKEN_LENGTH) {
+    log.warn(`ADMIN_TOKEN is shorter than ${ADVISED_ADMIN_TOKEN_LENGTH} characters: anyone who guesses it can create projects and keys`);
+  }
   onTermination(async (signal) => {
     log.log(`${signal}: draining (no new requests; finishing those in flight)`);
     app.get(ShutdownSignal).begin();

@@ -67,7 +67,7 @@ export const ENV_SCHEMA = {
   DATABASE_URL: { parse: url('postgres:', 'postgresql:'), secret: true },
   REDIS_URL: { parse: url('redis:', 'rediss:'), secret: true },
   ADMIN_TOKEN: {
-    parse: text(/^\S{16,}$/, 'must be at least 16 characters without spaces'),
+    parse: text(/^\S+$/, 'must be one word without spaces'),
     secret: true,
   },
   REDIS_PREFIX: { default: 'watchpost', parse: text(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.:-]') },

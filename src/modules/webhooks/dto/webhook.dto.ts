@@ -6,15 +6,17 @@ import { PageQuery } from '../../../core/http/pagination';
 export const WEBHOOK_EVENT_TYPES = ['alert.triggered', 'alert.resolved'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 export const URL_MAX = 2048;
-const SECRET_MIN = 16;
 const SECRET_MAX = 200;
 export const RATE_LIMIT_MAX = 10_000;
 export const GRACE_SECONDS_MAX = 604_800;
 export const GRACE_SECONDS_DEFAULT = 86_400;
 
 /** Deliveries a second to the webhook; null (or left out) for no pace. */
-/** A webhook secret as a client may give it (at creation, in a PATCH, in a rotation). */
-const SecretText = () => applyDecorators(IsString(), MinLength(SECRET_MIN), MaxLength(SECRET_MAX));
+/**
+ * A webhook secret as a client may give it (at creation, in a PATCH, in a rotation): any
+ * non-empty string (DESIGN.md sets no minimum; a generated one is `whsec_` and 32 random bytes).
+ */
+const SecretText = () => applyDecorators(IsString(), MinLength(1), MaxLength(SECRET_MAX));
 
 const RatePerSecond = () => applyDecorators(IsOptional(), IsInt(), Min(1), Max(RATE_LIMIT_MAX));
 

@@ -10,6 +10,7 @@ import { Silences1764000000009 } from './1764000000009-silences';
 import { WebhookControls1764000000010 } from './1764000000010-webhook-controls';
 import { DeviceBitmaps1764000000011 } from './1764000000011-device-bitmaps';
 import { RollupMetrics1764000000012 } from './1764000000012-rollup-metrics';
+import { RollupHourDeltas1764000000013 } from './1764000000013-rollup-hour-deltas';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and tests agree. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   WebhookControls1764000000010,
   DeviceBitmaps1764000000011,
   RollupMetrics1764000000012,
+  RollupHourDeltas1764000000013,
 ];

@@ -374,7 +374,7 @@ async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_a
     o.log(`analytics at scale: first query after the load (aggregate, 1 d buckets over 30 days; builds every hour; ${job}): ${fmt(first.ms)} ms`);
     // This server runs without autovacuum; with it, the rollup tables just filled would be
     // analyzed within a minute, and the planner's choice of index ranges depends on it.
-    await c.db.query('ANALYZE metric_rollups, metric_rollup_marks, metric_rollup_deltas');
+    await c.db.query('ANALYZE metric_rollups, metric_rollup_marks, metric_rollup_deltas, metric_rollup_hour_deltas');
 
     const queries: StageResult['queries'] = {};
     for (const k of KINDS) {
@@ -405,7 +405,8 @@ async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_a
         (
           await c.db.query(
             `SELECT (SELECT count(*) FROM metric_rollup_marks WHERE project_id = $1 AND metric = 'temperature' AND hour >= $2)
-                  + (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'temperature' AND minute >= $2) AS n`,
+                  + (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'temperature' AND minute >= $2)
+                  + (SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = 'temperature' AND hour >= $2) AS n`,
             [c.projectId, new Date(spanEnd - DAY - HOUR)],
           )
         ).rows[0].n,

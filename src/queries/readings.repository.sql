@@ -49,8 +49,8 @@ WITH arrived AS (
          WITH ORDINALITY AS u(p, d, e, t, i) ON u.i = k.i + 1
     JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
 ), delta AS (
-  INSERT INTO metric_rollup_deltas (project_id, metric, minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-  SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
+  INSERT INTO metric_rollup_deltas (project_id, metric, minute, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
+  SELECT p, m, t, false, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
                array_agg(v ORDER BY v) FILTER (WHERE d IS NULL) AS vals, array_agg(c ORDER BY v) FILTER (WHERE d IS NULL) AS cnts,
                array_agg(d ORDER BY d) FILTER (WHERE d IS NOT NULL) AS devices, array_agg(c ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dcnts,
                array_agg(f ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dfirst, array_agg(l ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dlast
@@ -59,10 +59,10 @@ WITH arrived AS (
            FROM delta_values GROUP BY p, m, t, v
          UNION ALL
          SELECT p, m COLLATE "C", t, NULL, count(*)::int, 0, 0, d, min(ts), max(ts) FROM delta_values GROUP BY p, m, t, d) g
-  GROUP BY p, m, t
+  GROUP BY p, m, t) r
 ), single AS (
-  INSERT INTO metric_rollup_deltas (project_id, metric, minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-  SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, k.v, k.v, k.v, ARRAY[k.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+  INSERT INTO metric_rollup_deltas (project_id, metric, minute, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
+  SELECT u.p, k.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), false, 1, k.v, k.v, k.v, ARRAY[k.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
     FROM unnest($10::int[], $11::text[], $12::float8[]) AS k(i, m, v)
     JOIN unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])
          WITH ORDINALITY AS u(p, d, e, t, i) ON u.i = k.i + 1
@@ -74,13 +74,32 @@ WITH arrived AS (
 ), spread_marked AS (
   INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT p, m, h FROM spread_hours WHERE NOT built
 ), spread_single AS (
-  INSERT INTO metric_rollup_deltas (project_id, metric, minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-  SELECT u.p, s.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, x.v, x.v, x.v, ARRAY[x.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+  INSERT INTO metric_rollup_deltas (project_id, metric, minute, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
+  SELECT u.p, s.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), true, 1, x.v, x.v, x.v, ARRAY[x.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
     FROM unnest($16::int[], $17::int[], $18::float8[]) AS x(i, k, v)
     JOIN spread_hours s ON s.k = x.k AND s.built
     JOIN unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])
          WITH ORDINALITY AS u(p, d, e, t, i) ON u.i = x.i + 1
     JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
+), spread_hour_values AS (
+  SELECT u.p, s.m, s.h AS t, u.d, x.v, u.t AS ts
+    FROM (SELECT * FROM unnest($16::int[], $17::int[], $18::float8[])) AS x(i, k, v)
+    JOIN spread_hours s ON s.k = x.k AND s.built
+    JOIN unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])
+         WITH ORDINALITY AS u(p, d, e, t, i) ON u.i = x.i + 1
+    JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
+), spread_hour AS (
+  INSERT INTO metric_rollup_hour_deltas (project_id, metric, hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
+  SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,
+               array_agg(v ORDER BY v) FILTER (WHERE d IS NULL) AS vals, array_agg(c ORDER BY v) FILTER (WHERE d IS NULL) AS cnts,
+               array_agg(d ORDER BY d) FILTER (WHERE d IS NOT NULL) AS devices, array_agg(c ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dcnts,
+               array_agg(f ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dfirst, array_agg(l ORDER BY d) FILTER (WHERE d IS NOT NULL) AS dlast
+   FROM (SELECT p, m COLLATE "C" AS m, t, v, count(*)::int AS c, count(*) AS n, sum(v) AS s, NULL::bigint AS d, NULL::timestamptz AS f,
+                NULL::timestamptz AS l
+           FROM spread_hour_values GROUP BY p, m, t, v
+         UNION ALL
+         SELECT p, m COLLATE "C", t, NULL, count(*)::int, 0, 0, d, min(ts), max(ts) FROM spread_hour_values GROUP BY p, m, t, d) g
+  GROUP BY p, m, t
 )
 SELECT count(*)::int AS n FROM inserted;
 

@@ -15,7 +15,9 @@ SELECT (SELECT count(*)::int FROM metric_rollups
   WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
-                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND NOT in_hour LIMIT $5) d)
++ (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_hour_deltas
+                               WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 LIMIT $5) h) AS deltas;
 
 ROLLBACK;
 
@@ -114,13 +116,18 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $5 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z"]
 WITH taken AS (
   DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-  RETURNING minute AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+  RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
+), hour_taken AS (
+  DELETE FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
+  RETURNING hour AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+), hour_kept AS (
+  SELECT * FROM hour_taken WHERE t <> ALL($5::timestamptz[])
 ), old AS (
   DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
   RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
+), parts AS (SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept UNION ALL SELECT * FROM old),
 minutes AS (
   INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
   SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
@@ -136,10 +143,11 @@ minutes AS (
                GROUP BY t) devs USING (t)) m
 ), old_hours AS (
   DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600
-     AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept)
+     AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept UNION SELECT t FROM hour_kept)
   RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits
 ), hour_parts AS (
-  SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept
+  SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept WHERE NOT in_hour
+  UNION ALL SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM hour_kept
   UNION ALL SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM old_hours
 ), hours AS MATERIALIZED (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
                devs.dfirst, devs.dlast
@@ -153,7 +161,8 @@ minutes AS (
                         FROM hour_parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
                GROUP BY t) devs USING (t)),
 added AS (
-  SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept) k GROUP BY t
+  SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept WHERE NOT in_hour
+                                                    UNION ALL SELECT t, unnest(devices) FROM hour_kept) k GROUP BY t
 ), added_bits AS (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
    FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
            FROM added r CROSS JOIN unnest(r.devices) AS u(id)
@@ -196,7 +205,9 @@ SELECT (SELECT count(*)::int FROM metric_rollups
   WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
-                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND NOT in_hour LIMIT $5) d)
++ (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_hour_deltas
+                               WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 LIMIT $5) h) AS deltas;
 
 COMMIT;
 
@@ -215,7 +226,9 @@ SELECT (SELECT count(*)::int FROM metric_rollups
   WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
-                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND NOT in_hour LIMIT $5) d)
++ (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_hour_deltas
+                               WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 LIMIT $5) h) AS deltas;
 
 ROLLBACK;
 
@@ -314,13 +327,18 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $5 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z"]
 WITH taken AS (
   DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-  RETURNING minute AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+  RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
+), hour_taken AS (
+  DELETE FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
+  RETURNING hour AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+), hour_kept AS (
+  SELECT * FROM hour_taken WHERE t <> ALL($5::timestamptz[])
 ), old AS (
   DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
   RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
+), parts AS (SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept UNION ALL SELECT * FROM old),
 minutes AS (
   INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
   SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
@@ -336,10 +354,11 @@ minutes AS (
                GROUP BY t) devs USING (t)) m
 ), old_hours AS (
   DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600
-     AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept)
+     AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept UNION SELECT t FROM hour_kept)
   RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits
 ), hour_parts AS (
-  SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept
+  SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept WHERE NOT in_hour
+  UNION ALL SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM hour_kept
   UNION ALL SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM old_hours
 ), hours AS MATERIALIZED (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
                devs.dfirst, devs.dlast
@@ -353,7 +372,8 @@ minutes AS (
                         FROM hour_parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
                GROUP BY t) devs USING (t)),
 added AS (
-  SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept) k GROUP BY t
+  SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept WHERE NOT in_hour
+                                                    UNION ALL SELECT t, unnest(devices) FROM hour_kept) k GROUP BY t
 ), added_bits AS (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
    FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
            FROM added r CROSS JOIN unnest(r.devices) AS u(id)
@@ -386,7 +406,8 @@ SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unloc
 -- $1 = 7
 SELECT m.metric, array_agg(m.hour ORDER BY m.hour) AS hours
  FROM (SELECT metric, hour FROM metric_rollup_marks WHERE project_id = $1
-        UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1) m
+        UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1
+        UNION SELECT metric, hour FROM metric_rollup_hour_deltas WHERE project_id = $1) m
 WHERE EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = $1 AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
 GROUP BY m.metric ORDER BY m.metric;
 
@@ -485,13 +506,18 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $5 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z"]
 WITH taken AS (
   DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-  RETURNING minute AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+  RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
+), hour_taken AS (
+  DELETE FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
+  RETURNING hour AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
+), hour_kept AS (
+  SELECT * FROM hour_taken WHERE t <> ALL($5::timestamptz[])
 ), old AS (
   DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
   RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
-), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
+), parts AS (SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept UNION ALL SELECT * FROM old),
 minutes AS (
   INSERT INTO metric_rollups (project_id, metric, span_s, start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
   SELECT $1, $2, 60, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
@@ -507,10 +533,11 @@ minutes AS (
                GROUP BY t) devs USING (t)) m
 ), old_hours AS (
   DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600
-     AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept)
+     AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept UNION SELECT t FROM hour_kept)
   RETURNING start AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast, device_bits
 ), hour_parts AS (
-  SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept
+  SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM kept WHERE NOT in_hour
+  UNION ALL SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM hour_kept
   UNION ALL SELECT t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM old_hours
 ), hours AS MATERIALIZED (SELECT tot.t, tot.n AS count, tot.s AS sum, tot.lo AS min, tot.hi AS max, hist.vals, hist.cnts, devs.devices, devs.dcnts,
                devs.dfirst, devs.dlast
@@ -524,7 +551,8 @@ minutes AS (
                         FROM hour_parts x, unnest(x.devices, x.dcnts, x.dfirst, x.dlast) AS u(d, c, f, l) GROUP BY x.t, u.d) pd
                GROUP BY t) devs USING (t)),
 added AS (
-  SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept) k GROUP BY t
+  SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept WHERE NOT in_hour
+                                                    UNION ALL SELECT t, unnest(devices) FROM hour_kept) k GROUP BY t
 ), added_bits AS (SELECT t, CASE WHEN count(o) = count(*) THEN string_agg(repeat('0', o - prev - 1) || '1', '' ORDER BY o)::varbit END AS device_bits
    FROM (SELECT r.t, d.ordinal AS o, lag(d.ordinal, 1, -1) OVER (PARTITION BY r.t ORDER BY d.ordinal) AS prev
            FROM added r CROSS JOIN unnest(r.devices) AS u(id)
@@ -559,7 +587,8 @@ SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unloc
 SELECT (SELECT sum(cardinality(vals) + cardinality(cnts) + cardinality(devices) + cardinality(dcnts) + cardinality(dfirst)
             + cardinality(dlast) + coalesce(length(device_bits), 0))
    FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND start >= $3 AND start < $4) AS rollups,
-(SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS deltas;
+(SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS deltas,
+(SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS hour_deltas;
 
 -- RollupFreshnessRepository.forgetBefore(2026-02-01): after retention dropped the readings before the cutoff
 
@@ -578,6 +607,10 @@ WHERE NOT EXISTS (SELECT 1 FROM metric_rollups r
 DELETE FROM metric_rollup_deltas m
 WHERE NOT EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600
                      AND r.start = date_bin('1 hour', m.minute, TIMESTAMPTZ 'epoch'));
+
+DELETE FROM metric_rollup_hour_deltas m
+WHERE NOT EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600
+                     AND r.start = m.hour);
 
 DELETE FROM metric_rollup_marks a USING metric_rollup_marks b
 WHERE a.project_id = b.project_id AND a.metric = b.metric AND a.hour = b.hour AND a.ctid < b.ctid;

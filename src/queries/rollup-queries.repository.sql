@@ -15,7 +15,9 @@ SELECT (SELECT count(*)::int FROM metric_rollups
   WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
-                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND NOT in_hour LIMIT $5) d)
++ (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_hour_deltas
+                               WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 LIMIT $5) h) AS deltas;
 
 -- $1 = 7
 -- $2 = "temp"
@@ -66,8 +68,11 @@ edges AS (
 parts AS (
   SELECT t, count, sum, min, max FROM rolled WHERE NOT edge
   UNION ALL SELECT x.minute, x.count, x.sum, x.min, x.max FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])) x
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
+ WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x
   UNION ALL SELECT t, 1, v, v, v FROM raw WHERE w > 0
   UNION ALL SELECT t, count, sum, min, max FROM edges
 )
@@ -92,7 +97,9 @@ SELECT (SELECT count(*)::int FROM metric_rollups
   WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
-                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND NOT in_hour LIMIT $5) d)
++ (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_hour_deltas
+                               WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 LIMIT $5) h) AS deltas;
 
 -- $1 = 7
 -- $2 = "temp"
@@ -136,8 +143,11 @@ hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
     UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
+ WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
@@ -145,8 +155,11 @@ ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
        ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])) x)
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
+ WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
          + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
@@ -156,15 +169,22 @@ SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist)
                       FROM bits, (SELECT repeat('0', max(length(b)))::varbit AS zeros FROM bits) z),
            others AS (SELECT DISTINCT d FROM (
              SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d) WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start >= $20 AND h.start < $21 AND h.device_bits IS NULL
-             UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices) AS u(d) WHERE x.project_id = $1 AND x.metric = $2 AND x.minute >= $20 AND x.minute < $21
+             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
+                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $20 AND minute < $21
+                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
+                 WHERE project_id = $1 AND metric = $2 AND hour >= $20 AND hour < $21) x, unnest(x.devices) AS u(d)
              UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
               WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $16::timestamptz AND u.l >= $18
-             UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices, x.dlast) AS u(d, l)
-              WHERE x.project_id = $1 AND x.metric = $2 AND x.minute >= $16::timestamptz AND x.minute < $16::timestamptz + interval '1 hour' AND u.l >= $18
+             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
+                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $16::timestamptz AND minute < $16::timestamptz + interval '1 hour'
+                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
+                 WHERE project_id = $1 AND metric = $2 AND hour >= $16::timestamptz AND hour < $16::timestamptz + interval '1 hour') x, unnest(x.devices, x.dlast) AS u(d, l) WHERE u.l >= $18
              UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
               WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $17::timestamptz AND u.f < $19
-             UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices, x.dfirst) AS u(d, f)
-              WHERE x.project_id = $1 AND x.metric = $2 AND x.minute >= $17::timestamptz AND x.minute < $17::timestamptz + interval '1 hour' AND u.f < $19
+             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
+                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $17::timestamptz AND minute < $17::timestamptz + interval '1 hour'
+                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
+                 WHERE project_id = $1 AND metric = $2 AND hour >= $17::timestamptz AND hour < $17::timestamptz + interval '1 hour') x, unnest(x.devices, x.dfirst) AS u(d, f) WHERE u.f < $19
              UNION ALL SELECT device_id FROM raw WHERE w > 0) x),
            ordinals AS MATERIALIZED (SELECT id, ordinal FROM devices WHERE project_id = $1)
       SELECT bit_count(seen.b) + (SELECT count(*) FROM others o LEFT JOIN ordinals dv ON dv.id = o.d
@@ -189,7 +209,9 @@ SELECT (SELECT count(*)::int FROM metric_rollups
   WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
-                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND NOT in_hour LIMIT $5) d)
++ (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_hour_deltas
+                               WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 LIMIT $5) h) AS deltas;
 
 -- $1 = 7
 -- $2 = "temp"
@@ -224,8 +246,11 @@ hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
     UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
+ WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
@@ -233,8 +258,11 @@ ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
        ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])) x)
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
+ WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
          + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
@@ -242,12 +270,16 @@ SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist)
        (SELECT count(DISTINCT d) FROM (
              SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
               WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $13::timestamptz AND u.l >= $15
-             UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices, x.dlast) AS u(d, l)
-              WHERE x.project_id = $1 AND x.metric = $2 AND x.minute >= $13::timestamptz AND x.minute < $13::timestamptz + interval '1 hour' AND u.l >= $15
+             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
+                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $13::timestamptz AND minute < $13::timestamptz + interval '1 hour'
+                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
+                 WHERE project_id = $1 AND metric = $2 AND hour >= $13::timestamptz AND hour < $13::timestamptz + interval '1 hour') x, unnest(x.devices, x.dlast) AS u(d, l) WHERE u.l >= $15
              UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
               WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $14::timestamptz AND u.f < $16
-             UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices, x.dfirst) AS u(d, f)
-              WHERE x.project_id = $1 AND x.metric = $2 AND x.minute >= $14::timestamptz AND x.minute < $14::timestamptz + interval '1 hour' AND u.f < $16
+             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
+                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $14::timestamptz AND minute < $14::timestamptz + interval '1 hour'
+                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
+                 WHERE project_id = $1 AND metric = $2 AND hour >= $14::timestamptz AND hour < $14::timestamptz + interval '1 hour') x, unnest(x.devices, x.dfirst) AS u(d, f) WHERE u.f < $16
              UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int AS unique_devices
   FROM n;
 
@@ -268,7 +300,9 @@ SELECT (SELECT count(*)::int FROM metric_rollups
   WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
 EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
 (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
-                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas;
+                             WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND NOT in_hour LIMIT $5) d)
++ (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_hour_deltas
+                               WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 LIMIT $5) h) AS deltas;
 
 -- $1 = 7
 -- $2 = "temp"
@@ -299,8 +333,11 @@ hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
     UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
+ WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
@@ -308,8 +345,11 @@ ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
        ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])) x)
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
+ WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
          + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
@@ -317,8 +357,11 @@ SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist)
        (SELECT count(*) FROM (
           SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
                          UNION ALL SELECT u.d, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])) x, unnest(x.devices, x.dcnts) AS u(d, c)
+ WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
+   AND minute <> ALL($9::timestamptz[])
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
+ WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.devices, x.dcnts) AS u(d, c)
                          UNION ALL SELECT device_id, w FROM raw) x
            GROUP BY d HAVING sum(c) > 0) y)::int AS unique_devices
   FROM n;

@@ -115,10 +115,23 @@ describe('analytics queries (real Postgres)', () => {
           [t.projectId],
         )
       )[0];
+    // Live data meanwhile (two minutes of hour 1, one flush): minute deltas no hour delta holds.
+    const liveRows: ReadingRow[] = [8, 44].map((minute) => {
+      const ms = BASE + H + minute * M + 4_321;
+      sent.push({ deviceId: t.devices[2], ms, value: minute / 4 });
+      return { projectId: t.projectId, deviceId: t.devices[2], eventId: `live${minute}`, ts: new Date(ms).toISOString(), receivedAt: new Date().toISOString(), data: { temp: minute / 4 } };
+    });
+    await new ReadingsRepository(ds).insertMany(liveRows, 'count');
     // The hours have rollups, so the backfill waits as deltas (a row per minute: both devices'
-    // values in it), not as marks.
-    const rows = backfill.length / 2;
+    // values in it, and a row per hour summing them), not as marks.
+    const rows = backfill.length / 2 + liveRows.length;
     expect(await pending()).toEqual({ deltas: rows, marks: 0 });
+    const [split] = await ds.query(
+      `SELECT (SELECT count(*)::int FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = 'temp') AS hours,
+              (SELECT count(*)::int FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'temp' AND in_hour) AS in_hour`,
+      [t.projectId],
+    );
+    expect(split).toEqual({ hours: 3, in_hour: backfill.length / 2 });
     // Within one hour, the new device only in a minute inside the range (17), none at its edges.
     const inside: [string, number, number] = ['within one hour, the backfill inside', BASE + H + 10 * M + 30_000, BASE + H + 30 * M + 30_000];
     const everyAnswer = async () => {
@@ -135,6 +148,7 @@ describe('analytics queries (real Postgres)', () => {
     // Once the catch-up job has merged them, the same answers from the rollups alone.
     await freshness.catchUpMarked(t.projectId);
     expect(await pending()).toEqual({ deltas: 0, marks: 0 });
+    expect((await ds.query(`SELECT count(*)::int AS n FROM metric_rollup_hour_deltas WHERE project_id = $1`, [t.projectId]))[0].n).toBe(0);
     await everyAnswer();
   });
 });

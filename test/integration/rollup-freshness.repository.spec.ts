@@ -59,6 +59,8 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     );
     return row as { deltas: number; marks: number };
   };
+  const hourDeltas = async (metric: string): Promise<number> =>
+    (await ds.query(`SELECT count(*)::int AS n FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2`, [t.projectId, metric]))[0].n;
   const catchUp = (metric: string, from: number, to: number) => freshness.catchUp(t.projectId, metric, { from, to });
   /** A read for `current`: how many deltas of the metric it sees in its snapshot. */
   const waitingIn = (metric: string) => (tx: EntityManager) =>
@@ -94,11 +96,14 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     // A backfill over many minutes of a built hour: a delta row per minute, no mark.
     sent.push(...(await write(metric, live(h, [5, 10, 15, 20, 25, 30], 3))));
     expect(await pending(metric)).toEqual({ deltas: 6, marks: 0 });
+    // …and their sum over the hour, for reads of the whole hour.
+    expect(await hourDeltas(metric)).toBe(1);
     // Of an hour without rollups: a mark (its first catch-up builds it from the readings anyway).
     sent.push(...(await write(metric, live(h + H, [5, 10, 15, 20, 25, 30], 4))));
     expect(await pending(metric)).toEqual({ deltas: 6, marks: 1 });
     await catchUp(metric, h, h + 2 * H);
     expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
+    expect(await hourDeltas(metric)).toBe(0);
     expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));
     expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
   });
@@ -137,9 +142,18 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     const hours = Math.ceil((MERGE_SOON_DELTAS + 1) / 60);
     const sent = await write(metric, live(h, [0], 0));
     await catchUp(metric, h, h + hours * H);
-    // One value in every minute of each hour: a backfill of built hours, a delta row per value.
-    sent.push(...(await write(metric, Array.from({ length: hours * 60 }, (_, k) => ({ device: k % 3, ms: h + k * 60_000 + 30_000, value: k % 9 })))));
+    // One value in every minute of each hour, written as live data (4 minutes of each hour per
+    // flush): a delta row per value that no hour delta holds. (A backfill's, in_hour, would
+    // be read as one hour delta per hour: see the next test.)
+    for (let c = 0; c < 15; c++) {
+      const values = Array.from({ length: hours * 4 }, (_, x) => {
+        const k = Math.floor(x / 4) * 60 + c * 4 + (x % 4);
+        return { device: k % 3, ms: h + k * 60_000 + 30_000, value: k % 9 };
+      });
+      sent.push(...(await write(metric, values)));
+    }
     expect(await pending(metric)).toEqual({ deltas: hours * 60, marks: 0 });
+    expect(await hourDeltas(metric)).toBe(0);
     // The read sees them all (it did not wait for a merge); the merge follows.
     expect(await freshness.current(t.projectId, metric, { from: h, to: h + hours * H }, waitingIn(metric))).toEqual([{ n: hours * 60 }]);
     const until = Date.now() + 30_000;
@@ -178,11 +192,15 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     await write(metric, live(old, [2], 1));
     await write(metric, live(old + H, [1, 2, 3, 4, 5], 0));
     await write(metric, live(old + H, [6, 7, 8, 9, 10], 0));
-    expect(await pending(metric)).toEqual({ deltas: 1, marks: 2 });
+    // A backfill of the built hour: minute deltas and an hour delta.
+    await write(metric, live(old, [10, 20, 30, 40, 50], 2));
+    expect(await pending(metric)).toEqual({ deltas: 6, marks: 2 });
+    expect(await hourDeltas(metric)).toBe(1);
     await freshness.forgetBefore(new Date(cutoff));
     expect(await rollups(metric, 60)).toEqual([]);
     expect(await rollups(metric, 3600)).toEqual([]);
     expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
+    expect(await hourDeltas(metric)).toBe(0);
   });
 
   it('keeps one mark per hour when it tidies up', async () => {

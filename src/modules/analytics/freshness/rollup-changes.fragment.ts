@@ -43,19 +43,20 @@ export function rollupChangesFragment(
        )`);
   }
   // Delta rows of values in `from` (joined to the inserted rows as `u`): aggregated per minute
-  // in SQL, or, for values alone in their minute, written directly without aggregating.
-  const aggregated = (name: string, from: string, m: string, v: string) =>
+  // in SQL, or, for values alone in their minute, written directly without aggregating. A
+  // backfill's minute deltas are `inHour`: its hour deltas hold them for whole-hour reads.
+  const aggregated = (name: string, from: string, m: string, v: string, inHour = false) =>
     `, ${name}_values AS (
          SELECT u.p, ${m} AS m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch') AS t, u.d, ${v} AS v, u.t AS ts
            FROM ${from}
        ), ${name} AS (
-         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
-         ${rollupsOfValues(`${name}_values`)}
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, in_hour, ${ROLLUP_COLUMNS})
+         SELECT p, m, t, ${inHour}, ${ROLLUP_COLUMNS} FROM (${rollupsOfValues(`${name}_values`)}) r
        )`;
-  const alone = (name: string, from: string, m: string, v: string) =>
+  const alone = (name: string, from: string, m: string, v: string, inHour = false) =>
     `, ${name} AS (
-         INSERT INTO metric_rollup_deltas (project_id, metric, minute, ${ROLLUP_COLUMNS})
-         SELECT u.p, ${m}, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), 1, ${v}, ${v}, ${v}, ARRAY[${v}], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+         INSERT INTO metric_rollup_deltas (project_id, metric, minute, in_hour, ${ROLLUP_COLUMNS})
+         SELECT u.p, ${m}, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), ${inHour}, 1, ${v}, ${v}, ${v}, ARRAY[${v}], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
            FROM ${from}
        )`;
   const live = (v: MetricValues) => `unnest(${params.add(v.i)}::int[], ${params.add(v.m)}::text[], ${params.add(v.v)}::float8[]) AS k(i, m, v)
@@ -64,8 +65,10 @@ export function rollupChangesFragment(
   if (values.i.length) parts.push(aggregated('delta', live(values), 'k.m', 'k.v'));
   if (singles.i.length) parts.push(alone('single', live(singles), 'k.m', 'k.v'));
   if (spread.hours.p.length) {
-    // A backfill's hour that has rollups gets deltas, so a query reads it without a rebuild;
-    // one without rollups gets a mark (its first query builds it from the readings anyway).
+    // A backfill's hour that has rollups gets deltas, so a query reads it without a rebuild:
+    // per minute (for reads of parts of the hour) and summed over the hour (for reads of the
+    // whole hour, one row instead of one per minute); one without rollups gets a mark (its
+    // first query builds it from the readings anyway).
     const h = spread.hours;
     parts.push(`, spread_hours AS MATERIALIZED (
          SELECT s.k - 1 AS k, s.p, s.m, s.h,
@@ -74,12 +77,22 @@ export function rollupChangesFragment(
        ), spread_marked AS (
          INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT p, m, h FROM spread_hours WHERE NOT built
        )`);
-    const inBuiltHours = (v: HourValues) => `unnest(${params.add(v.i)}::int[], ${params.add(v.k)}::int[], ${params.add(v.v)}::float8[]) AS x(i, k, v)
+    const unnested = (v: HourValues) => `unnest(${params.add(v.i)}::int[], ${params.add(v.k)}::int[], ${params.add(v.v)}::float8[])`;
+    const groups = [spread.values, spread.singles].map((v) => (v.i.length ? unnested(v) : null));
+    const inBuiltHours = (from: string) => `${from} AS x(i, k, v)
            JOIN spread_hours s ON s.k = x.k AND s.built
            JOIN ${ordered} ON u.i = x.i + 1
            ${insertedOnly}`;
-    if (spread.values.i.length) parts.push(aggregated('spread_delta', inBuiltHours(spread.values), 's.m', 'x.v'));
-    if (spread.singles.i.length) parts.push(alone('spread_single', inBuiltHours(spread.singles), 's.m', 'x.v'));
+    if (groups[0]) parts.push(aggregated('spread_delta', inBuiltHours(groups[0]), 's.m', 'x.v', true));
+    if (groups[1]) parts.push(alone('spread_single', inBuiltHours(groups[1]), 's.m', 'x.v', true));
+    const every = groups.filter((g): g is string => g !== null).map((g) => `SELECT * FROM ${g}`);
+    parts.push(`, spread_hour_values AS (
+         SELECT u.p, s.m, s.h AS t, u.d, x.v, u.t AS ts
+           FROM ${inBuiltHours(`(${every.join(' UNION ALL ')})`)}
+       ), spread_hour AS (
+         INSERT INTO metric_rollup_hour_deltas (project_id, metric, hour, ${ROLLUP_COLUMNS})
+         ${rollupsOfValues('spread_hour_values')}
+       )`);
   }
   return { sql: parts.join(''), markedProjects: [...new Set([...marks.p, ...spread.hours.p])] };
 }

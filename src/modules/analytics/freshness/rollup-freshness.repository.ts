@@ -84,7 +84,8 @@ export class RollupFreshnessRepository {
     const marked: { metric: string; hours: Date[] }[] = await this.ds.query(
       `SELECT m.metric, array_agg(m.hour ORDER BY m.hour) AS hours
          FROM (SELECT metric, hour FROM metric_rollup_marks WHERE project_id = $1
-                UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1) m
+                UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1
+                UNION SELECT metric, hour FROM metric_rollup_hour_deltas WHERE project_id = $1) m
         WHERE EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = $1 AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
         GROUP BY m.metric ORDER BY m.metric`,
       [projectId],
@@ -115,7 +116,8 @@ export class RollupFreshnessRepository {
       `SELECT (SELECT sum(cardinality(vals) + cardinality(cnts) + cardinality(devices) + cardinality(dcnts) + cardinality(dfirst)
                           + cardinality(dlast) + coalesce(length(device_bits), 0))
                  FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND start >= $3 AND start < $4) AS rollups,
-              (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS deltas`,
+              (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS deltas,
+              (SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS hour_deltas`,
       bounds,
     );
   }
@@ -204,7 +206,9 @@ export class RollupFreshnessRepository {
   /**
    * Whether the rollups of the span can be read as they are, beside their waiting deltas: every
    * hour has rollups, no mark waits for them and at most MAX_READ_THROUGH_DELTAS deltas do
-   * (`deltas`: how many, up to one more than that).
+   * (`deltas`: how many, up to one more than that). Counted as whole hours read them: the hour
+   * deltas and the minute deltas no hour delta holds (a backfill's minute deltas are read only
+   * for parts of an hour, at most two hours of a query).
    */
   private async readable(tx: EntityManager, hours: number, bounds: unknown[]): Promise<{ readable: boolean; deltas: number }> {
     if (!hours) return { readable: true, deltas: 0 };
@@ -213,7 +217,9 @@ export class RollupFreshnessRepository {
                 WHERE project_id = $1 AND metric = $2 AND span_s = 3600 AND start >= $3 AND start < $4) AS built,
               EXISTS (SELECT 1 FROM metric_rollup_marks WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS marked,
               (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_deltas
-                                           WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 LIMIT $5) d) AS deltas`,
+                                           WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND NOT in_hour LIMIT $5) d)
+              + (SELECT count(*)::int FROM (SELECT 1 FROM metric_rollup_hour_deltas
+                                             WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4 LIMIT $5) h) AS deltas`,
       [...bounds, MAX_READ_THROUGH_DELTAS + 1],
     );
     return { readable: state.built === hours && !state.marked && state.deltas <= MAX_READ_THROUGH_DELTAS, deltas: state.deltas };
@@ -238,32 +244,40 @@ export class RollupFreshnessRepository {
     for (const r of marked) whole.add(r.hour.getTime());
     const rebuilt = [...whole].sort((a, b) => a - b).map((h) => new Date(h));
     if (rebuilt.length) await this.rebuild(tx, projectId, metric, rebuilt);
-    // Deltas of rebuilt hours are in the rebuild already; the others merge into their minutes
-    // and into their hours: an hour row plus its deltas is the hour row of them all, and its
-    // bitmap gains their devices' bits (rebuilt whole only where it had none).
+    // Deltas of rebuilt hours are in the rebuild already; the others merge: every minute delta
+    // into its minute, and into its hour the hour deltas with the minute deltas that none holds
+    // (live data's; a backfill's are `in_hour`). An hour row plus its deltas is the hour row of
+    // them all, and its bitmap gains their devices' bits (rebuilt whole only where it had none).
     await tx.query(
       `WITH taken AS (
          DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-         RETURNING minute AS t, ${ROLLUP_COLUMNS}
+         RETURNING minute AS t, in_hour, ${ROLLUP_COLUMNS}
        ), kept AS (
          SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
+       ), hour_taken AS (
+         DELETE FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
+         RETURNING hour AS t, ${ROLLUP_COLUMNS}
+       ), hour_kept AS (
+         SELECT * FROM hour_taken WHERE t <> ALL($5::timestamptz[])
        ), old AS (
          DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start IN (SELECT t FROM kept)
          RETURNING start AS t, ${ROLLUP_COLUMNS}
-       ), parts AS (SELECT * FROM kept UNION ALL SELECT * FROM old),
+       ), parts AS (SELECT t, ${ROLLUP_COLUMNS} FROM kept UNION ALL SELECT * FROM old),
        minutes AS (
          INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS})
          SELECT $1, $2, 60, t, ${ROLLUP_COLUMNS} FROM (${mergedRollups('parts')}) m
        ), old_hours AS (
          DELETE FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 3600
-            AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept)
+            AND start IN (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') FROM kept UNION SELECT t FROM hour_kept)
          RETURNING start AS t, ${ROLLUP_COLUMNS}, device_bits
        ), hour_parts AS (
-         SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, ${ROLLUP_COLUMNS} FROM kept
+         SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, ${ROLLUP_COLUMNS} FROM kept WHERE NOT in_hour
+         UNION ALL SELECT t, ${ROLLUP_COLUMNS} FROM hour_kept
          UNION ALL SELECT t, ${ROLLUP_COLUMNS} FROM old_hours
        ), hours AS MATERIALIZED (${mergedRollups('hour_parts')}),
        added AS (
-         SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept) k GROUP BY t
+         SELECT t, array_agg(DISTINCT d) AS devices FROM (SELECT date_bin('1 hour', t, TIMESTAMPTZ 'epoch') AS t, unnest(devices) AS d FROM kept WHERE NOT in_hour
+                                                           UNION ALL SELECT t, unnest(devices) FROM hour_kept) k GROUP BY t
        ), added_bits AS (${deviceBitsOf('added', '$1')}),
        whole_bits AS (${deviceBitsOf('(SELECT h.t, h.devices FROM hours h JOIN old_hours o USING (t) WHERE o.device_bits IS NULL)', '$1')})
        INSERT INTO metric_rollups (project_id, metric, span_s, start, ${ROLLUP_COLUMNS}, device_bits)
@@ -297,6 +311,11 @@ export class RollupFreshnessRepository {
         `DELETE FROM metric_rollup_deltas m
           WHERE NOT EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600
                                AND r.start = date_bin('1 hour', m.minute, TIMESTAMPTZ 'epoch'))`,
+      );
+      await tx.query(
+        `DELETE FROM metric_rollup_hour_deltas m
+          WHERE NOT EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = m.project_id AND r.metric = m.metric AND r.span_s = 3600
+                               AND r.start = m.hour)`,
       );
       await tx.query(
         `DELETE FROM metric_rollup_marks a USING metric_rollup_marks b

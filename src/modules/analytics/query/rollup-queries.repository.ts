@@ -115,17 +115,19 @@ export class RollupQueriesRepository {
     const trail = q.add(end < last + HOUR_MS ? new Date(last) : null);
     const [lo, hi] = [q.add(new Date(from)), q.add(new Date(end))];
     const hour = `h.project_id = ${project} AND h.metric = ${metric} AND h.span_s = 3600 AND h.count > 0`;
-    const delta = `x.project_id = ${project} AND x.metric = ${metric}`;
-    const within = (h: string) => `x.minute >= ${h}::timestamptz AND x.minute < ${h}::timestamptz + interval '1 hour'`;
+    // The deltas waiting for an hour: its hour deltas and the minute deltas none holds.
+    const hourDeltas = (where: (t: string) => string) => `(SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
+                        WHERE project_id = ${project} AND metric = ${metric} AND NOT in_hour AND ${where('minute')}
+                       UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
+                        WHERE project_id = ${project} AND metric = ${metric} AND ${where('hour')}) x`;
+    const within = (h: string) => (t: string) => `${t} >= ${h}::timestamptz AND ${t} < ${h}::timestamptz + interval '1 hour'`;
     // The deltas waiting for those hours, and readings newer than the rollups, in the raw edges, count too.
     const edges = `SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
                      WHERE ${hour} AND h.start = ${lead}::timestamptz AND u.l >= ${lo}
-                    UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices, x.dlast) AS u(d, l)
-                     WHERE ${delta} AND ${within(lead)} AND u.l >= ${lo}
+                    UNION ALL SELECT u.d FROM ${hourDeltas(within(lead))}, unnest(x.devices, x.dlast) AS u(d, l) WHERE u.l >= ${lo}
                     UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
                      WHERE ${hour} AND h.start = ${trail}::timestamptz AND u.f < ${hi}
-                    UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices, x.dfirst) AS u(d, f)
-                     WHERE ${delta} AND ${within(trail)} AND u.f < ${hi}
+                    UNION ALL SELECT u.d FROM ${hourDeltas(within(trail))}, unnest(x.devices, x.dfirst) AS u(d, f) WHERE u.f < ${hi}
                     UNION ALL SELECT device_id FROM raw WHERE w > 0`;
     if (h0 >= h1) return `(SELECT count(DISTINCT d) FROM (
                     ${edges}) x)::int`;
@@ -141,7 +143,7 @@ export class RollupQueriesRepository {
                              FROM bits, (SELECT repeat('0', max(length(b)))::varbit AS zeros FROM bits) z),
                   others AS (SELECT DISTINCT d FROM (
                     SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d) WHERE ${whole} AND h.device_bits IS NULL
-                    UNION ALL SELECT u.d FROM metric_rollup_deltas x, unnest(x.devices) AS u(d) WHERE ${delta} AND x.minute >= ${w0} AND x.minute < ${w1}
+                    UNION ALL SELECT u.d FROM ${hourDeltas((t) => `${t} >= ${w0} AND ${t} < ${w1}`)}, unnest(x.devices) AS u(d)
                     UNION ALL ${edges}) x),
                   ordinals AS MATERIALIZED (SELECT id, ordinal FROM devices WHERE project_id = ${project})
              SELECT bit_count(seen.b) + (SELECT count(*) FROM others o LEFT JOIN ordinals dv ON dv.id = o.d
@@ -191,9 +193,14 @@ export class RollupQueriesRepository {
         UNION ALL
        SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
          FROM metric_rollup_deltas WHERE project_id = ${p} AND metric = ${m} AND minute = ANY(${edges}::timestamptz[])`;
+    // Whole hours take their hour deltas and the minute deltas none holds; parts of hours take
+    // every minute delta (a backfill's are `in_hour`: their hour deltas hold them too).
     const waiting = `(SELECT minute, ${ROLLUP_COLUMNS} FROM metric_rollup_deltas
-        WHERE project_id = ${p} AND metric = ${m} AND ((minute >= ${h0} AND minute < ${h1}) OR ${minutes('minute')})
-          AND minute <> ALL(${edges}::timestamptz[])) x`;
+        WHERE project_id = ${p} AND metric = ${m} AND ((minute >= ${h0} AND minute < ${h1} AND NOT in_hour) OR ${minutes('minute')})
+          AND minute <> ALL(${edges}::timestamptz[])
+        UNION ALL
+       SELECT hour, ${ROLLUP_COLUMNS} FROM metric_rollup_hour_deltas
+        WHERE project_id = ${p} AND metric = ${m} AND hour >= ${h0} AND hour < ${h1}) x`;
     // Under a minute each: read device by device through the (device_id, ts) index. In a minute
     // of the refreshed hours, whose row and waiting deltas are current in this snapshot, only
     // the devices they list have values of the metric there (none: none); elsewhere, every

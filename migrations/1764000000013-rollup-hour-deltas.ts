@@ -10,18 +10,12 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * day costs a query of the day 24 hour deltas instead of 10,000 minute rows. The catch-up merges
  * hour deltas into hour rows and minute deltas into minute rows, in one snapshot as before.
  * Existing minute deltas are live data's (`in_hour` false), exactly as they were read before.
- * A backfill's minute deltas stay beside the minute rows once the hour row holds them (up to
- * MAX_KEPT_MINUTE_DELTAS an hour), so the deltas' index leads with `in_hour` after the metric.
  */
 export class RollupHourDeltas1764000000013 implements MigrationInterface {
   name = 'RollupHourDeltas1764000000013';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE metric_rollup_deltas ADD COLUMN in_hour boolean NOT NULL DEFAULT false`);
-    // Whole hours read only the minute deltas not in_hour, and a backfill's (in_hour) may stay
-    // beside the minute rows for long: the index finds either kind without visiting the other.
-    await q.query(`DROP INDEX metric_rollup_deltas_idx`);
-    await q.query(`CREATE INDEX metric_rollup_deltas_idx ON metric_rollup_deltas (project_id, metric, in_hour, minute)`);
     await q.query(`
       CREATE TABLE metric_rollup_hour_deltas (
         project_id bigint NOT NULL,
@@ -43,8 +37,6 @@ export class RollupHourDeltas1764000000013 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TABLE metric_rollup_hour_deltas`);
-    await q.query(`DROP INDEX metric_rollup_deltas_idx`);
     await q.query(`ALTER TABLE metric_rollup_deltas DROP COLUMN in_hour`);
-    await q.query(`CREATE INDEX metric_rollup_deltas_idx ON metric_rollup_deltas (project_id, metric, minute)`);
   }
 }

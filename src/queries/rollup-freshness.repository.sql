@@ -120,7 +120,7 @@ WITH crowded AS (
    WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND in_hour
    GROUP BY 1 HAVING count(*) > $6
 ), taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute >= $3 AND minute < $4
+  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
      AND (NOT in_hour OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') = ANY($5::timestamptz[])
           OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') IN (SELECT h FROM crowded))
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
@@ -338,7 +338,7 @@ WITH crowded AS (
    WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND in_hour
    GROUP BY 1 HAVING count(*) > $6
 ), taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute >= $3 AND minute < $4
+  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
      AND (NOT in_hour OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') = ANY($5::timestamptz[])
           OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') IN (SELECT h FROM crowded))
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
@@ -524,7 +524,7 @@ WITH crowded AS (
    WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND in_hour
    GROUP BY 1 HAVING count(*) > $6
 ), taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute >= $3 AND minute < $4
+  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
      AND (NOT in_hour OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') = ANY($5::timestamptz[])
           OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') IN (SELECT h FROM crowded))
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
@@ -608,8 +608,7 @@ SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unloc
 SELECT (SELECT sum(cardinality(vals) + cardinality(cnts) + cardinality(devices) + cardinality(dcnts) + cardinality(dfirst)
             + cardinality(dlast) + coalesce(length(device_bits), 0))
    FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND start >= $3 AND start < $4) AS rollups,
-(SELECT count(*) FROM metric_rollup_deltas
-  WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute >= $3 AND minute < $4) AS deltas,
+(SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS deltas,
 (SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS hour_deltas;
 
 -- RollupFreshnessRepository.forgetBefore(2026-02-01): after retention dropped the readings before the cutoff

@@ -398,15 +398,14 @@ async function measureStage(c: StageContext): Promise<Pick<StageResult, 'first_a
     const caughtUp: number[] = [];
     const backfillDevices = Math.max(1, Math.round(c.devices.length / DEVICES_PER_SCALE));
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-    // The marks and deltas the backfill left for the catch-up on the hours the queries read (its
-    // minute deltas stay beside the minute rows once the hour rows hold them; temperature:
+    // The marks and deltas the backfill left on the hours the queries read (temperature:
     // humidity's hours have no rollups, which the catch-up job leaves to the query that first reads them).
     const pending = async () =>
       Number(
         (
           await c.db.query(
             `SELECT (SELECT count(*) FROM metric_rollup_marks WHERE project_id = $1 AND metric = 'temperature' AND hour >= $2)
-                  + (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'temperature' AND minute >= $2 AND NOT in_hour)
+                  + (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'temperature' AND minute >= $2)
                   + (SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = 'temperature' AND hour >= $2) AS n`,
             [c.projectId, new Date(spanEnd - DAY - HOUR)],
           )

@@ -114,15 +114,8 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $3 = "2026-03-01T08:00:00.000Z"
 -- $4 = "2026-03-01T11:00:00.000Z"
 -- $5 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z"]
--- $6 = 1000
-WITH crowded AS (
-  SELECT date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') AS h FROM metric_rollup_deltas
-   WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND in_hour
-   GROUP BY 1 HAVING count(*) > $6
-), taken AS (
+WITH taken AS (
   DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-     AND (NOT in_hour OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') = ANY($5::timestamptz[])
-          OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') IN (SELECT h FROM crowded))
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
@@ -332,15 +325,8 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $3 = "2026-03-01T08:00:00.000Z"
 -- $4 = "2026-03-01T12:00:00.000Z"
 -- $5 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z"]
--- $6 = 1000
-WITH crowded AS (
-  SELECT date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') AS h FROM metric_rollup_deltas
-   WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND in_hour
-   GROUP BY 1 HAVING count(*) > $6
-), taken AS (
+WITH taken AS (
   DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-     AND (NOT in_hour OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') = ANY($5::timestamptz[])
-          OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') IN (SELECT h FROM crowded))
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
@@ -420,7 +406,7 @@ SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unloc
 -- $1 = 7
 SELECT m.metric, array_agg(m.hour ORDER BY m.hour) AS hours
  FROM (SELECT metric, hour FROM metric_rollup_marks WHERE project_id = $1
-        UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1 AND NOT in_hour
+        UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1
         UNION SELECT metric, hour FROM metric_rollup_hour_deltas WHERE project_id = $1) m
 WHERE EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = $1 AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
 GROUP BY m.metric ORDER BY m.metric;
@@ -518,15 +504,8 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $3 = "2026-03-01T08:00:00.000Z"
 -- $4 = "2026-03-01T10:00:00.000Z"
 -- $5 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z"]
--- $6 = 1000
-WITH crowded AS (
-  SELECT date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') AS h FROM metric_rollup_deltas
-   WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND in_hour
-   GROUP BY 1 HAVING count(*) > $6
-), taken AS (
+WITH taken AS (
   DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-     AND (NOT in_hour OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') = ANY($5::timestamptz[])
-          OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') IN (SELECT h FROM crowded))
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])

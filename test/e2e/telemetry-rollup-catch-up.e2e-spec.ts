@@ -62,16 +62,12 @@ describe('rollup catch-up after a backfill', () => {
       );
       stored.push(...evs.map((e) => ({ deviceId: device.id, ms: e.ms, value: e.value })));
     };
-    /**
-     * What a backfill left waiting for the catch-up: marks, hour deltas and the minute deltas no
-     * hour delta holds (a backfill's minute deltas stay beside the minute rows: docs/analytics.md).
-     */
+    /** What a backfill left waiting for the catch-up: marks and deltas. */
     const pending = async () =>
       Number(
         (
           await db.query(
-            `SELECT (SELECT count(*) FROM metric_rollup_marks WHERE project_id = $1) + (SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1)
-                  + (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND NOT in_hour) AS n`,
+            `SELECT (SELECT count(*) FROM metric_rollup_marks WHERE project_id = $1) + (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1) AS n`,
             [t.projectId],
           )
         ).rows[0].n,
@@ -141,8 +137,7 @@ describe('rollup catch-up after a backfill', () => {
       );
       // Meanwhile a second backfill of another hour.
       await s.sendNow(s.devs[1], s.across(START + 3 * HOUR, 30, 321), 5);
-      // An hour delta for each backfill (their 60 minute deltas are in_hour).
-      expect(await s.pending()).toBe(2);
+      expect(await s.pending()).toBe(60);
     } finally {
       await holder.query(`SELECT pg_advisory_unlock($1, $2)`, [ADVISORY_LOCKS.projectRollups, s.t.projectId]).catch(() => undefined);
       holder.release();

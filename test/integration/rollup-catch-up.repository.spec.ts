@@ -3,7 +3,7 @@ import { RollupFreshnessRepository } from '../../src/modules/analytics/freshness
 import type { ReadingRow } from '../../src/modules/telemetry/reading-row';
 import { ReadingsRepository } from '../../src/modules/telemetry/readings.repository';
 import { expectedRollups, Sent, toRollupRow } from '../support/analytics';
-import { makeTenant, minutesAsRead, openDataSource, RepoTenant } from '../support/repository-tier';
+import { makeTenant, openDataSource, RepoTenant } from '../support/repository-tier';
 
 const H = 3_600_000;
 /** Event times of this suite: hours no other suite of the run writes (see docs/testing.md). */
@@ -64,17 +64,6 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
     ).map((r: { hour: Date }) => r.hour.getTime());
   const deltas = async (tenant: RepoTenant, metric: string) =>
     Number((await ds.query(`SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2`, [tenant.projectId, metric]))[0].count);
-  /** What a catch-up still owes: hour deltas, and minute deltas no hour delta or hour row holds (a backfill's stay beside the minute rows). */
-  const owed = async (tenant: RepoTenant, metric: string) =>
-    Number(
-      (
-        await ds.query(
-          `SELECT (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour)
-                + (SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2) AS n`,
-          [tenant.projectId, metric],
-        )
-      )[0].n,
-    );
   const build = (tenant: RepoTenant, metric: string, from: number, to: number) => freshness.current(tenant.projectId, metric, { from, to }, async () => 'read');
 
   it('catches up every hour with rollups and a backfill waiting, of each metric, and leaves the rest as it was', async () => {
@@ -104,12 +93,10 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
     expect(await freshness.catchUpMarked(t.projectId)).toBe(4);
     expect(await marks(t, 'temp')).toEqual([h + 5 * H]);
     expect(await marks(t, 'hum')).toEqual([h + 5 * H]);
-    expect(await owed(t, 'temp')).toBe(0);
-    // The backfill's minute deltas stay beside the minute rows (their hour rows hold them).
-    expect(await deltas(t, 'temp')).toBe(2 * every5.length);
+    expect(await deltas(t, 'temp')).toBe(0);
     const built = (s: Sent[]) => s.filter((x) => x.ms < h + 3 * H);
     for (const m of ['temp', 'hum']) {
-      expect(await minutesAsRead(ds, t.projectId, m)).toEqual(expectedRollups(built(sent[m]), 60));
+      expect(await rollups(t, m, 60)).toEqual(expectedRollups(built(sent[m]), 60));
       expect(await rollups(t, m, 3600)).toEqual(expectedRollups(built(sent[m]), 3600));
     }
     expect(await rollups(other, 'temp', 3600)).toEqual(expectedRollups(otherSent.temp, 3600));
@@ -129,9 +116,9 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
     const back = await write(t, ['long'], hours.flatMap((x, k) => at(x, every5, k, 2)));
     expect(await deltas(t, 'long')).toBe(30 * every5.length);
     expect(await freshness.catchUpMarked(t.projectId)).toBe(30);
-    expect(await owed(t, 'long')).toBe(0);
+    expect(await deltas(t, 'long')).toBe(0);
     const all = [...sent.long, ...back.long];
-    expect(await minutesAsRead(ds, t.projectId, 'long')).toEqual(expectedRollups(all, 60));
+    expect(await rollups(t, 'long', 60)).toEqual(expectedRollups(all, 60));
     expect(await rollups(t, 'long', 3600)).toEqual(expectedRollups(all, 3600));
   });
 });

@@ -1,10 +1,10 @@
 import { DataSource, EntityManager } from 'typeorm';
 import { MAX_SPREAD_VALUES } from '../../src/modules/analytics/freshness/rollup-changes';
-import { MAX_KEPT_MINUTE_DELTAS, MERGE_SOON_DELTAS, RollupFreshnessRepository } from '../../src/modules/analytics/freshness/rollup-freshness.repository';
+import { MERGE_SOON_DELTAS, RollupFreshnessRepository } from '../../src/modules/analytics/freshness/rollup-freshness.repository';
 import type { ReadingRow } from '../../src/modules/telemetry/reading-row';
 import { ReadingsRepository } from '../../src/modules/telemetry/readings.repository';
 import { expectedRollups, Sent, toRollupRow } from '../support/analytics';
-import { makeTenant, minutesAsRead, openDataSource, RepoTenant } from '../support/repository-tier';
+import { makeTenant, openDataSource, RepoTenant } from '../support/repository-tier';
 
 const H = 3_600_000;
 /** Event times of this suite: hours no other suite of the run writes (see docs/testing.md). */
@@ -102,29 +102,6 @@ describe('RollupFreshnessRepository (real Postgres)', () => {
     sent.push(...(await write(metric, live(h + H, [5, 10, 15, 20, 25, 30], 4))));
     expect(await pending(metric)).toEqual({ deltas: 6, marks: 1 });
     await catchUp(metric, h, h + 2 * H);
-    // The hour row holds the backfill now; its minute deltas stay beside the minute rows.
-    expect(await pending(metric)).toEqual({ deltas: 6, marks: 0 });
-    expect(await hourDeltas(metric)).toBe(0);
-    expect(await minutesAsRead(ds, t.projectId, metric)).toEqual(expectedRollups(sent, 60));
-    expect(await rollups(metric, 3600)).toEqual(expectedRollups(sent, 3600));
-  });
-
-  it('merges a backfill\'s minute deltas into the minute rows once an hour keeps more than MAX_KEPT_MINUTE_DELTAS', async () => {
-    const metric = 'crowded';
-    const h = BASE + 4 * H;
-    const sent = await write(metric, live(h, [0, 59], 0));
-    await catchUp(metric, h, h + H);
-    // Backfills of the built hour, each a delta row per minute (two values in each).
-    const flushes = Math.floor(MAX_KEPT_MINUTE_DELTAS / 60);
-    for (let f = 0; f < flushes; f++) sent.push(...(await write(metric, many(h, 120).map((v) => ({ ...v, ms: v.ms + f * 17 })))));
-    await catchUp(metric, h, h + H);
-    // Not more than it keeps: they stay beside the minute rows.
-    expect(await pending(metric)).toEqual({ deltas: flushes * 60, marks: 0 });
-    expect(await hourDeltas(metric)).toBe(0);
-    // One more backfill makes more: the next catch-up merges them all into the minute rows.
-    sent.push(...(await write(metric, many(h, 120).map((v) => ({ ...v, ms: v.ms + 999 })))));
-    expect(await hourDeltas(metric)).toBe(1);
-    await catchUp(metric, h, h + H);
     expect(await pending(metric)).toEqual({ deltas: 0, marks: 0 });
     expect(await hourDeltas(metric)).toBe(0);
     expect(await rollups(metric, 60)).toEqual(expectedRollups(sent, 60));

@@ -5,7 +5,6 @@ import { buildConfig } from '../../src/config/app-config';
 import { parseEnv } from '../../src/config/env.schema';
 import { createDataSource } from '../../src/core/database/data-source';
 import type { TenantScope } from '../../src/core/tenancy/tenant-scope';
-import { mergeRollups, RollupRow, toRollupRow } from './analytics';
 
 /**
  * The repository tier's DataSource: the app's own definition (src/core/database/data-source.ts)
@@ -41,21 +40,4 @@ export async function makeRule(ds: DataSource, t: TenantScope, fields: { forSeco
     [t.projectId, fields.forSeconds ?? 0],
   );
   return Number(rule.id);
-}
-
-/**
- * The minute rollups of a metric as queries see them: each minute row merged with the minute
- * deltas waiting beside it (a backfill's stay there after the catch-up merged them into their
- * hour: docs/analytics.md), so it equals `expectedRollups(sent, 60)` whatever the catch-up left.
- */
-export async function minutesAsRead(ds: DataSource, projectId: number, metric: string): Promise<RollupRow[]> {
-  const rows = await ds.query(
-    `SELECT start, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollups
-      WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND count > 0
-     UNION ALL
-     SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
-      WHERE project_id = $1 AND metric = $2`,
-    [projectId, metric],
-  );
-  return mergeRollups(rows.map(toRollupRow));
 }

@@ -18,13 +18,6 @@ const MAX_JOB_HOURS = 24;
 export const MAX_READ_THROUGH_DELTAS = 20_000;
 /** A query that read more waiting delta rows than this merges them after answering, so live data's deltas do not pile up. */
 export const MERGE_SOON_DELTAS = 2_000;
-/**
- * A backfill's minute deltas (`in_hour`) an hour keeps beside its minute rows once its hour row
- * holds them; past this many, the catch-up merges them into the minute rows. Only reads of part
- * of that hour read them, so they cost a query at most this many rows per hour, while merging
- * them rewrites every minute row they touch whole (docs/analytics.md).
- */
-export const MAX_KEPT_MINUTE_DELTAS = 1_000;
 
 /**
  * The freshness half of analytics: keeps the minute and hour rollups of one metric per project
@@ -91,7 +84,7 @@ export class RollupFreshnessRepository {
     const marked: { metric: string; hours: Date[] }[] = await this.ds.query(
       `SELECT m.metric, array_agg(m.hour ORDER BY m.hour) AS hours
          FROM (SELECT metric, hour FROM metric_rollup_marks WHERE project_id = $1
-                UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1 AND NOT in_hour
+                UNION SELECT metric, date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') FROM metric_rollup_deltas WHERE project_id = $1
                 UNION SELECT metric, hour FROM metric_rollup_hour_deltas WHERE project_id = $1) m
         WHERE EXISTS (SELECT 1 FROM metric_rollups r WHERE r.project_id = $1 AND r.metric = m.metric AND r.span_s = 3600 AND r.start = m.hour)
         GROUP BY m.metric ORDER BY m.metric`,
@@ -251,21 +244,13 @@ export class RollupFreshnessRepository {
     for (const r of marked) whole.add(r.hour.getTime());
     const rebuilt = [...whole].sort((a, b) => a - b).map((h) => new Date(h));
     if (rebuilt.length) await this.rebuild(tx, projectId, metric, rebuilt);
-    // Deltas of rebuilt hours are in the rebuild already; the others merge: into its hour the
-    // hour deltas with the minute deltas that none holds (live data's), and into its minute
-    // each of those minute deltas. A backfill's minute deltas (`in_hour`) stay beside the minute
-    // rows, as their hour row now holds them, until an hour has more than
-    // MAX_KEPT_MINUTE_DELTAS. An hour row plus its deltas is the hour row of them all, and its
-    // bitmap gains their devices' bits (rebuilt whole only where it had none).
+    // Deltas of rebuilt hours are in the rebuild already; the others merge: every minute delta
+    // into its minute, and into its hour the hour deltas with the minute deltas that none holds
+    // (live data's; a backfill's are `in_hour`). An hour row plus its deltas is the hour row of
+    // them all, and its bitmap gains their devices' bits (rebuilt whole only where it had none).
     await tx.query(
-      `WITH crowded AS (
-         SELECT date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') AS h FROM metric_rollup_deltas
-          WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4 AND in_hour
-          GROUP BY 1 HAVING count(*) > $6
-       ), taken AS (
+      `WITH taken AS (
          DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
-            AND (NOT in_hour OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') = ANY($5::timestamptz[])
-                 OR date_bin('1 hour', minute, TIMESTAMPTZ 'epoch') IN (SELECT h FROM crowded))
          RETURNING minute AS t, in_hour, ${ROLLUP_COLUMNS}
        ), kept AS (
          SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
@@ -304,7 +289,7 @@ export class RollupFreshnessRepository {
                    WHEN a.t IS NULL THEN o.device_bits
               END
          FROM hours h JOIN old_hours o USING (t) LEFT JOIN added_bits a USING (t) LEFT JOIN whole_bits w USING (t)`,
-      [...bounds, rebuilt, MAX_KEPT_MINUTE_DELTAS],
+      [...bounds, rebuilt],
     );
   }
 

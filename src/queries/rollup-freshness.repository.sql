@@ -115,7 +115,7 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $4 = "2026-03-01T11:00:00.000Z"
 -- $5 = ["2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z"]
 WITH taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
+  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute >= $3 AND minute < $4
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
@@ -326,7 +326,7 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $4 = "2026-03-01T12:00:00.000Z"
 -- $5 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z","2026-03-01T10:00:00.000Z","2026-03-01T11:00:00.000Z"]
 WITH taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
+  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute >= $3 AND minute < $4
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
@@ -505,7 +505,7 @@ SELECT $1, $2, 3600, t, count, sum, min, max, vals, cnts, devices, dcnts, dfirst
 -- $4 = "2026-03-01T10:00:00.000Z"
 -- $5 = ["2026-03-01T08:00:00.000Z","2026-03-01T09:00:00.000Z"]
 WITH taken AS (
-  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
+  DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute >= $3 AND minute < $4
   RETURNING minute AS t, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast
 ), kept AS (
   SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])
@@ -587,7 +587,8 @@ SELECT pg_advisory_unlock($1, ($2::bigint % 2147483647)::int), pg_advisory_unloc
 SELECT (SELECT sum(cardinality(vals) + cardinality(cnts) + cardinality(devices) + cardinality(dcnts) + cardinality(dfirst)
             + cardinality(dlast) + coalesce(length(device_bits), 0))
    FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND start >= $3 AND start < $4) AS rollups,
-(SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS deltas,
+(SELECT count(*) FROM metric_rollup_deltas
+  WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute >= $3 AND minute < $4) AS deltas,
 (SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS hour_deltas;
 
 -- RollupFreshnessRepository.forgetBefore(2026-02-01): after retention dropped the readings before the cutoff

@@ -42,15 +42,17 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
    AND ((span_s = 3600 AND start >= $3 AND start < $4) OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
-  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = ANY($9::timestamptz[])),
+  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = ANY($9::timestamptz[])),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10
-                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = $10)) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
+                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas
+                                           WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = $10)) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
      AND jsonb_typeof(r.payload -> $2::text) = 'number'
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, 1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $13
-                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = $13)) AND r.project_id = $1 AND r.ts >= $14 AND r.ts < $15
+                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas
+                                           WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = $13)) AND r.project_id = $1 AND r.ts >= $14 AND r.ts < $15
      AND jsonb_typeof(r.payload -> $2::text) = 'number'),
 lost AS (SELECT date_bin('1 minute', t, TIMESTAMPTZ 'epoch') AS t, v FROM raw WHERE w < 0),
 edge_hist AS (
@@ -68,8 +70,10 @@ edges AS (
 parts AS (
   SELECT t, count, sum, min, max FROM rolled WHERE NOT edge
   UNION ALL SELECT x.minute, x.count, x.sum, x.min, x.max FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])
+ WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
  UNION ALL
 SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
  WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x
@@ -129,22 +133,26 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
    AND ((span_s = 3600 AND start >= $3 AND start < $4) OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
-  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = ANY($9::timestamptz[])),
+  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = ANY($9::timestamptz[])),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10
-                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = $10)) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
+                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas
+                                           WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = $10)) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
      AND jsonb_typeof(r.payload -> $2::text) = 'number'
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, 1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $13
-                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = $13)) AND r.project_id = $1 AND r.ts >= $14 AND r.ts < $15
+                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas
+                                           WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = $13)) AND r.project_id = $1 AND r.ts >= $14 AND r.ts < $15
      AND jsonb_typeof(r.payload -> $2::text) = 'number'),
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
     UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])
+ WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
  UNION ALL
 SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
  WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
@@ -155,8 +163,10 @@ ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
        ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])
+ WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
  UNION ALL
 SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
  WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
@@ -236,18 +246,21 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
    AND ((span_s = 3600 AND start >= $3 AND start < $4) OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
-  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = ANY($9::timestamptz[])),
+  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = ANY($9::timestamptz[])),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, 1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10
-                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = $10)) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
+                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas
+                                           WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = $10)) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
      AND jsonb_typeof(r.payload -> $2::text) = 'number'),
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
     UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])
+ WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
  UNION ALL
 SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
  WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
@@ -258,8 +271,10 @@ ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
        ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])
+ WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
  UNION ALL
 SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
  WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
@@ -323,18 +338,21 @@ WITH rolled AS MATERIALIZED (SELECT start AS t, count, sum, min, max, vals, cnts
    AND ((span_s = 3600 AND start >= $3 AND start < $4) OR (span_s = 60 AND ((start >= $5 AND start < $6) OR (start >= $7 AND start < $8) OR start = ANY($9::timestamptz[]))))
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
-  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = ANY($9::timestamptz[])),
+  FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = ANY($9::timestamptz[])),
 raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, NULL::float8 AS v, 0 AS w WHERE false
   UNION ALL SELECT r.ts AS t, r.device_id, (r.payload ->> $2::text)::float8 AS v, -1 AS w FROM readings r
    WHERE r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND span_s = 60 AND start = $10
-                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute = $10)) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
+                                UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas
+                                           WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND minute = $10)) AND r.project_id = $1 AND r.ts >= $11 AND r.ts < $12
      AND jsonb_typeof(r.payload -> $2::text) = 'number'),
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
     UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])
+ WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
  UNION ALL
 SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
  WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
@@ -345,8 +363,10 @@ ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
        ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])
+ WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
  UNION ALL
 SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
  WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
@@ -357,8 +377,10 @@ SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FRO
        (SELECT count(*) FROM (
           SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
                          UNION ALL SELECT u.d, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND ((minute >= $3 AND minute < $4 AND NOT in_hour) OR ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])))
-   AND minute <> ALL($9::timestamptz[])
+ WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
  UNION ALL
 SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
  WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.devices, x.dcnts) AS u(d, c)

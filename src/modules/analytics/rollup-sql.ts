@@ -41,6 +41,13 @@ export function mergedRollups(parts: string): string {
                       GROUP BY t) devs USING (t)`;
 }
 
+/**
+ * Minute deltas of either kind (live data's, and a backfill's `in_hour`), as a condition the
+ * deltas' index (project_id, metric, in_hour, minute) takes: reads of a minute's deltas say it,
+ * so the index finds them without walking the project's other kind.
+ */
+export const EITHER_DELTA_KIND = 'in_hour IN (false, true)';
+
 /** The columns of a rollup row, in the order the two functions above give them. */
 export const ROLLUP_COLUMNS = 'count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast';
 

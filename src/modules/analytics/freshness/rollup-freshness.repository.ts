@@ -4,7 +4,7 @@ import { ADVISORY_LOCKS } from '../../../core/database/advisory-locks';
 import { SqlParams } from '../../../core/database/sql-params';
 import { isNumber, numberAt, projectDevices } from '../metric-sql';
 import { HOUR_MS, hoursOf, mergeSpans, Span } from '../rollup-plan';
-import { deviceBitsOf, mergedRollups, ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
+import { deviceBitsOf, EITHER_DELTA_KIND, mergedRollups, ROLLUP_COLUMNS, rollupsOfValues } from '../rollup-sql';
 
 /** The per-project rebuild lock (two-key form: namespace, project); the device-delete trigger takes it too. */
 const PROJECT_LOCK_NAMESPACE = ADVISORY_LOCKS.projectRollups;
@@ -116,7 +116,8 @@ export class RollupFreshnessRepository {
       `SELECT (SELECT sum(cardinality(vals) + cardinality(cnts) + cardinality(devices) + cardinality(dcnts) + cardinality(dfirst)
                           + cardinality(dlast) + coalesce(length(device_bits), 0))
                  FROM metric_rollups WHERE project_id = $1 AND metric = $2 AND start >= $3 AND start < $4) AS rollups,
-              (SELECT count(*) FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4) AS deltas,
+              (SELECT count(*) FROM metric_rollup_deltas
+                WHERE project_id = $1 AND metric = $2 AND ${EITHER_DELTA_KIND} AND minute >= $3 AND minute < $4) AS deltas,
               (SELECT count(*) FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) AS hour_deltas`,
       bounds,
     );
@@ -250,7 +251,7 @@ export class RollupFreshnessRepository {
     // them all, and its bitmap gains their devices' bits (rebuilt whole only where it had none).
     await tx.query(
       `WITH taken AS (
-         DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND minute >= $3 AND minute < $4
+         DELETE FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND ${EITHER_DELTA_KIND} AND minute >= $3 AND minute < $4
          RETURNING minute AS t, in_hour, ${ROLLUP_COLUMNS}
        ), kept AS (
          SELECT * FROM taken WHERE date_bin('1 hour', t, TIMESTAMPTZ 'epoch') <> ALL($5::timestamptz[])

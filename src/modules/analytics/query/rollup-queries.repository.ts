@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SqlParams } from '../../../core/database/sql-params';
 import { RollupFreshnessRepository } from '../freshness/rollup-freshness.repository';
 import { epochBucket, isNumber, numberAt, projectDevices } from '../metric-sql';
-import { ROLLUP_COLUMNS } from '../rollup-sql';
+import { EITHER_DELTA_KIND, ROLLUP_COLUMNS } from '../rollup-sql';
 import { HOUR_MS, isEmpty, MINUTE_MS, RollupPlan, Span } from '../rollup-plan';
 import type { Bucket, Stats } from './answers';
 
@@ -192,12 +192,14 @@ export class RollupQueriesRepository {
           AND ((span_s = 3600 AND start >= ${h0} AND start < ${h1}) OR (span_s = 60 AND ${minutes('start')}))
         UNION ALL
        SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, true
-         FROM metric_rollup_deltas WHERE project_id = ${p} AND metric = ${m} AND minute = ANY(${edges}::timestamptz[])`;
+         FROM metric_rollup_deltas WHERE project_id = ${p} AND metric = ${m} AND ${EITHER_DELTA_KIND} AND minute = ANY(${edges}::timestamptz[])`;
     // Whole hours take their hour deltas and the minute deltas none holds; parts of hours take
-    // every minute delta (a backfill's are `in_hour`: their hour deltas hold them too).
+    // every minute delta (a backfill's are `in_hour`: their hour rows or hour deltas hold them too).
     const waiting = `(SELECT minute, ${ROLLUP_COLUMNS} FROM metric_rollup_deltas
-        WHERE project_id = ${p} AND metric = ${m} AND ((minute >= ${h0} AND minute < ${h1} AND NOT in_hour) OR ${minutes('minute')})
-          AND minute <> ALL(${edges}::timestamptz[])
+        WHERE project_id = ${p} AND metric = ${m} AND NOT in_hour AND minute >= ${h0} AND minute < ${h1}
+        UNION ALL
+       SELECT minute, ${ROLLUP_COLUMNS} FROM metric_rollup_deltas
+        WHERE project_id = ${p} AND metric = ${m} AND ${EITHER_DELTA_KIND} AND ${minutes('minute')} AND minute <> ALL(${edges}::timestamptz[])
         UNION ALL
        SELECT hour, ${ROLLUP_COLUMNS} FROM metric_rollup_hour_deltas
         WHERE project_id = ${p} AND metric = ${m} AND hour >= ${h0} AND hour < ${h1}) x`;
@@ -209,7 +211,8 @@ export class RollupQueriesRepository {
       if (minute === null) return projectDevices(p);
       const at = q.add(d(minute));
       return `r.device_id = ANY (ARRAY(SELECT unnest(devices) FROM metric_rollups WHERE project_id = ${p} AND metric = ${m} AND span_s = 60 AND start = ${at}
-                                       UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas WHERE project_id = ${p} AND metric = ${m} AND minute = ${at}))`;
+                                       UNION ALL SELECT unnest(devices) FROM metric_rollup_deltas
+                                                  WHERE project_id = ${p} AND metric = ${m} AND ${EITHER_DELTA_KIND} AND minute = ${at}))`;
     };
     const raw = reads.map(
       ({ span, w, minute }) => `SELECT r.ts AS t, r.device_id, ${numberAt('r.payload', `${m}::text`)} AS v, ${w} AS w FROM readings r

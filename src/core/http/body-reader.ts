@@ -61,7 +61,13 @@ export class BodyReader implements NestInterceptor {
     if (ctx.getType() !== 'http') return next.handle();
     const req = ctx.switchToHttp().getRequest<Request>();
     const res = ctx.switchToHttp().getResponse<Response>();
-    if (!hasBody(req)) return next.handle();
+    if (!hasBody(req)) {
+      // No body at all: a body of no fields, so a route whose fields are all optional
+      // (rotate-secret, api-keys) takes a bare POST and one with required fields names them.
+      // (A body that is there but not JSON stays unread: a 422 naming `body`.)
+      req.body = {};
+      return next.handle();
+    }
     const held = await this.budget.acquire(bytesToReserve(req, this.limit), res);
     (req as BodyRequest).heldBytes = held;
     // Held until the answer is sent: the parsed body lives as long as its request is handled.

@@ -47,10 +47,6 @@ export class AppValidationPipe extends ValidationPipe {
     }
     const dto = !!metadata.metatype && metadata.metatype !== Object;
     if (metadata.type === 'body' && dto) {
-      // No body at all (BodyReader reads none without a length): a body of no fields, so a
-      // route whose fields are all optional (rotate-secret, api-keys) takes a bare POST, and
-      // one with required fields names them.
-      if (value === undefined) value = {};
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw ValidationError.field('body', 'body must be a JSON object');
       }

@@ -73,21 +73,19 @@ WITH arrived AS (
     FROM unnest($13::bigint[], $14::text[], $15::timestamptz[]) WITH ORDINALITY AS s(p, m, h, k)
 ), spread_marked AS (
   INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT p, m, h FROM spread_hours WHERE NOT built
+), spread_values AS MATERIALIZED (
+  SELECT u.p, u.d, u.t, s.m, s.h, x.v, x.alone
+    FROM (SELECT *, true FROM unnest($16::int[], $17::int[], $18::float8[])) AS x(i, k, v, alone)
+    JOIN spread_hours s ON s.k = x.k AND s.built
+    JOIN unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])
+         WITH ORDINALITY AS u(p, d, e, t, i) ON u.i = x.i + 1
+    JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
 ), spread_single AS (
   INSERT INTO metric_rollup_deltas (project_id, metric, minute, in_hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
-  SELECT u.p, s.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), true, 1, x.v, x.v, x.v, ARRAY[x.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
-    FROM unnest($16::int[], $17::int[], $18::float8[]) AS x(i, k, v)
-    JOIN spread_hours s ON s.k = x.k AND s.built
-    JOIN unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])
-         WITH ORDINALITY AS u(p, d, e, t, i) ON u.i = x.i + 1
-    JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
+  SELECT u.p, u.m, date_bin('1 minute', u.t, TIMESTAMPTZ 'epoch'), true, 1, u.v, u.v, u.v, ARRAY[u.v], ARRAY[1], ARRAY[u.d], ARRAY[1], ARRAY[u.t], ARRAY[u.t]
+    FROM spread_values u WHERE u.alone
 ), spread_hour_values AS (
-  SELECT u.p, s.m, s.h AS t, u.d, x.v, u.t AS ts
-    FROM (SELECT * FROM unnest($16::int[], $17::int[], $18::float8[])) AS x(i, k, v)
-    JOIN spread_hours s ON s.k = x.k AND s.built
-    JOIN unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[])
-         WITH ORDINALITY AS u(p, d, e, t, i) ON u.i = x.i + 1
-    JOIN inserted n ON n.device_id = u.d AND n.event_id COLLATE "C" = u.e COLLATE "C"
+  SELECT p, m, h AS t, d, v, t AS ts FROM spread_values
 ), spread_hour AS (
   INSERT INTO metric_rollup_hour_deltas (project_id, metric, hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast)
   SELECT p, m, t, sum(n)::bigint AS count, sum(s) AS sum, min(v) AS min, max(v) AS max,

@@ -69,14 +69,12 @@ edges AS (
 ),
 parts AS (
   SELECT t, count, sum, min, max FROM rolled WHERE NOT edge
-  UNION ALL SELECT x.minute, x.count, x.sum, x.min, x.max FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+  UNION ALL SELECT x.minute, x.count, x.sum, x.min, x.max FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
- UNION ALL
-SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
- WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])) x
   UNION ALL SELECT t, 1, v, v, v FROM raw WHERE w > 0
   UNION ALL SELECT t, count, sum, min, max FROM edges
 )
@@ -148,28 +146,24 @@ raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, N
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
-    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
- UNION ALL
-SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
- WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
 ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
-       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
- UNION ALL
-SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
- WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])) x)
          + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
@@ -179,22 +173,19 @@ SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FRO
                       FROM bits, (SELECT repeat('0', max(length(b)))::varbit AS zeros FROM bits) z),
            others AS (SELECT DISTINCT d FROM (
              SELECT u.d FROM metric_rollups h, unnest(h.devices) AS u(d) WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start >= $20 AND h.start < $21 AND h.device_bits IS NULL
-             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
-                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $20 AND minute < $21
-                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
-                 WHERE project_id = $1 AND metric = $2 AND hour >= $20 AND hour < $21) x, unnest(x.devices) AS u(d)
+             UNION ALL SELECT u.d FROM (SELECT minute, devices, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $20 AND minute < $21
+ UNION ALL
+SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $20 AND hour < $21) x, unnest(x.devices) AS u(d)
              UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
               WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $16::timestamptz AND u.l >= $18
-             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
-                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $16::timestamptz AND minute < $16::timestamptz + interval '1 hour'
-                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
-                 WHERE project_id = $1 AND metric = $2 AND hour >= $16::timestamptz AND hour < $16::timestamptz + interval '1 hour') x, unnest(x.devices, x.dlast) AS u(d, l) WHERE u.l >= $18
+             UNION ALL SELECT u.d FROM (SELECT minute, devices, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $16::timestamptz AND minute < $16::timestamptz + interval '1 hour'
+ UNION ALL
+SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $16::timestamptz AND hour < $16::timestamptz + interval '1 hour') x, unnest(x.devices, x.dlast) AS u(d, l) WHERE u.l >= $18
              UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
               WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $17::timestamptz AND u.f < $19
-             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
-                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $17::timestamptz AND minute < $17::timestamptz + interval '1 hour'
-                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
-                 WHERE project_id = $1 AND metric = $2 AND hour >= $17::timestamptz AND hour < $17::timestamptz + interval '1 hour') x, unnest(x.devices, x.dfirst) AS u(d, f) WHERE u.f < $19
+             UNION ALL SELECT u.d FROM (SELECT minute, devices, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $17::timestamptz AND minute < $17::timestamptz + interval '1 hour'
+ UNION ALL
+SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $17::timestamptz AND hour < $17::timestamptz + interval '1 hour') x, unnest(x.devices, x.dfirst) AS u(d, f) WHERE u.f < $19
              UNION ALL SELECT device_id FROM raw WHERE w > 0) x),
            ordinals AS MATERIALIZED (SELECT id, ordinal FROM devices WHERE project_id = $1)
       SELECT bit_count(seen.b) + (SELECT count(*) FROM others o LEFT JOIN ordinals dv ON dv.id = o.d
@@ -256,28 +247,24 @@ raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, N
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
-    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
- UNION ALL
-SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
- WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
 ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
-       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
- UNION ALL
-SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
- WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])) x)
          + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
@@ -285,16 +272,14 @@ SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FRO
        (SELECT count(DISTINCT d) FROM (
              SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
               WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $13::timestamptz AND u.l >= $15
-             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
-                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $13::timestamptz AND minute < $13::timestamptz + interval '1 hour'
-                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
-                 WHERE project_id = $1 AND metric = $2 AND hour >= $13::timestamptz AND hour < $13::timestamptz + interval '1 hour') x, unnest(x.devices, x.dlast) AS u(d, l) WHERE u.l >= $15
+             UNION ALL SELECT u.d FROM (SELECT minute, devices, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $13::timestamptz AND minute < $13::timestamptz + interval '1 hour'
+ UNION ALL
+SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $13::timestamptz AND hour < $13::timestamptz + interval '1 hour') x, unnest(x.devices, x.dlast) AS u(d, l) WHERE u.l >= $15
              UNION ALL SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dfirst) AS u(d, f)
               WHERE h.project_id = $1 AND h.metric = $2 AND h.span_s = 3600 AND h.count > 0 AND h.start = $14::timestamptz AND u.f < $16
-             UNION ALL SELECT u.d FROM (SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
-                 WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $14::timestamptz AND minute < $14::timestamptz + interval '1 hour'
-                UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
-                 WHERE project_id = $1 AND metric = $2 AND hour >= $14::timestamptz AND hour < $14::timestamptz + interval '1 hour') x, unnest(x.devices, x.dfirst) AS u(d, f) WHERE u.f < $16
+             UNION ALL SELECT u.d FROM (SELECT minute, devices, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $14::timestamptz AND minute < $14::timestamptz + interval '1 hour'
+ UNION ALL
+SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $14::timestamptz AND hour < $14::timestamptz + interval '1 hour') x, unnest(x.devices, x.dfirst) AS u(d, f) WHERE u.f < $16
              UNION ALL SELECT device_id FROM raw WHERE w > 0) x)::int AS unique_devices
   FROM n;
 
@@ -348,42 +333,36 @@ raw AS MATERIALIZED (SELECT NULL::timestamptz AS t, NULL::bigint AS device_id, N
 hist AS (
   SELECT v, sum(c)::bigint AS c FROM (
     SELECT u.v, u.c FROM rolled, unnest(rolled.vals, rolled.cnts) AS u(v, c)
-    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+    UNION ALL SELECT u.v, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
- UNION ALL
-SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
- WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.vals, x.cnts) AS u(v, c)
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])) x, unnest(x.vals, x.cnts) AS u(v, c)
     UNION ALL SELECT v, w FROM raw
   ) h GROUP BY v HAVING sum(c) > 0
 ),
 ranked AS (SELECT v, sum(c) OVER (ORDER BY v) AS cum FROM hist),
 n AS (SELECT coalesce(sum(c), 0)::bigint AS n FROM hist)
 SELECT n.n AS count, (SELECT min(v) FROM hist) AS min, (SELECT max(v) FROM hist) AS max,
-       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+       ((SELECT coalesce(sum(sum), 0) FROM rolled) + (SELECT coalesce(sum(x.sum), 0) FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
- UNION ALL
-SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
- WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x)
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])) x)
          + (SELECT coalesce(sum(w * v), 0) FROM raw)) / nullif(n.n, 0)::float8 AS mean,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.5::float8 * n.n))) AS p50,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.95::float8 * n.n))) AS p95,
        (SELECT min(v) FROM ranked WHERE cum >= greatest(1, ceil(0.99::float8 * n.n))) AS p99,
        (SELECT count(*) FROM (
           SELECT d FROM (SELECT u.d, u.c FROM rolled, unnest(rolled.devices, rolled.dcnts) AS u(d, c)
-                         UNION ALL SELECT u.d, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+                         UNION ALL SELECT u.d, u.c FROM (SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas WHERE project_id = $1 AND metric = $2 AND NOT in_hour AND minute >= $3 AND minute < $4
+ UNION ALL
+SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4
  UNION ALL
 SELECT minute, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_deltas
- WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])
- UNION ALL
-SELECT hour, count, sum, min, max, vals, cnts, devices, dcnts, dfirst, dlast FROM metric_rollup_hour_deltas
- WHERE project_id = $1 AND metric = $2 AND hour >= $3 AND hour < $4) x, unnest(x.devices, x.dcnts) AS u(d, c)
+ WHERE project_id = $1 AND metric = $2 AND in_hour IN (false, true) AND ((minute >= $5 AND minute < $6) OR (minute >= $7 AND minute < $8) OR minute = ANY($9::timestamptz[])) AND minute <> ALL($9::timestamptz[])) x, unnest(x.devices, x.dcnts) AS u(d, c)
                          UNION ALL SELECT device_id, w FROM raw) x
            GROUP BY d HAVING sum(c) > 0) y)::int AS unique_devices
   FROM n;

@@ -77,18 +77,22 @@ export function rollupChangesFragment(
        ), spread_marked AS (
          INSERT INTO metric_rollup_marks (project_id, metric, hour) SELECT p, m, h FROM spread_hours WHERE NOT built
        )`);
-    const unnested = (v: HourValues) => `unnest(${params.add(v.i)}::int[], ${params.add(v.k)}::int[], ${params.add(v.v)}::float8[])`;
-    const groups = [spread.values, spread.singles].map((v) => (v.i.length ? unnested(v) : null));
-    const inBuiltHours = (from: string) => `${from} AS x(i, k, v)
+    // The backfill's values in built hours, joined to the inserted rows once: the minute deltas
+    // and the hour deltas are written from the same rows.
+    const unnested = (v: HourValues, alone: boolean) =>
+      `SELECT *, ${alone} FROM unnest(${params.add(v.i)}::int[], ${params.add(v.k)}::int[], ${params.add(v.v)}::float8[])`;
+    const groups = [spread.values.i.length ? unnested(spread.values, false) : null, spread.singles.i.length ? unnested(spread.singles, true) : null];
+    parts.push(`, spread_values AS MATERIALIZED (
+         SELECT u.p, u.d, u.t, s.m, s.h, x.v, x.alone
+           FROM (${groups.filter((g): g is string => g !== null).join(' UNION ALL ')}) AS x(i, k, v, alone)
            JOIN spread_hours s ON s.k = x.k AND s.built
            JOIN ${ordered} ON u.i = x.i + 1
-           ${insertedOnly}`;
-    if (groups[0]) parts.push(aggregated('spread_delta', inBuiltHours(groups[0]), 's.m', 'x.v', true));
-    if (groups[1]) parts.push(alone('spread_single', inBuiltHours(groups[1]), 's.m', 'x.v', true));
-    const every = groups.filter((g): g is string => g !== null).map((g) => `SELECT * FROM ${g}`);
+           ${insertedOnly}
+       )`);
+    if (groups[0]) parts.push(aggregated('spread_delta', 'spread_values u WHERE NOT u.alone', 'u.m', 'u.v', true));
+    if (groups[1]) parts.push(alone('spread_single', 'spread_values u WHERE u.alone', 'u.m', 'u.v', true));
     parts.push(`, spread_hour_values AS (
-         SELECT u.p, s.m, s.h AS t, u.d, x.v, u.t AS ts
-           FROM ${inBuiltHours(`(${every.join(' UNION ALL ')})`)}
+         SELECT p, m, h AS t, d, v, t AS ts FROM spread_values
        ), spread_hour AS (
          INSERT INTO metric_rollup_hour_deltas (project_id, metric, hour, ${ROLLUP_COLUMNS})
          ${rollupsOfValues('spread_hour_values')}

@@ -18,6 +18,17 @@ interface Pieces {
 }
 
 /**
+ * SQL of the deltas waiting for whole hours, as rows of (minute, `columns`) in the hours
+ * `within` takes: their hour deltas, and the minute deltas no hour delta holds (live data's; a
+ * backfill's are `in_hour`). Parts of hours read every minute delta instead (docs/analytics.md).
+ */
+function wholeHourDeltas(project: string, metric: string, columns: string, within: (t: string) => string): string {
+  return `SELECT minute, ${columns} FROM metric_rollup_deltas WHERE project_id = ${project} AND metric = ${metric} AND NOT in_hour AND ${within('minute')}
+        UNION ALL
+       SELECT hour, ${columns} FROM metric_rollup_hour_deltas WHERE project_id = ${project} AND metric = ${metric} AND ${within('hour')}`;
+}
+
+/**
  * The query half of analytics over rollups: project-wide aggregate and stats, read from the
  * rollups the freshness half keeps exact, in its snapshot (docs/analytics.md, "Reading rollups").
  */
@@ -115,11 +126,7 @@ export class RollupQueriesRepository {
     const trail = q.add(end < last + HOUR_MS ? new Date(last) : null);
     const [lo, hi] = [q.add(new Date(from)), q.add(new Date(end))];
     const hour = `h.project_id = ${project} AND h.metric = ${metric} AND h.span_s = 3600 AND h.count > 0`;
-    // The deltas waiting for an hour: its hour deltas and the minute deltas none holds.
-    const hourDeltas = (where: (t: string) => string) => `(SELECT minute AS t, devices, dfirst, dlast FROM metric_rollup_deltas
-                        WHERE project_id = ${project} AND metric = ${metric} AND NOT in_hour AND ${where('minute')}
-                       UNION ALL SELECT hour, devices, dfirst, dlast FROM metric_rollup_hour_deltas
-                        WHERE project_id = ${project} AND metric = ${metric} AND ${where('hour')}) x`;
+    const hourDeltas = (where: (t: string) => string) => `(${wholeHourDeltas(project, metric, 'devices, dfirst, dlast', where)}) x`;
     const within = (h: string) => (t: string) => `${t} >= ${h}::timestamptz AND ${t} < ${h}::timestamptz + interval '1 hour'`;
     // The deltas waiting for those hours, and readings newer than the rollups, in the raw edges, count too.
     const edges = `SELECT u.d FROM metric_rollups h, unnest(h.devices, h.dlast) AS u(d, l)
@@ -195,14 +202,10 @@ export class RollupQueriesRepository {
          FROM metric_rollup_deltas WHERE project_id = ${p} AND metric = ${m} AND ${EITHER_DELTA_KIND} AND minute = ANY(${edges}::timestamptz[])`;
     // Whole hours take their hour deltas and the minute deltas none holds; parts of hours take
     // every minute delta (a backfill's are `in_hour`: their hour rows or hour deltas hold them too).
-    const waiting = `(SELECT minute, ${ROLLUP_COLUMNS} FROM metric_rollup_deltas
-        WHERE project_id = ${p} AND metric = ${m} AND NOT in_hour AND minute >= ${h0} AND minute < ${h1}
+    const waiting = `(${wholeHourDeltas(p, m, ROLLUP_COLUMNS, (t) => `${t} >= ${h0} AND ${t} < ${h1}`)}
         UNION ALL
        SELECT minute, ${ROLLUP_COLUMNS} FROM metric_rollup_deltas
-        WHERE project_id = ${p} AND metric = ${m} AND ${EITHER_DELTA_KIND} AND ${minutes('minute')} AND minute <> ALL(${edges}::timestamptz[])
-        UNION ALL
-       SELECT hour, ${ROLLUP_COLUMNS} FROM metric_rollup_hour_deltas
-        WHERE project_id = ${p} AND metric = ${m} AND hour >= ${h0} AND hour < ${h1}) x`;
+        WHERE project_id = ${p} AND metric = ${m} AND ${EITHER_DELTA_KIND} AND ${minutes('minute')} AND minute <> ALL(${edges}::timestamptz[])) x`;
     // Under a minute each: read device by device through the (device_id, ts) index. In a minute
     // of the refreshed hours, whose row and waiting deltas are current in this snapshot, only
     // the devices they list have values of the metric there (none: none); elsewhere, every

@@ -27,6 +27,8 @@ export interface NoisyOptions {
   seconds: number;
   rate: number;
   aPostsPerSecond: number;
+  /** Seconds of B alone before the measured sides, not reported (fresh processes warm up). */
+  warmupSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -121,7 +123,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   let probeSeq = 0;
 
   /** B's load for o.seconds, with a one-reading probe every PROBE_MS timed until its identity is committed. */
-  async function side(): Promise<NoisySide> {
+  async function side(seconds = o.seconds): Promise<NoisySide> {
     arrivals.latencies.length = 0;
     arrivals.pending.clear();
     const stored: number[] = [];
@@ -162,7 +164,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
         if (performance.now() > stopAt + 60_000) break;
       }
     })();
-    const load = await runAlertLoad({ apiUrl: o.apiUrl, tenant: b, arrivals, rate: o.rate, batch: 100, seconds: o.seconds, breachMs: 250, drainMs: 10_000 });
+    const load = await runAlertLoad({ apiUrl: o.apiUrl, tenant: b, arrivals, rate: o.rate, batch: 100, seconds, breachMs: 250, drainMs: 10_000 });
     running = false;
     stopAt = performance.now();
     await probes;
@@ -171,6 +173,10 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   }
 
   try {
+    if (o.warmupSeconds) {
+      log(`noisy neighbour: warming up with B alone for ${o.warmupSeconds} s (not reported)…`);
+      await side(o.warmupSeconds);
+    }
     log(`noisy neighbour: project B alone (${o.rate} readings/s, 20 rules, a probe every ${PROBE_MS} ms) for ${o.seconds} s…`);
     const without = await side();
     log(`  B alone: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
@@ -270,13 +276,18 @@ async function sendA(o: ASender): Promise<void> {
   parentPort!.postMessage(sent);
 }
 
-/** `node dist/scripts/bench/noisy.js`: this phase alone, on a fresh api + worker (NOISY_SECONDS, NOISY_A_POSTS_PER_SECOND). */
+/**
+ * `node dist/scripts/bench/noisy.js`: this phase alone, on a fresh api + worker (NOISY_SECONDS,
+ * NOISY_A_POSTS_PER_SECOND; NOISY_WARMUP_SECONDS of B alone first, default 5, so that B's
+ * figures alone are not the fresh processes' warm-up; KEEP_DB=1 keeps the database).
+ */
 async function main(): Promise<void> {
   const env = benchEnv();
   const procs: Proc[] = [];
   const cleanup = async () => {
     for (const p of procs.reverse()) await p.stop();
-    await dropDatabase(env);
+    if (process.env.KEEP_DB === '1') process.stdout.write(`kept ${env.databaseUrl}\n`);
+    else await dropDatabase(env);
   };
   // A failed POST of the load (alerts.ts) surfaces as an unhandled rejection: stop the platform too.
   process.once('unhandledRejection', (err) => {
@@ -294,6 +305,7 @@ async function main(): Promise<void> {
       seconds: Number(process.env.NOISY_SECONDS ?? 20),
       rate: 1000,
       aPostsPerSecond: Number(process.env.NOISY_A_POSTS_PER_SECOND ?? 4),
+      warmupSeconds: Number(process.env.NOISY_WARMUP_SECONDS ?? 5),
       log: (line) => process.stdout.write(`${line}\n`),
     });
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

@@ -225,3 +225,57 @@ describe('project API keys', () => {
     });
   });
 });
+
+describe('project API keys: checked again after their cache TTL', () => {
+  const TTL_SECONDS = 1;
+  let app: RunningApp;
+  let db: Client;
+  let tenant: Tenant;
+
+  beforeAll(async () => {
+    app = await startApp({ API_KEY_CACHE_TTL_SECONDS: String(TTL_SECONDS) });
+    db = await connectDb();
+    tenant = await createTenant(app);
+  });
+  afterAll(async () => {
+    await db?.end();
+    await app?.close();
+  });
+
+  /** watchpost_api_key_checks_total by check (bcrypt, row), from this process's /metrics. */
+  const checks = async (): Promise<{ bcrypt: number; row: number }> => {
+    const text = (await app.http.get('/metrics')).text;
+    const of = (check: string) => Number(new RegExp(`^watchpost_api_key_checks_total\\{check="${check}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return { bcrypt: of('bcrypt'), row: of('row') };
+  };
+  const devicesPath = () => `/projects/${tenant.projectId}/devices`;
+
+  it('a key in steady use is compared with bcrypt once, then only its row is re-read, and it keeps working', async () => {
+    const key = await createKey(app, tenant.projectId);
+    const before = await checks();
+    const until = Date.now() + 3.5 * TTL_SECONDS * 1000;
+    let requests = 0;
+    while (Date.now() < until) {
+      expect((await app.http.with({ 'X-API-Key': key.api_key }).get(devicesPath())).status).toBe(200);
+      requests++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const after = await checks();
+    expect(requests).toBeGreaterThan(20);
+    // One bcrypt for this key (the tenant's key is not used here); its row re-read at least once per TTL since.
+    expect(after.bcrypt - before.bcrypt).toBe(1);
+    expect(after.row - before.row).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a key whose stored hash was replaced is compared with bcrypt again, and refused', async () => {
+    const key = await createKey(app, tenant.projectId);
+    const onKey = app.http.with({ 'X-API-Key': key.api_key });
+    expect((await onKey.get(devicesPath())).status).toBe(200);
+    const other = await bcrypt.hash('not the key', 4);
+    await db.query('UPDATE api_keys SET key_hash = $1 WHERE prefix = $2', [other, key.prefix]);
+    const before = await checks();
+    await new Promise((r) => setTimeout(r, TTL_SECONDS * 1000 + 100));
+    expect((await onKey.get(devicesPath())).status).toBe(403);
+    expect((await checks()).bcrypt - before.bcrypt).toBe(1);
+  });
+});

@@ -59,6 +59,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly apiKeyChecks = new Counter({
+    name: 'watchpost_api_key_checks_total',
+    help: 'API key verifications that reached the database, by check: bcrypt (the key compared with its stored hash), row (a key already proven against the same stored hash, its row re-read for revocation). docs/architecture.md.',
+    labelNames: ['check'],
+    registers: [this.registry],
+  });
+
   readonly jobFailures = new Counter({
     name: 'watchpost_job_failures_total',
     help: 'Failed job attempts by queue and job; each is retried after a capped backoff, never given up (see docs/durability.md).',

@@ -6,6 +6,7 @@ import type { ApiKeyVerifier } from '../../core/auth/api-key-verifier';
 import { NotFoundError } from '../../core/errors/app-error';
 import { isUnavailable, TRUSTED_WHILE_UNAVAILABLE_MS } from '../../core/errors/unavailable';
 import { Page, PageRequest } from '../../core/http/pagination';
+import { Metrics } from '../../core/metrics/metrics.service';
 import { RedisService } from '../../core/redis/redis.service';
 import { KEY_SCOPES, KeyScope, TenantScope, VerifiedKey } from '../../core/tenancy/tenant-scope';
 import { API_KEY_PATTERN, generateApiKey, prefixOf } from './api-key-format';
@@ -25,6 +26,7 @@ export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
   constructor(
     private readonly repo: ApiKeysRepository,
     private readonly redis: RedisService,
+    private readonly metrics: Metrics,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.cache = new VerifiedKeyCache(config.apiKeyCacheTtlMs, Math.min(NEGATIVE_TTL_MS, config.apiKeyCacheTtlMs));
@@ -67,7 +69,16 @@ export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
     if (!API_KEY_PATTERN.test(rawKey)) return null;
     const hash = createHash('sha256').update(rawKey).digest('base64url');
     const cached = this.cache.get(hash);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      // Checked again before the TTL ends, so a key in steady use never makes a request wait.
+      if (cached && this.cache.refreshDue(hash)) this.verifyOnce(rawKey, hash).catch(() => undefined);
+      return cached;
+    }
+    return this.verifyOnce(rawKey, hash);
+  }
+
+  /** One verification of a key at a time in this process; concurrent callers share it. */
+  private verifyOnce(rawKey: string, hash: string): Promise<VerifiedKey | null> {
     let pending = this.inflight.get(hash);
     if (!pending) {
       pending = this.verifyUncached(rawKey, hash).finally(() => this.inflight.delete(hash));
@@ -76,6 +87,11 @@ export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
     return pending;
   }
 
+  /**
+   * The key's row by its prefix; bcrypt only if this key was never proven against the hash the
+   * row holds (bcrypt costs tens of milliseconds of CPU by design; the row lookup, which sees
+   * a revocation, is what the TTL repeats).
+   */
   private async verifyUncached(rawKey: string, hash: string): Promise<VerifiedKey | null> {
     const startedAt = Date.now();
     const prefix = prefixOf(rawKey)!;
@@ -88,11 +104,17 @@ export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
       if (stale) return stale;
       throw err;
     }
+    let matches = false;
+    if (row && this.cache.provenHash(hash) === row.keyHash) {
+      this.metrics.apiKeyChecks.inc({ check: 'row' });
+      matches = true;
+    } else if (row) {
+      this.metrics.apiKeyChecks.inc({ check: 'bcrypt' });
+      matches = await bcrypt.compare(rawKey, row.keyHash);
+    }
     const key: VerifiedKey | null =
-      row && (await bcrypt.compare(rawKey, row.keyHash))
-        ? Object.freeze({ keyId: row.id, prefix, orgId: row.orgId, projectId: row.projectId, scopes: row.scopes })
-        : null;
-    this.cache.set(hash, prefix, key, startedAt);
+      row && matches ? Object.freeze({ keyId: row.id, prefix, orgId: row.orgId, projectId: row.projectId, scopes: row.scopes }) : null;
+    this.cache.set(hash, prefix, key, startedAt, row?.keyHash);
     return key;
   }
 }

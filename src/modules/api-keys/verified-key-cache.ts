@@ -5,13 +5,17 @@ interface Entry {
   prefix: string;
   expiresAt: number;
   verifiedAt: number;
+  /** The stored bcrypt hash a verified key was proven against. */
+  keyHash?: string;
 }
 
 /**
- * Remembers verification results by a hash of the whole presented key, so bcrypt runs once per
- * key per TTL rather than once per request. Failures are remembered briefly too, so a client
- * hammering with a wrong key does not buy a bcrypt per request. Dropping a prefix evicts
- * every entry of that key and stops in-flight verifications from caching a stale answer.
+ * Remembers verification results by a hash of the whole presented key, so a key is checked
+ * against the database once per TTL rather than once per request, and with bcrypt only once
+ * (`provenHash`). Failures are remembered briefly too, so a client hammering with a wrong key
+ * does not buy a bcrypt per request. A verified key in use is re-checked before its TTL ends
+ * (`refreshDue`), so no request waits for it. Dropping a prefix evicts every entry of that key
+ * and stops in-flight verifications from caching a stale answer.
  */
 export class VerifiedKeyCache {
   private readonly entries = new Map<string, Entry>();
@@ -45,8 +49,26 @@ export class VerifiedKeyCache {
     return entry?.key && this.now() - entry.verifiedAt <= maxAgeMs ? entry.key : undefined;
   }
 
+  /**
+   * Whether a verified key, still valid, is past half its TTL: time to check it again in the
+   * background while requests go on using it (the TTL still bounds how long it is trusted).
+   */
+  refreshDue(hash: string): boolean {
+    const entry = this.entries.get(hash);
+    return !!entry?.key && this.now() - entry.verifiedAt >= (entry.expiresAt - entry.verifiedAt) / 2;
+  }
+
+  /**
+   * The stored hash this exact key was proven against by bcrypt, even past its TTL: while the
+   * key's row still holds that hash, the key still matches it, and bcrypt need not run again.
+   */
+  provenHash(hash: string): string | undefined {
+    const entry = this.entries.get(hash);
+    return entry?.key ? entry.keyHash : undefined;
+  }
+
   /** `startedAt` is when the verification began; an answer older than a drop is not kept. */
-  set(hash: string, prefix: string, key: VerifiedKey | null, startedAt: number): void {
+  set(hash: string, prefix: string, key: VerifiedKey | null, startedAt: number, keyHash?: string): void {
     const dropped = this.droppedAt.get(prefix);
     if (dropped !== undefined && dropped >= startedAt) return;
     const ttl = key ? this.positiveTtlMs : this.negativeTtlMs;
@@ -56,7 +78,7 @@ export class VerifiedKeyCache {
       this.remove(oldest, this.entries.get(oldest)!);
     }
     this.entries.delete(hash);
-    this.entries.set(hash, { key, prefix, expiresAt: this.now() + ttl, verifiedAt: this.now() });
+    this.entries.set(hash, { key, prefix, expiresAt: this.now() + ttl, verifiedAt: this.now(), keyHash: key ? keyHash : undefined });
     let hashes = this.byPrefix.get(prefix);
     if (!hashes) this.byPrefix.set(prefix, (hashes = new Set()));
     hashes.add(hash);

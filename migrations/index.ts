@@ -11,6 +11,7 @@ import { WebhookControls1764000000010 } from './1764000000010-webhook-controls';
 import { DeviceBitmaps1764000000011 } from './1764000000011-device-bitmaps';
 import { RollupMetrics1764000000012 } from './1764000000012-rollup-metrics';
 import { RollupHourDeltas1764000000013 } from './1764000000013-rollup-hour-deltas';
+import { JitOff1764000000014 } from './1764000000014-jit-off';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and tests agree. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   DeviceBitmaps1764000000011,
   RollupMetrics1764000000012,
   RollupHourDeltas1764000000013,
+  JitOff1764000000014,
 ];

@@ -50,6 +50,26 @@ describe('ReadingsRepository.insertMany (real Postgres)', () => {
       (r: { hour: Date }) => r.hour.toISOString(),
     );
 
+  it('plans a flush of 20,000 backfilled readings without JIT compilation (migration 0014; docs/ingest.md, "JIT")', async () => {
+    // Only planned (EXPLAIN without ANALYZE): nothing is written.
+    let plan: { Plan: { 'Total Cost': number }; JIT?: unknown } | undefined;
+    const explaining = {
+      query: async (sql: string, params: unknown[]) => {
+        plan = (await ds.query(`EXPLAIN (FORMAT JSON) ${sql}`, params))[0]['QUERY PLAN'][0];
+        return [{ n: 0 }];
+      },
+    } as unknown as DataSource;
+    const [a, b] = t.devices;
+    const rows = Array.from({ length: 20_000 }, (_, i) =>
+      row(i % 2 ? b : a, `jit-${i}`, new Date(HOUR - 30 * 86_400_000 + i * 120_000).toISOString(), { temp: i % 50, hum: i % 30 }),
+    );
+    await new ReadingsRepository(explaining).insertMany(rows, 'count');
+    // The estimate is far past jit_above_cost's default (100,000), where Postgres would compile
+    // the plan for ~1.3 s; with jit off on the database it plans none.
+    expect(plan!.Plan['Total Cost']).toBeGreaterThan(100_000);
+    expect(plan).not.toHaveProperty('JIT');
+  });
+
   it('stores each reading once per (device, event_id), whatever its ts, and answers how many were new', async () => {
     const [a, b] = t.devices;
     const n = await readings.insertMany(

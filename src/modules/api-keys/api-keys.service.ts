@@ -69,16 +69,7 @@ export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
     if (!API_KEY_PATTERN.test(rawKey)) return null;
     const hash = createHash('sha256').update(rawKey).digest('base64url');
     const cached = this.cache.get(hash);
-    if (cached !== undefined) {
-      // Checked again before the TTL ends, so a key in steady use never makes a request wait.
-      if (cached && this.cache.refreshDue(hash)) this.verifyOnce(rawKey, hash).catch(() => undefined);
-      return cached;
-    }
-    return this.verifyOnce(rawKey, hash);
-  }
-
-  /** One verification of a key at a time in this process; concurrent callers share it. */
-  private verifyOnce(rawKey: string, hash: string): Promise<VerifiedKey | null> {
+    if (cached !== undefined) return cached;
     let pending = this.inflight.get(hash);
     if (!pending) {
       pending = this.verifyUncached(rawKey, hash).finally(() => this.inflight.delete(hash));
@@ -88,9 +79,10 @@ export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
   }
 
   /**
-   * The key's row by its prefix; bcrypt only if this key was never proven against the hash the
-   * row holds (bcrypt costs tens of milliseconds of CPU by design; the row lookup, which sees
-   * a revocation, is what the TTL repeats).
+   * The key's row by its prefix, and bcrypt only if this key was never proven against the hash
+   * the row holds: bcrypt costs ~50 ms of CPU by design, and the first request after each TTL
+   * used to wait for it; what the TTL must repeat is the row read, which sees a revocation
+   * (docs/architecture.md, "Auth").
    */
   private async verifyUncached(rawKey: string, hash: string): Promise<VerifiedKey | null> {
     const startedAt = Date.now();

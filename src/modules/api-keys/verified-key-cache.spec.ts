@@ -40,21 +40,6 @@ describe('VerifiedKeyCache', () => {
     expect(cache.get('bad')).toBeUndefined();
   });
 
-  it('says a verified key is due for a check again from half its TTL on, a failed one never', () => {
-    const cache = cacheWith();
-    cache.set('h1', 'aaaaaaaa', keyOf('aaaaaaaa'), now, '$2b$10$stored');
-    cache.set('bad', 'aaaaaaaa', null, now);
-    now += POSITIVE_TTL / 2 - 1;
-    expect(cache.refreshDue('h1')).toBe(false);
-    now += 1;
-    expect(cache.refreshDue('h1')).toBe(true);
-    expect(cache.refreshDue('bad')).toBe(false);
-    expect(cache.refreshDue('unknown')).toBe(false);
-    // Checked again: due only after half of the new TTL.
-    cache.set('h1', 'aaaaaaaa', keyOf('aaaaaaaa'), now, '$2b$10$stored');
-    expect(cache.refreshDue('h1')).toBe(false);
-  });
-
   it('remembers the stored hash a key was proven against past its TTL, until its prefix is dropped', () => {
     const cache = cacheWith();
     cache.set('h1', 'aaaaaaaa', keyOf('aaaaaaaa'), now, '$2b$10$stored');

@@ -13,9 +13,8 @@ interface Entry {
  * Remembers verification results by a hash of the whole presented key, so a key is checked
  * against the database once per TTL rather than once per request, and with bcrypt only once
  * (`provenHash`). Failures are remembered briefly too, so a client hammering with a wrong key
- * does not buy a bcrypt per request. A verified key in use is re-checked before its TTL ends
- * (`refreshDue`), so no request waits for it. Dropping a prefix evicts every entry of that key
- * and stops in-flight verifications from caching a stale answer.
+ * does not buy a bcrypt per request. Dropping a prefix evicts every entry of that key and
+ * stops in-flight verifications from caching a stale answer.
  */
 export class VerifiedKeyCache {
   private readonly entries = new Map<string, Entry>();
@@ -47,15 +46,6 @@ export class VerifiedKeyCache {
   getStale(hash: string, maxAgeMs: number): VerifiedKey | undefined {
     const entry = this.entries.get(hash);
     return entry?.key && this.now() - entry.verifiedAt <= maxAgeMs ? entry.key : undefined;
-  }
-
-  /**
-   * Whether a verified key, still valid, is past half its TTL: time to check it again in the
-   * background while requests go on using it (the TTL still bounds how long it is trusted).
-   */
-  refreshDue(hash: string): boolean {
-    const entry = this.entries.get(hash);
-    return !!entry?.key && this.now() - entry.verifiedAt >= (entry.expiresAt - entry.verifiedAt) / 2;
   }
 
   /**

@@ -96,16 +96,12 @@ export class ApiKeysService implements ApiKeyVerifier, OnModuleInit {
       if (stale) return stale;
       throw err;
     }
-    let matches = false;
-    if (row && this.cache.provenHash(hash) === row.keyHash) {
-      this.metrics.apiKeyChecks.inc({ check: 'row' });
-      matches = true;
-    } else if (row) {
-      this.metrics.apiKeyChecks.inc({ check: 'bcrypt' });
-      matches = await bcrypt.compare(rawKey, row.keyHash);
-    }
+    const proven = !!row && this.cache.provenHash(hash) === row.keyHash;
+    if (row) this.metrics.apiKeyChecks.inc({ check: proven ? 'row' : 'bcrypt' });
     const key: VerifiedKey | null =
-      row && matches ? Object.freeze({ keyId: row.id, prefix, orgId: row.orgId, projectId: row.projectId, scopes: row.scopes }) : null;
+      row && (proven || (await bcrypt.compare(rawKey, row.keyHash)))
+        ? Object.freeze({ keyId: row.id, prefix, orgId: row.orgId, projectId: row.projectId, scopes: row.scopes })
+        : null;
     this.cache.set(hash, prefix, key, startedAt, row?.keyHash);
     return key;
   }

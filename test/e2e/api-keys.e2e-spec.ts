@@ -1,6 +1,6 @@
 import * as bcrypt from 'bcrypt';
 import type { Client } from 'pg';
-import { RunningApp, startApp } from '../support/app';
+import { RunningApp, scrapeMetrics, startApp } from '../support/app';
 import { connectDb } from '../support/db';
 import { expectError, fieldsOf } from '../support/errors';
 import { createKey, createTenant, Tenant } from '../support/tenant';
@@ -244,8 +244,8 @@ describe('project API keys: checked again after their cache TTL', () => {
 
   /** watchpost_api_key_checks_total by check (bcrypt, row), from this process's /metrics. */
   const checks = async (): Promise<{ bcrypt: number; row: number }> => {
-    const text = (await app.http.get('/metrics')).text;
-    const of = (check: string) => Number(new RegExp(`^watchpost_api_key_checks_total\\{check="${check}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    const metric = await scrapeMetrics(app);
+    const of = (check: string) => metric(`watchpost_api_key_checks_total{check="${check}"}`, 0);
     return { bcrypt: of('bcrypt'), row: of('row') };
   };
   const devicesPath = () => `/projects/${tenant.projectId}/devices`;

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { Pool } from 'pg';
-import { RunningApp, startApp } from '../support/app';
+import { RunningApp, scrapeMetrics, startApp } from '../support/app';
 import { expectError, fieldsOf } from '../support/errors';
 import { countReadings, openDb, waitFor, waitForReadings } from '../support/telemetry';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
@@ -21,10 +21,7 @@ function nested(depth: number): Record<string, unknown> {
 }
 
 async function bodyBytesRead(app: RunningApp): Promise<number> {
-  const text = (await app.http.get('/metrics')).text;
-  const m = /^watchpost_http_body_bytes_read_total (\d+)/m.exec(text);
-  if (!m) throw new Error('no watchpost_http_body_bytes_read_total in /metrics');
-  return Number(m[1]);
+  return (await scrapeMetrics(app))('watchpost_http_body_bytes_read_total');
 }
 
 /** An alert stream held open on a raw socket, so the test decides how it ends. */

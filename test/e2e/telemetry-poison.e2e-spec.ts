@@ -1,7 +1,7 @@
 import Queue from 'bull';
 import Redis from 'ioredis';
 import type { Pool } from 'pg';
-import { RunningApp, startApp } from '../support/app';
+import { RunningApp, scrapeMetrics, startApp } from '../support/app';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
 import { ingestQueueIdle, openDb, waitFor } from '../support/telemetry';
 
@@ -33,11 +33,7 @@ describe('the reading writer and a poison row', () => {
     await app?.close();
   });
 
-  const failedMetric = async () => {
-    const text = (await app.http.get('/metrics')).text;
-    const m = /^watchpost_readings_failed_total (\d+)/m.exec(text);
-    return m ? Number(m[1]) : 0;
-  };
+  const failedMetric = async () => (await scrapeMetrics(app))('watchpost_readings_failed_total', 0);
 
   it.each([
     ['a NUL character', { note: 'a\u0000b' }, /^22P05$/],

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { ADVISORY_LOCKS } from '../../src/core/database/advisory-locks';
 import { expectedBuckets, expectedStats, Sent } from '../support/analytics';
-import { RunningApp, startApp } from '../support/app';
+import { RunningApp, scrapeMetrics, startApp } from '../support/app';
 import { openDb, waitFor } from '../support/telemetry';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
 
@@ -152,8 +152,8 @@ describe('rollup catch-up after a backfill', () => {
     await s.sendNow(s.devs[0], [0, 1, 2, 3].flatMap((k) => [START + k * HOUR + 60_000, START + k * HOUR + 30 * 60_000]), 6);
     await s.answersAreExact();
     const catchUps = async () => {
-      const text = await (await fetch(`${app.url}/metrics`)).text();
-      const count = (outcome: string) => Number(new RegExp(`^watchpost_rollup_catch_ups_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      const metric = await scrapeMetrics(app);
+      const count = (outcome: string) => metric(`watchpost_rollup_catch_ups_total{outcome="${outcome}"}`, 0);
       return { yielded: count('yielded'), caughtUp: count('caught_up') };
     };
     const before = await catchUps();

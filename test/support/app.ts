@@ -27,3 +27,19 @@ export async function startApp(env: Record<string, string> = {}): Promise<Runnin
     close: () => proc.stop(),
   };
 }
+
+/**
+ * One scrape of the process's `/metrics` (Prometheus text), read by series: `series` is a
+ * metric's name with its labels as rendered, e.g. `watchpost_api_key_checks_total{check="row"}`.
+ * A series the scrape lacks is `absent` if given (a labelled counter not yet counted is not
+ * rendered at all), else an error, so a test cannot pass on a metric that is gone.
+ */
+export async function scrapeMetrics(app: RunningApp): Promise<(series: string, absent?: number) => number> {
+  const text = (await app.http.get('/metrics')).text;
+  return (series, absent) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    if (line) return Number(line.slice(series.length + 1));
+    if (absent !== undefined) return absent;
+    throw new Error(`no ${series} in /metrics`);
+  };
+}

@@ -7,6 +7,8 @@ import { AppModule } from './app.module';
 import type { AppConfig } from './config/app-config';
 import { configureHttpApp } from './core/http/http-app';
 import { mountQueueDashboard } from './core/http/queue-dashboard';
+import { serveAsLane } from './core/lanes/lane-child';
+import { Lanes } from './core/lanes/lanes.service';
 import { ShutdownSignal } from './core/lifecycle/shutdown-signal';
 import { PinoLogger } from './core/logging/pino-logger';
 import { Metrics } from './core/metrics/metrics.service';
@@ -45,14 +47,20 @@ export async function createHttpApp(config: AppConfig): Promise<INestApplication
 export async function startHttp(config: AppConfig): Promise<INestApplication> {
   tuneHeap(config);
   const app = await createHttpApp(config);
-  await app.listen(config.port, '0.0.0.0');
+  const lane = config.lanes.self !== 'none';
+  // A lane is reached by its parent alone.
+  await app.listen(config.port, lane ? '127.0.0.1' : '0.0.0.0');
   // An idle keep-alive connection outlives the clients' and proxies' own idle timeouts (60 s
   // is common), so the server never closes one just as a client sends a request on it.
   const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  log.log(`${config.role} listening on http://127.0.0.1:${config.port} (docs at /docs, queues at /admin/queues)`);
-  if (config.adminToken.length < ADVISED_ADMIN_TOKEN_LENGTH) {
+  if (lane) serveAsLane(config.lanes.nice, app.get(Metrics), (server.address() as { port: number }).port);
+  else {
+    log.log(`${config.role} listening on http://127.0.0.1:${config.port} (docs at /docs, queues at /admin/queues)`);
+    app.get(Lanes).start(config.role);
+  }
+  if (!lane && config.adminToken.length < ADVISED_ADMIN_TOKEN_LENGTH) {
     log.warn(`ADMIN_TOKEN is shorter than ${ADVISED_ADMIN_TOKEN_LENGTH} characters: anyone who guesses it can create projects and keys`);
   }
   onTermination(async (signal) => {
@@ -72,7 +80,11 @@ export async function startWorker(config: AppConfig): Promise<INestApplicationCo
     abortOnError: false,
   });
   const metricsServer = config.metricsPort ? serveMetrics(ctx.get(Metrics), config.metricsPort) : null;
-  log.log(`worker started${metricsServer ? ` (metrics on http://127.0.0.1:${config.metricsPort}/metrics)` : ''}`);
+  if (config.lanes.self !== 'none') serveAsLane(config.lanes.nice, ctx.get(Metrics));
+  else {
+    log.log(`worker started${metricsServer ? ` (metrics on http://127.0.0.1:${config.metricsPort}/metrics)` : ''}`);
+    ctx.get(Lanes).start('worker');
+  }
   onTermination(async (signal) => {
     log.log(`${signal}: finishing the jobs in flight; taking no new ones`);
     ctx.get(ShutdownSignal).begin();

@@ -39,6 +39,15 @@ export interface AppConfig {
     /** Concurrent /alerts/stream connections per API key (0 = unlimited). */
     streamsPerKey: number;
   };
+  /** Low-priority processes for large batches (docs/lanes.md). */
+  lanes: {
+    enabled: boolean;
+    nice: number;
+    /** POST /telemetry bodies at least this long (or compressed, or of unknown length) go to the api's lane. */
+    bodyBytes: number;
+    /** The lane this process is, if it is one. */
+    self: Env['LANE'];
+  };
   webhooks: {
     allowPrivateTargets: boolean;
     connectTimeoutMs: number;
@@ -78,6 +87,12 @@ export function buildConfig(env: Env): AppConfig {
       adminPerMinute: env.RATE_LIMIT_ADMIN_PER_MINUTE,
       readingsPerMinute: env.RATE_LIMIT_READINGS_PER_MINUTE,
       streamsPerKey: env.SSE_MAX_STREAMS_PER_KEY,
+    },
+    lanes: {
+      enabled: env.LOW_PRIORITY_LANES,
+      nice: env.LOW_PRIORITY_NICE,
+      bodyBytes: env.LOW_PRIORITY_BODY_BYTES,
+      self: env.LANE,
     },
     webhooks: {
       allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,

@@ -3,6 +3,8 @@
  * default; `.env.example` mirrors this list. Nothing else in the code base reads process.env.
  */
 export type Role = 'api' | 'worker' | 'all';
+/** Which low-priority lane a process is (set by its parent process; docs/lanes.md). */
+export type Lane = 'none' | 'api' | 'worker';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 type Parser<T> = (raw: string) => T;
@@ -96,6 +98,10 @@ export const ENV_SCHEMA = {
   METRICS_PORT: { default: '0', parse: int(0, 65535) },
   SHUTDOWN_GRACE_MS: { default: '25000', parse: int(0, 600000) },
   HEAP_GROWING_PERCENT: { default: '100', parse: int(0, 1000) },
+  LOW_PRIORITY_LANES: { default: 'true', parse: bool },
+  LOW_PRIORITY_NICE: { default: '15', parse: int(1, 19) },
+  LOW_PRIORITY_BODY_BYTES: { default: '65536', parse: int(1024) },
+  LANE: { default: 'none', parse: oneOf<Lane>('none', 'api', 'worker') },
 } satisfies Record<string, VarSpec<unknown>>;
 
 export type EnvName = keyof typeof ENV_SCHEMA;

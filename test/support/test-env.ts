@@ -19,5 +19,8 @@ export function newRunEnv(): Record<string, string> {
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     MIGRATE_ON_START: 'true',
     LOG_LEVEL: 'error',
+    // One process per app: the lanes (docs/lanes.md) are held by test/e2e/lanes.e2e-spec.ts,
+    // which turns them on; elsewhere they would triple the processes every suite starts.
+    LOW_PRIORITY_LANES: 'false',
   };
 }

@@ -1,8 +1,11 @@
 import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import express, { Request, RequestHandler, Response } from 'express';
-import type { Observable } from 'rxjs';
+import { from, Observable } from 'rxjs';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { AppError } from '../errors/app-error';
+import { forwardToLane, isLargeBody, LANE_ROUTE } from '../lanes/forward-to-lane';
+import { Lanes } from '../lanes/lanes.service';
 import { Metrics } from '../metrics/metrics.service';
 import { ByteBudget, HeldBytes } from './byte-budget';
 import { LargeBodyCollector } from './large-body-collector';
@@ -32,7 +35,9 @@ function toAppError(err: { type?: string; status?: number; message?: string }): 
  * Reads (inflates, parses) a request's JSON body only once the guards have let the request
  * through, so a request without a valid key or admin token costs no more than its headers.
  * The bytes held by bodies being read and handled are bounded across the process: a request
- * whose body does not fit waits for others to finish. See docs/hostile-input.md.
+ * whose body does not fit waits for others to finish. See docs/hostile-input.md. A large body
+ * of a route marked `@LargeBodiesToLane()` is not read here at all but forwarded to the api's
+ * low-priority lane while it runs (docs/lanes.md).
  */
 @Injectable()
 export class BodyReader implements NestInterceptor {
@@ -40,9 +45,16 @@ export class BodyReader implements NestInterceptor {
   private readonly budget: ByteBudget;
   private readonly limit: number;
   private readonly collector: LargeBodyCollector;
+  private readonly laneBodyBytes: number;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, metrics: Metrics) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    metrics: Metrics,
+    private readonly lanes: Lanes,
+    private readonly reflector: Reflector,
+  ) {
     this.limit = config.maxBodyBytes;
+    this.laneBodyBytes = config.lanes.bodyBytes;
     this.budget = new ByteBudget(Math.max(config.maxBodyBytesInFlight, config.maxBodyBytes));
     this.collector = new LargeBodyCollector(Math.min(config.maxBodyBytesInFlight, config.maxBodyBytes));
     this.parse = express.json({
@@ -67,6 +79,10 @@ export class BodyReader implements NestInterceptor {
       // (A body that is there but not JSON stays unread: a 422 naming `body`.)
       req.body = {};
       return next.handle();
+    }
+    const lanePort = this.lanes.apiLanePort();
+    if (lanePort !== undefined && this.reflector.get<boolean>(LANE_ROUTE, ctx.getHandler()) && isLargeBody(req, this.laneBodyBytes)) {
+      return from(forwardToLane(req, res, lanePort));
     }
     const held = await this.budget.acquire(bytesToReserve(req, this.limit), res);
     (req as BodyRequest).heldBytes = held;

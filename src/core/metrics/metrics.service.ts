@@ -1,17 +1,22 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { LaneMetrics } from '../lanes/lane-process';
+import { Lanes } from '../lanes/lanes.service';
 import { JobQueue } from '../queue/job-queue.service';
 import { RedisService } from '../redis/redis.service';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'paused'] as const;
 const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
+/** The default metrics, about the process itself: a lane's are its own, not added to its parent's. */
+const PROCESS_METRIC = /^watchpost_(process|nodejs)_/;
 
 /**
  * The process's Prometheus metrics, in one registry. Counters and histograms count what this
  * process did (scrape every api and worker process: a worker serves them on METRICS_PORT);
  * queue depths and circuit states are read from Redis at scrape time, so any process reports
- * the shared picture.
+ * the shared picture. A process with lanes (docs/lanes.md) adds their counters and histograms
+ * to its own, so its /metrics counts what it and its lanes did.
  */
 @Injectable()
 export class Metrics {
@@ -73,7 +78,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(queues: JobQueue, redis: RedisService) {
+  constructor(
+    queues: JobQueue,
+    redis: RedisService,
+    private readonly lanes: Lanes,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'watchpost_' });
     new Gauge({
       name: 'watchpost_queue_jobs',
@@ -85,6 +94,15 @@ export class Metrics {
           const counts = (await q.getJobCounts()) as unknown as Record<string, number>;
           for (const state of JOB_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0);
         }
+      },
+    });
+    new Gauge({
+      name: 'watchpost_lane_ready',
+      help: 'Whether each low-priority lane of this process is running and ready (docs/lanes.md); absent without lanes.',
+      labelNames: ['lane'],
+      registers: [this.registry],
+      collect() {
+        for (const [lane, ready] of Object.entries(lanes.readiness())) this.set({ lane }, ready ? 1 : 0);
       },
     });
     new Gauge({
@@ -111,7 +129,20 @@ export class Metrics {
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const lanes = (await this.lanes.metrics()).filter((m) => m.length > 0);
+    if (!lanes.length) return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    // Summed series by series; a metric only this process has (gauges, its own process
+    // metrics) is a sum of one, so it stays as it is.
+    const summed = (ms: LaneMetrics) => ms.map((m) => ({ ...m, aggregator: 'sum' as const }));
+    const own = (await this.registry.getMetricsAsJSON()) as LaneMetrics;
+    const merged = AggregatorRegistry.aggregate([summed(own), ...lanes.map(summed)]);
+    return { contentType: this.registry.contentType, body: await merged.metrics() };
+  }
+
+  /** This process's counters and histograms, without the process metrics: what a lane reports to its parent. */
+  ownCounts(): Promise<LaneMetrics> {
+    const counts = this.registry.getMetricsAsArray().filter((m) => (m instanceof Counter || m instanceof Histogram) && !PROCESS_METRIC.test(m.name));
+    return Promise.all(counts.map((m) => (m as unknown as Counter).get())) as Promise<LaneMetrics>;
   }
 
   private counter(name: string, help: string): Counter {

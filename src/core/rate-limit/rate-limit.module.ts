@@ -12,15 +12,19 @@ const HOUR = 60 * MINUTE;
   imports: [
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG, RedisService],
-      useFactory: (config: AppConfig, redis: RedisService) => ({
-        throttlers: [
-          { name: THROTTLERS.telemetryPerMinute, ttl: MINUTE, limit: config.rateLimits.telemetryPerMinute },
-          { name: THROTTLERS.telemetryPerHour, ttl: HOUR, limit: config.rateLimits.telemetryPerHour },
-          { name: THROTTLERS.projectPerMinute, ttl: MINUTE, limit: config.rateLimits.projectPerMinute },
-          { name: THROTTLERS.adminPerMinute, ttl: MINUTE, limit: config.rateLimits.adminPerMinute },
-        ],
-        storage: new RedisThrottlerStorage(redis),
-      }),
+      useFactory: (config: AppConfig, redis: RedisService) => {
+        // An api lane's requests were counted by the api that forwarded them (docs/lanes.md); 0 is unlimited.
+        const limit = (n: number) => (config.lanes.self === 'api' ? 0 : n);
+        return {
+          throttlers: [
+            { name: THROTTLERS.telemetryPerMinute, ttl: MINUTE, limit: limit(config.rateLimits.telemetryPerMinute) },
+            { name: THROTTLERS.telemetryPerHour, ttl: HOUR, limit: limit(config.rateLimits.telemetryPerHour) },
+            { name: THROTTLERS.projectPerMinute, ttl: MINUTE, limit: limit(config.rateLimits.projectPerMinute) },
+            { name: THROTTLERS.adminPerMinute, ttl: MINUTE, limit: limit(config.rateLimits.adminPerMinute) },
+          ],
+          storage: new RedisThrottlerStorage(redis),
+        };
+      },
     }),
   ],
   exports: [ThrottlerModule],

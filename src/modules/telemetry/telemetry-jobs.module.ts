@@ -9,3 +9,10 @@ import { TelemetryModule } from './telemetry.module';
   providers: [IngestReadingsProcessor, IngestBulkReadingsProcessor, MaintainPartitionsProcessor],
 })
 export class TelemetryJobsModule {}
+
+/** The worker's lane (docs/lanes.md): a low-priority process that takes only the bulk ingest queue. */
+@Module({
+  imports: [TelemetryModule],
+  providers: [IngestBulkReadingsProcessor],
+})
+export class TelemetryBulkLaneModule {}

@@ -3,6 +3,7 @@ import { ApiBody, ApiQuery, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { RequireScope } from '../../core/auth/access.decorators';
 import { IdPipe } from '../../core/http/validation';
+import { LargeBodiesToLane } from '../../core/lanes/forward-to-lane';
 import { Tenant } from '../../core/tenancy/tenant-scope';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import { IngestBodyDoc } from './dto/ingest.dto';
@@ -22,6 +23,7 @@ export class TelemetryController {
   /** 202 once the batch is queued durably; 201 with per-event results when `wait=true`. */
   @Post()
   @RequireScope('ingest')
+  @LargeBodiesToLane()
   @HttpCode(202)
   @ApiBody({ type: IngestBodyDoc })
   @ApiQuery({ name: 'wait', required: false, type: Boolean })

@@ -1,0 +1,196 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Pool } from 'pg';
+import { RunningApp, scrapeMetrics, startApp } from '../support/app';
+import { createDevice, createTenant, Tenant } from '../support/tenant';
+import { countReadings, Event, openDb, waitFor } from '../support/telemetry';
+
+/**
+ * The low-priority lanes (docs/lanes.md): with LOW_PRIORITY_LANES on, an api or worker
+ * process runs a child process of its own at a lower CPU priority, the api's for large
+ * POST /telemetry bodies, the worker's for the bulk ingest queue. A lane is seen at work by
+ * stopping it (SIGSTOP): what it takes waits, what it does not take goes on. The rest of the
+ * suite runs without lanes (test-env.ts); this suite is where they are held.
+ */
+
+const START = Date.parse('2026-02-01T00:00:00Z');
+const LARGE = 2_000; // readings of three keys: over LOW_PRIORITY_BODY_BYTES (64 KB) and over the bulk queue's weight (5,000)
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const PENDING = Symbol('pending');
+const within = <T>(p: Promise<T>, ms: number): Promise<T | typeof PENDING> => Promise.race([p, sleep(ms).then(() => PENDING)]);
+
+/** The lanes of process `pid`, by kind, from their environment (LANE=api|worker). */
+function lanesOf(pid: number): Record<string, number> {
+  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).trim();
+  const lanes: Record<string, number> = {};
+  for (const child of out.split(/\s+/).filter(Boolean).map(Number)) {
+    const lane = /(?:^|\0)LANE=(\w+)/.exec(readFileSync(`/proc/${child}/environ`, 'utf8'))?.[1];
+    if (lane) lanes[lane] = child;
+  }
+  return lanes;
+}
+
+/** The nice values of every thread of `pid`. */
+function threadNices(pid: number): number[] {
+  const out = execFileSync('ps', ['-L', '-o', 'ni=', '-p', String(pid)], { encoding: 'utf8' });
+  return out.split('\n').map((l) => l.trim()).filter(Boolean).map(Number);
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('low-priority lanes for large batches', () => {
+  let app: RunningApp;
+  let db: Pool;
+  let tenant: Tenant;
+  let device: { id: number; external_id: string };
+  let batchNo = 0;
+
+  const large = () => {
+    const n = batchNo++;
+    const events: Event[] = Array.from({ length: LARGE }, (_, i) => ({
+      ts: new Date(START + (n * LARGE + i) * 1000).toISOString(),
+      data: { t: i, h: n, v: 1 },
+      event_id: `large-${n}-${i}`,
+    }));
+    return { device_external_id: device.external_id, events };
+  };
+  const small = (id: string) => ({ device_external_id: device.external_id, events: [{ ts: new Date(START - 1000).toISOString(), data: { t: 1 }, event_id: id }] });
+  const laneReady = async (lane: string) => (await scrapeMetrics(app))(`watchpost_lane_ready{lane="${lane}"}`, 0) === 1;
+  const bothReady = () => waitFor(async () => (await laneReady('api')) && (await laneReady('worker')), (ok) => ok, { timeoutMs: 60_000, intervalMs: 200, what: 'both lanes ready' });
+  const stored = () => countReadings(db, { deviceId: device.id });
+
+  beforeAll(async () => {
+    app = await startApp({ LOW_PRIORITY_LANES: 'true', LOW_PRIORITY_NICE: '15' });
+    db = openDb();
+    tenant = await createTenant(app);
+    device = await createDevice(tenant);
+    await bothReady();
+  }, 120_000);
+  afterAll(async () => {
+    await db?.end();
+    await app?.close();
+  });
+
+  it('runs an api lane and a worker lane, every thread at the configured nice', () => {
+    const lanes = lanesOf(app.proc.proc.pid!);
+    expect(Object.keys(lanes).sort()).toEqual(['api', 'worker']);
+    for (const pid of Object.values(lanes)) expect(new Set(threadNices(pid))).toEqual(new Set([15]));
+    expect(new Set(threadNices(app.proc.proc.pid!))).toEqual(new Set([0]));
+  });
+
+  it(
+    'takes a large body in the api lane: stopped, it holds the large POST while small ones are answered',
+    async () => {
+      const { api } = lanesOf(app.proc.proc.pid!);
+      const before = await stored();
+      process.kill(api, 'SIGSTOP');
+      let largePost: ReturnType<typeof tenant.http.post>;
+      try {
+        largePost = tenant.http.post('/telemetry', large());
+        expect(await within(largePost, 1_500)).toBe(PENDING);
+        const answer = await tenant.http.post('/telemetry', small('small-while-api-lane-stopped'));
+        expect(answer.status).toBe(202);
+      } finally {
+        process.kill(api, 'SIGCONT');
+      }
+      const res = await largePost;
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ queued: LARGE, rejected: [] });
+      await waitFor(stored, (n) => n === before + LARGE + 1, { timeoutMs: 60_000, what: 'the large and the small batch stored' });
+      // The lane's counters are part of its parent's /metrics.
+      const metric = await scrapeMetrics(app);
+      expect(metric('watchpost_readings_accepted_total')).toBe(LARGE + 1);
+    },
+    120_000,
+  );
+
+  it(
+    'answers the lane’s refusals as its own: a large batch with a poison event has it rejected by field, the rest queued',
+    async () => {
+      const body = large();
+      body.events[7].data = { t: 'a\u0000b' };
+      const res = await tenant.http.post('/telemetry', body);
+      expect(res.status).toBe(202);
+      expect(res.body.queued).toBe(LARGE - 1);
+      expect(res.body.rejected).toEqual([expect.objectContaining({ index: 7, field: 'events[7].data.t' })]);
+      // A request the api refuses never reaches the lane, and no process reads its body.
+      const bytesRead = async () => (await scrapeMetrics(app))('watchpost_http_body_bytes_read_total');
+      const read = await bytesRead();
+      const refused = await tenant.http.post('/telemetry', large(), { 'X-API-Key': 'deadbeef.not-a-key' });
+      expect(refused.status).toBe(403);
+      expect(await bytesRead()).toBe(read);
+    },
+    60_000,
+  );
+
+  it(
+    'takes the bulk queue in the worker lane: stopped, large batches wait while small ones are stored',
+    async () => {
+      const { worker } = lanesOf(app.proc.proc.pid!);
+      const before = await stored();
+      process.kill(worker, 'SIGSTOP');
+      try {
+        expect((await tenant.http.post('/telemetry', large())).status).toBe(202);
+        expect((await tenant.http.post('/telemetry', small('small-while-worker-lane-stopped'))).status).toBe(202);
+        await waitFor(stored, (n) => n === before + 1, { timeoutMs: 30_000, what: 'the small batch stored' });
+        await sleep(1_500);
+        expect(await stored()).toBe(before + 1);
+      } finally {
+        process.kill(worker, 'SIGCONT');
+      }
+      await waitFor(stored, (n) => n === before + 1 + LARGE, { timeoutMs: 60_000, what: 'the large batch stored by the lane' });
+    },
+    120_000,
+  );
+
+  it(
+    'does a dead lane’s work in its parent until the lane is back, then leaves it to the lane again',
+    async () => {
+      const old = lanesOf(app.proc.proc.pid!);
+      process.kill(old.api, 'SIGKILL');
+      process.kill(old.worker, 'SIGKILL');
+      await waitFor(async () => (await laneReady('api')) || (await laneReady('worker')), (up) => !up, { timeoutMs: 10_000, intervalMs: 20, what: 'lanes seen gone' });
+
+      // Meanwhile the parent takes a large batch and writes it itself.
+      const before = await stored();
+      const res = await tenant.http.post('/telemetry', large());
+      expect(res.status).toBe(202);
+      await waitFor(stored, (n) => n === before + LARGE, { timeoutMs: 60_000, what: 'a large batch stored without lanes' });
+
+      // Both come back as new processes, at the same priority.
+      await bothReady();
+      const now = lanesOf(app.proc.proc.pid!);
+      expect(now.api).not.toBe(old.api);
+      expect(now.worker).not.toBe(old.worker);
+      for (const pid of Object.values(now)) expect(new Set(threadNices(pid))).toEqual(new Set([15]));
+      const after = await stored();
+      expect((await tenant.http.post('/telemetry', large())).status).toBe(202);
+      await waitFor(stored, (n) => n === after + LARGE, { timeoutMs: 60_000, what: 'a large batch stored by the new lanes' });
+    },
+    180_000,
+  );
+
+  it(
+    'stops with its parent: a parent killed outright leaves no lane behind',
+    async () => {
+      const other = await startApp({ LOW_PRIORITY_LANES: 'true' });
+      try {
+        await waitFor(async () => Object.keys(lanesOf(other.proc.proc.pid!)).length, (n) => n === 2, { timeoutMs: 60_000, intervalMs: 200, what: 'two lanes' });
+        const lanes = Object.values(lanesOf(other.proc.proc.pid!));
+        await other.proc.stop('SIGKILL');
+        await waitFor(async () => lanes.filter(alive).length, (n) => n === 0, { timeoutMs: 60_000, intervalMs: 100, what: 'the lanes to exit' });
+      } finally {
+        await other.close();
+      }
+    },
+    150_000,
+  );
+});

@@ -50,6 +50,10 @@ describe('parseEnv', () => {
       METRICS_PORT: 0,
       SHUTDOWN_GRACE_MS: 25_000,
       HEAP_GROWING_PERCENT: 100,
+      LOW_PRIORITY_LANES: true,
+      LOW_PRIORITY_NICE: 15,
+      LOW_PRIORITY_BODY_BYTES: 65536,
+      LANE: 'none',
     });
   });
 

@@ -17,8 +17,8 @@ const START = Date.parse('2026-02-01T00:00:00Z');
 const LARGE = 2_000; // readings of three keys: over LOW_PRIORITY_BODY_BYTES (64 KB) and over the bulk queue's weight (5,000)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const PENDING = Symbol('pending');
-const within = <T>(p: Promise<T>, ms: number): Promise<T | typeof PENDING> => Promise.race([p, sleep(ms).then(() => PENDING)]);
+const PENDING = 'still pending';
+const within = <T>(p: Promise<T>, ms: number): Promise<T | typeof PENDING> => Promise.race([p, sleep(ms).then((): typeof PENDING => PENDING)]);
 
 /** The lanes of process `pid`, by kind, from their environment (LANE=api|worker). */
 function lanesOf(pid: number): Record<string, number> {
@@ -149,6 +149,46 @@ describe('low-priority lanes for large batches', () => {
       await waitFor(stored, (n) => n === before + 1 + LARGE, { timeoutMs: 60_000, what: 'the large batch stored by the lane' });
     },
     120_000,
+  );
+
+  it(
+    'evaluates a heavy project’s devices in the worker lane: stopped, their alert waits while a light project’s opens',
+    async () => {
+      const heavy = await createTenant(app);
+      const light = await createTenant(app);
+      const rule = (t: Tenant, window_n: number) =>
+        t.http.post(`/projects/${t.projectId}/rules`, { name: 'hot', metric: 'v', operator: '>', threshold: 100, window_n, required_k: 1, cooldown_seconds: 0 });
+      expect((await rule(heavy, 5_000)).status).toBe(201);
+      expect((await rule(light, 1)).status).toBe(201);
+      const [hd, ld] = [await createDevice(heavy), await createDevice(light)];
+      const post = (t: Tenant, d: { external_id: string }, events: Event[]) => t.http.post('/telemetry', { device_external_id: d.external_id, events });
+      const reading = (id: string, v: number, at: number): Event => ({ ts: new Date(at).toISOString(), data: { v }, event_id: id });
+      const alerts = async (t: Tenant, d: { id: number }) => ((await t.http.get(`/devices/${d.id}/alerts`)).body as unknown[]).length;
+
+      // The light project is evaluated first, then the heavy one counts 1 condition over 5,000
+      // readings (work 10,001, fair-queueing.ts), thousands of times the light one's: heavy.
+      expect((await post(light, ld, [reading('l0', 1, START)])).status).toBe(202);
+      await waitFor(() => countReadings(db, { deviceId: ld.id }), (n) => n === 1, { what: 'the light reading' });
+      await sleep(500);
+      expect((await post(heavy, hd, Array.from({ length: 5_000 }, (_, i) => reading(`h${i}`, 1, START + i * 1000)))).status).toBe(202);
+      await waitFor(() => countReadings(db, { deviceId: hd.id }), (n) => n === 5_000, { timeoutMs: 60_000, what: 'the heavy window' });
+      await sleep(2_000); // its evaluation, which finds it heavy
+
+      const { worker } = lanesOf(app.proc.proc.pid!);
+      process.kill(worker, 'SIGSTOP');
+      try {
+        expect((await post(heavy, hd, [reading('h-hot', 1000, START + 6_000_000)])).status).toBe(202);
+        expect((await post(light, ld, [reading('l-hot', 1000, START + 6_000_000)])).status).toBe(202);
+        await waitFor(() => alerts(light, ld), (n) => n === 1, { timeoutMs: 30_000, what: 'the light project’s alert' });
+        // Longer than the heavy evaluation is held back (twice its cost, tens of ms here).
+        await sleep(3_000);
+        expect(await alerts(heavy, hd)).toBe(0);
+      } finally {
+        process.kill(worker, 'SIGCONT');
+      }
+      await waitFor(() => alerts(heavy, hd), (n) => n === 1, { timeoutMs: 60_000, what: 'the heavy project’s alert, from the lane' });
+    },
+    180_000,
   );
 
   it(

@@ -112,6 +112,7 @@ describe('operations: metrics, queue dashboard and logs', () => {
       'maintenance',
       'rollup-catch-up',
       'rule-evaluation',
+      'rule-evaluation-heavy',
       'telemetry-ingest',
       'telemetry-ingest-bulk',
       'webhook-delivery',

@@ -24,7 +24,7 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     logging: ['error'],
     // A connection (or a free pool slot) that does not come within 30 s is an error, answered
     // 503, not a request that hangs while Postgres is unreachable (docs/durability.md).
-    extra: { max: config.dbPoolSize, application_name: `watchpost-${config.role}`, connectionTimeoutMillis: 30_000 },
+    extra: { max: config.dbPoolSize, application_name: `watchpost-${config.role}${config.lanes.self === 'none' ? '' : '-lane'}`, connectionTimeoutMillis: 30_000 },
   };
 }
 

@@ -2,14 +2,18 @@ import { Global, Inject, Injectable, Logger, Module, OnModuleDestroy } from '@ne
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { ShutdownSignal } from '../lifecycle/shutdown-signal';
 import { JobQueue } from '../queue/job-queue.service';
+import type { Queue } from 'bull';
 import { QUEUES } from '../queue/queues';
 import { LaneKind, LaneMetrics, LaneProcess } from './lane-process';
+
+/** The queues a worker's lane takes (WorkerLaneModule's processors). */
+const WORKER_LANE_QUEUES = [QUEUES.telemetryIngestBulk, QUEUES.ruleEvaluationHeavy];
 
 /**
  * The low-priority lanes of this process (docs/lanes.md), started by bootstrap for the api
  * and worker roles when LOW_PRIORITY_LANES is on: the api's takes large POST /telemetry
- * bodies (BodyReader forwards them), the worker's takes the bulk ingest queue, which this
- * process then leaves to it, taking it back while the lane is down.
+ * bodies (BodyReader forwards them), the worker's takes the bulk ingest queue and heavy
+ * evaluations, which this process then leaves to it, taking them back while the lane is down.
  */
 @Injectable()
 export class Lanes implements OnModuleDestroy {
@@ -29,7 +33,7 @@ export class Lanes implements OnModuleDestroy {
   start(role: AppConfig['role']): void {
     if (!this.config.lanes.enabled || this.config.lanes.self !== 'none') return;
     if (role !== 'worker') this.startLane('api');
-    if (role !== 'api') this.startLane('worker', this.handOverBulkQueue());
+    if (role !== 'api') this.startLane('worker', this.handOverLaneQueues());
   }
 
   /** The api lane's port while it is ready to take a request. */
@@ -56,14 +60,15 @@ export class Lanes implements OnModuleDestroy {
     lane.start();
   }
 
-  /** While the worker's lane is ready, this process takes no bulk ingest job (a local pause); when it is gone, it takes them again. */
-  private handOverBulkQueue() {
-    const bulk = this.jobs.queue(QUEUES.telemetryIngestBulk);
-    const warn = (what: string) => (err: Error) => this.log.warn(`bulk queue not ${what} locally: ${err.message}`);
-    return {
-      ready: () => void bulk.pause(true).catch(warn('paused')),
-      gone: () => void bulk.resume(true).catch(warn('resumed')),
-    };
+  /**
+   * While the worker's lane is ready, this process takes no job of the lane's queues (a local
+   * pause: Bull's other processes are not affected); when it is gone, it takes them again.
+   */
+  private handOverLaneQueues() {
+    const queues = WORKER_LANE_QUEUES.map((name) => this.jobs.queue(name));
+    const each = (what: string, act: (q: Queue) => Promise<void>) => () =>
+      queues.forEach((q) => void act(q).catch((err: Error) => this.log.warn(`${q.name} not ${what} locally: ${err.message}`)));
+    return { ready: each('paused', (q) => q.pause(true)), gone: each('resumed', (q) => q.resume(true)) };
   }
 }
 

@@ -12,12 +12,13 @@ export class JobQueue {
     @InjectQueue(QUEUES.telemetryIngest) telemetryIngest: Queue,
     @InjectQueue(QUEUES.telemetryIngestBulk) telemetryIngestBulk: Queue,
     @InjectQueue(QUEUES.ruleEvaluation) ruleEvaluation: Queue,
+    @InjectQueue(QUEUES.ruleEvaluationHeavy) ruleEvaluationHeavy: Queue,
     @InjectQueue(QUEUES.webhookDelivery) webhookDelivery: Queue,
     @InjectQueue(QUEUES.maintenance) maintenance: Queue,
     @InjectQueue(QUEUES.rollupCatchUp) rollupCatchUp: Queue,
   ) {
     this.queues = new Map(
-      [telemetryIngest, telemetryIngestBulk, ruleEvaluation, webhookDelivery, maintenance, rollupCatchUp].map((q) => [q.name as QueueName, q]),
+      [telemetryIngest, telemetryIngestBulk, ruleEvaluation, ruleEvaluationHeavy, webhookDelivery, maintenance, rollupCatchUp].map((q) => [q.name as QueueName, q]),
     );
   }
 

@@ -5,6 +5,7 @@ export const QUEUES = {
   telemetryIngest: 'telemetry-ingest',
   telemetryIngestBulk: 'telemetry-ingest-bulk',
   ruleEvaluation: 'rule-evaluation',
+  ruleEvaluationHeavy: 'rule-evaluation-heavy',
   webhookDelivery: 'webhook-delivery',
   maintenance: 'maintenance',
   rollupCatchUp: 'rollup-catch-up',

@@ -3,16 +3,16 @@ import { IngestBulkReadingsProcessor, IngestReadingsProcessor } from './jobs/ing
 import { MaintainPartitionsProcessor } from './jobs/maintain-partitions.processor';
 import { TelemetryModule } from './telemetry.module';
 
-/** The telemetry processors, loaded by the worker role only. */
-@Module({
-  imports: [TelemetryModule],
-  providers: [IngestReadingsProcessor, IngestBulkReadingsProcessor, MaintainPartitionsProcessor],
-})
-export class TelemetryJobsModule {}
-
-/** The worker's lane (docs/lanes.md): a low-priority process that takes only the bulk ingest queue. */
+/** The bulk ingest queue's processor: in the worker, or in its low-priority lane (docs/lanes.md). */
 @Module({
   imports: [TelemetryModule],
   providers: [IngestBulkReadingsProcessor],
 })
-export class TelemetryBulkLaneModule {}
+export class TelemetryBulkJobsModule {}
+
+/** The telemetry processors, loaded by the worker role only. */
+@Module({
+  imports: [TelemetryModule, TelemetryBulkJobsModule],
+  providers: [IngestReadingsProcessor, MaintainPartitionsProcessor],
+})
+export class TelemetryJobsModule {}

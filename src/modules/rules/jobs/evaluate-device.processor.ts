@@ -4,10 +4,26 @@ import { withJobContext } from '../../../core/logging/log-context';
 import { QUEUES } from '../../../core/queue/queues';
 import { RuleEvaluationService } from '../evaluation/rule-evaluation.service';
 import { EvaluationScheduler } from '../scheduling/evaluation-scheduler.service';
-import { EvaluateDevicePayload, evaluateDeviceJob } from '../scheduling/evaluate-device.job';
+import { EvaluateDevicePayload, evaluateDeviceJob, evaluateHeavyDeviceJob } from '../scheduling/evaluate-device.job';
 
 /** Devices evaluate in parallel; the advisory lock keeps each device's evaluations in series. */
 const CONCURRENCY = 8;
+/** Heavy evaluations are also held back by their cost (fair-queueing.ts): two slots are plenty. */
+const HEAVY_CONCURRENCY = 2;
+
+/** One evaluation of a device, from either queue; `heavy` is the queue it came from. */
+function evaluate(evaluation: RuleEvaluationService, scheduler: EvaluationScheduler, job: Job<EvaluateDevicePayload>, heavy: boolean): Promise<{ changes: number }> {
+  return withJobContext(job, async () => {
+    const { orgId, projectId, deviceId } = job.data;
+    // From here on, readings that land get an evaluation of their own (see EvaluationScheduler).
+    await scheduler.beginEvaluation(deviceId);
+    const started = performance.now();
+    const { changes, work } = await evaluation.evaluateDevice({ orgId, projectId }, deviceId);
+    // Only informs how the device's next evaluation queues: never worth failing the job for.
+    await scheduler.finishEvaluation({ orgId, projectId }, deviceId, { work, costMs: performance.now() - started, ranAsHeavy: heavy }).catch(() => undefined);
+    return { changes: changes.length };
+  });
+}
 
 @Processor(QUEUES.ruleEvaluation)
 export class EvaluateDeviceProcessor {
@@ -18,15 +34,20 @@ export class EvaluateDeviceProcessor {
 
   @Process({ name: evaluateDeviceJob.name, concurrency: CONCURRENCY })
   handle(job: Job<EvaluateDevicePayload>): Promise<{ changes: number }> {
-    return withJobContext(job, async () => {
-      const { orgId, projectId, deviceId } = job.data;
-      // From here on, readings that land get an evaluation of their own (see EvaluationScheduler).
-      await this.scheduler.beginEvaluation(deviceId);
-      const started = performance.now();
-      const { changes, work } = await this.evaluation.evaluateDevice({ orgId, projectId }, deviceId);
-      // Only informs how the device's next evaluation queues: never worth failing the job for.
-      await this.scheduler.finishEvaluation({ orgId, projectId }, deviceId, { work, costMs: performance.now() - started }).catch(() => undefined);
-      return { changes: changes.length };
-    });
+    return evaluate(this.evaluation, this.scheduler, job, false);
+  }
+}
+
+/** Heavy devices' evaluations (`rule-evaluation-heavy`, see fair-queueing.ts). */
+@Processor(QUEUES.ruleEvaluationHeavy)
+export class EvaluateHeavyDeviceProcessor {
+  constructor(
+    private readonly evaluation: RuleEvaluationService,
+    private readonly scheduler: EvaluationScheduler,
+  ) {}
+
+  @Process({ name: evaluateHeavyDeviceJob.name, concurrency: HEAVY_CONCURRENCY })
+  handle(job: Job<EvaluateDevicePayload>): Promise<{ changes: number }> {
+    return evaluate(this.evaluation, this.scheduler, job, true);
   }
 }

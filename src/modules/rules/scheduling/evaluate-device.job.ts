@@ -20,3 +20,9 @@ export const evaluateDeviceJob = defineJob<EvaluateDevicePayload>({
   // away (docs/durability.md).
   options: { ...retryForever(500), removeOnComplete: true },
 });
+
+/**
+ * The same evaluation for a device whose evaluations are heavy (fair-queueing.ts): a queue of
+ * its own, which a worker with lanes leaves to its low-priority lane (docs/lanes.md).
+ */
+export const evaluateHeavyDeviceJob = defineJob<EvaluateDevicePayload>({ ...evaluateDeviceJob, queue: QUEUES.ruleEvaluationHeavy });

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { JobQueue } from '../../../core/queue/job-queue.service';
 import { RedisService } from '../../../core/redis/redis.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
-import { evaluateDeviceJob } from './evaluate-device.job';
-import { COST_TTL_MS, EvaluationCosts, queueingFor } from './fair-queueing';
+import { evaluateDeviceJob, evaluateHeavyDeviceJob } from './evaluate-device.job';
+import { COST_TTL_MS, EvaluationCosts, HEAVY_EVALUATION_WORK, queueingFor } from './fair-queueing';
 
 /**
  * Coalesces evaluation requests per device. Each device has a generation counter that the
@@ -33,10 +33,11 @@ export class EvaluationScheduler {
     await Promise.all(
       deviceIds.map((deviceId, i) => {
         const [generation, cost] = [values[2 * i], values[2 * i + 1]];
+        const queueing = queueingFor(cost === null ? null : Number(cost), heavy);
         return this.queue.enqueue(
-          evaluateDeviceJob,
+          queueing.heavy ? evaluateHeavyDeviceJob : evaluateDeviceJob,
           { projectId: scope.projectId, orgId: scope.orgId, deviceId },
-          { jobId: `eval:${deviceId}:${generation ?? '0'}`, ...queueingFor(cost === null ? null : Number(cost), heavy) },
+          { jobId: `eval:${deviceId}:${generation ?? '0'}`, delay: queueing.delay },
         );
       }),
     );
@@ -45,14 +46,17 @@ export class EvaluationScheduler {
   /**
    * Called by the evaluation processor when an evaluation is done: its work and how long it
    * took. A heavy one (see EvaluationCosts) leaves its time for the device's next scheduling
-   * to read.
+   * to read. An evaluation that ran as heavy stays so while its work stays above
+   * HEAVY_EVALUATION_WORK: the process that ran it may see no other project to compare with
+   * (a worker's lane runs only heavy ones, docs/lanes.md).
    */
-  async finishEvaluation(scope: TenantScope, deviceId: number, done: { work: number; costMs: number }): Promise<void> {
+  async finishEvaluation(scope: TenantScope, deviceId: number, done: { work: number; costMs: number; ranAsHeavy: boolean }): Promise<void> {
     const { work, costMs } = done;
     const now = Date.now();
     const heavyKey = this.heavyKey(scope.projectId);
     const tx = this.redis.client.multi();
-    if (this.costs.observe(scope.projectId, work, now)) {
+    const stillHeavy = done.ranAsHeavy && work >= HEAVY_EVALUATION_WORK;
+    if (this.costs.observe(scope.projectId, work, now) || stillHeavy) {
       tx.set(this.costKey(deviceId), Math.round(costMs), 'PX', COST_TTL_MS).zadd(heavyKey, now + COST_TTL_MS, deviceId).pexpire(heavyKey, COST_TTL_MS);
     } else tx.del(this.costKey(deviceId)).zrem(heavyKey, deviceId);
     await tx.zremrangebyscore(heavyKey, '-inf', now).exec();

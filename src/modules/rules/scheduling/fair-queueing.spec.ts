@@ -16,14 +16,14 @@ describe('evaluationWork', () => {
 
 describe('queueingFor', () => {
   it('queues a device whose last evaluation was not heavy first and at once', () => {
-    expect(queueingFor(null, 0)).toEqual({ priority: 1, delay: 0 });
-    expect(queueingFor(null, 5)).toEqual({ priority: 1, delay: 0 });
+    expect(queueingFor(null, 0)).toEqual({ heavy: false, delay: 0 });
+    expect(queueingFor(null, 5)).toEqual({ heavy: false, delay: 0 });
   });
 
   it('queues a heavy device behind cheap ones, held back twice its cost per heavy device of its project', () => {
-    expect(queueingFor(200, 1)).toEqual({ priority: 2, delay: 400 });
-    expect(queueingFor(200, 0)).toEqual({ priority: 2, delay: 400 });
-    expect(queueingFor(200, 10)).toEqual({ priority: 2, delay: 4_000 });
+    expect(queueingFor(200, 1)).toEqual({ heavy: true, delay: 400 });
+    expect(queueingFor(200, 0)).toEqual({ heavy: true, delay: 400 });
+    expect(queueingFor(200, 10)).toEqual({ heavy: true, delay: 4_000 });
   });
 
   it('never holds an evaluation back more than ten seconds', () => {

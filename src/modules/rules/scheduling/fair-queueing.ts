@@ -22,16 +22,17 @@ export function evaluationWork(rules: number, windowReadings: number, conditions
 /**
  * Fairness between projects: how a device's next evaluation is queued, given the wall time of
  * its last one when that was heavy (null otherwise) and how many heavy devices its project has.
- * Cheap evaluations (most: small windows) go first (priority 1) and at once. A heavy one (large
- * windows, many rules) queues behind every cheap one (priority 2) and is held back twice its cost
+ * Cheap evaluations (most: small windows) go at once. A heavy one (large windows, many rules)
+ * goes on a queue of its own (`rule-evaluation-heavy`, which a worker with lanes runs at a lower
+ * CPU priority, docs/lanes.md), so it never holds a cheap one's slot, and is held back twice its cost
  * for each heavy device of its project, so more readings coalesce into it and the project's
  * heavy evaluations together hold about half of one worker slot, however many devices it has.
  * One project's expensive rules thus slow its own alerts, not other projects'
  * (docs/hostile-input.md, "Fair evaluation").
  */
-export function queueingFor(heavyCostMs: number | null, heavyDevicesOfProject: number): { priority: number; delay: number } {
-  if (heavyCostMs === null) return { priority: 1, delay: 0 };
-  return { priority: 2, delay: Math.min(MAX_YIELD_MS, Math.round(2 * heavyCostMs * Math.max(1, heavyDevicesOfProject))) };
+export function queueingFor(heavyCostMs: number | null, heavyDevicesOfProject: number): { heavy: boolean; delay: number } {
+  if (heavyCostMs === null) return { heavy: false, delay: 0 };
+  return { heavy: true, delay: Math.min(MAX_YIELD_MS, Math.round(2 * heavyCostMs * Math.max(1, heavyDevicesOfProject))) };
 }
 
 /**

@@ -178,12 +178,33 @@ function cpuOfName(name: string): number {
   return sum;
 }
 
+/**
+ * The low-priority lanes (docs/lanes.md) of a platform process, found as its children with
+ * LANE set, named `<process> lane`: they are processes of their own, measured like the others.
+ */
+export function lanesOf(procs: Proc[]): { name: string; pid: number }[] {
+  const parents = new Map(procs.map((p) => [p.child.pid, p.name]));
+  const lanes: { name: string; pid: number }[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const parent = parents.get(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      if (parent && /(^|\0)LANE=(api|worker)(\0|$)/.test(readFileSync(`/proc/${d}/environ`, 'utf8'))) lanes.push({ name: `${parent} lane`, pid: Number(d) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return lanes;
+}
+
 export type CpuSnapshot = Record<string, number>;
 
 /** CPU seconds so far of each platform process, this bench process (and sinks it runs), Postgres and Redis. */
 export function cpuSnapshot(procs: Proc[]): CpuSnapshot {
   return {
     ...Object.fromEntries(procs.map((p) => [p.name, cpuOf(p.child.pid)])),
+    ...Object.fromEntries(lanesOf(procs).map((l) => [l.name, cpuOf(l.pid)])),
     bench: cpuOf(process.pid),
     postgres: cpuOfName('postgres'),
     redis: cpuOfName('redis-server'),

@@ -108,6 +108,15 @@ export function buildConfig(env: Env): AppConfig {
 }
 
 /**
+ * The environment of a lane (docs/lanes.md) of this process: the same settings, as the lane's
+ * role, on a port of the kernel's choosing, without metrics port or migrations (its parent has
+ * run them).
+ */
+export function laneEnvironment(lane: Exclude<Env['LANE'], 'none'>): NodeJS.ProcessEnv {
+  return { ...process.env, LANE: lane, ROLE: lane, PORT: '0', METRICS_PORT: '0', MIGRATE_ON_START: 'false' };
+}
+
+/**
  * Reads the process environment (after `.env`, which never overrides a variable already set)
  * and validates it. `overrides` lets tests start an instance with other settings.
  */

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { laneEnvironment } from '../../config/app-config';
 
 /** The two lanes: the api's (large POST /telemetry bodies) and the worker's (the bulk ingest queue). */
 export type LaneKind = 'api' | 'worker';
@@ -50,7 +51,6 @@ export class LaneProcess {
 
   constructor(
     readonly kind: LaneKind,
-    private readonly env: NodeJS.ProcessEnv,
     private readonly shutdownGraceMs: number,
     private readonly events: LaneEvents = {},
   ) {
@@ -70,7 +70,7 @@ export class LaneProcess {
     if (this.stopping) return;
     this.startedAt = Date.now();
     const child = fork(ENTRY, [], {
-      env: { ...this.env, LANE: this.kind, ROLE: this.kind, PORT: '0', METRICS_PORT: '0', MIGRATE_ON_START: 'false' },
+      env: laneEnvironment(this.kind),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;

@@ -3,7 +3,7 @@ import { JobQueue } from '../../../core/queue/job-queue.service';
 import { RedisService } from '../../../core/redis/redis.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { evaluateDeviceJob, evaluateHeavyDeviceJob } from './evaluate-device.job';
-import { COST_TTL_MS, EvaluationCosts, HEAVY_EVALUATION_WORK, queueingFor } from './fair-queueing';
+import { COST_TTL_MS, EvaluationCosts, queueingFor } from './fair-queueing';
 
 /**
  * Coalesces evaluation requests per device. Each device has a generation counter that the
@@ -46,17 +46,14 @@ export class EvaluationScheduler {
   /**
    * Called by the evaluation processor when an evaluation is done: its work and how long it
    * took. A heavy one (see EvaluationCosts) leaves its time for the device's next scheduling
-   * to read. An evaluation that ran as heavy stays so while its work stays above
-   * HEAVY_EVALUATION_WORK: the process that ran it may see no other project to compare with
-   * (a worker's lane runs only heavy ones, docs/lanes.md).
+   * to read.
    */
   async finishEvaluation(scope: TenantScope, deviceId: number, done: { work: number; costMs: number; ranAsHeavy: boolean }): Promise<void> {
     const { work, costMs } = done;
     const now = Date.now();
     const heavyKey = this.heavyKey(scope.projectId);
     const tx = this.redis.client.multi();
-    const stillHeavy = done.ranAsHeavy && work >= HEAVY_EVALUATION_WORK;
-    if (this.costs.observe(scope.projectId, work, now) || stillHeavy) {
+    if (this.costs.observe(scope.projectId, work, now, done.ranAsHeavy)) {
       tx.set(this.costKey(deviceId), Math.round(costMs), 'PX', COST_TTL_MS).zadd(heavyKey, now + COST_TTL_MS, deviceId).pexpire(heavyKey, COST_TTL_MS);
     } else tx.del(this.costKey(deviceId)).zrem(heavyKey, deviceId);
     await tx.zremrangebyscore(heavyKey, '-inf', now).exec();

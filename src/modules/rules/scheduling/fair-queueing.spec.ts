@@ -64,4 +64,10 @@ describe('EvaluationCosts (by work: rules, plus window readings × conditions)',
     expect(costs.observe(1, large, 10)).toBe(true);
     expect(costs.observe(1, large, COST_TTL_MS + 20)).toBe(false);
   });
+
+  it('keeps an evaluation that ran as heavy heavy while its work stays large, alone or not', () => {
+    const costs = new EvaluationCosts();
+    expect(costs.observe(1, large, 0, true)).toBe(true); // a lane sees only heavy projects
+    expect(costs.observe(1, HEAVY_EVALUATION_WORK - 1, 10, true)).toBe(false);
+  });
 });

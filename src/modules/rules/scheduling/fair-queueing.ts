@@ -45,8 +45,12 @@ export function queueingFor(heavyCostMs: number | null, heavyDevicesOfProject: n
 export class EvaluationCosts {
   private readonly projects = new Map<number, { typical: number; at: number }>();
 
-  /** Records one evaluation of the project, by its work; whether it was heavy. */
-  observe(projectId: number, work: number, now: number): boolean {
+  /**
+   * Records one evaluation of the project, by its work; whether it was heavy. One that ran as
+   * heavy stays so while its work stays above HEAVY_EVALUATION_WORK: the process that ran it
+   * may see no other project to compare with (a worker's lane runs only heavy ones, docs/lanes.md).
+   */
+  observe(projectId: number, work: number, now: number, ranAsHeavy = false): boolean {
     const seen = this.projects.get(projectId);
     // A moving average in which one sample moves the typical work by at most 60%: a project
     // whose evaluations are heavy becomes so within a few, one outlier does not.
@@ -59,6 +63,6 @@ export class EvaluationCosts {
     }
     // The project's typical work decides, not this one: one large evaluation of a light project
     // (a rule just created) must not hold back its next.
-    return work >= HEAVY_EVALUATION_WORK && typical >= HEAVY_FACTOR * cheapest;
+    return work >= HEAVY_EVALUATION_WORK && (ranAsHeavy || typical >= HEAVY_FACTOR * cheapest);
   }
 }

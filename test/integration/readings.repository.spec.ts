@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { CommitBarrier } from '../../src/core/database/commit-barrier';
 import type { ReadingRow } from '../../src/modules/telemetry/reading-row';
 import { ReadingsRepository } from '../../src/modules/telemetry/readings.repository';
 import { expectedRollups, mergeRollups, Sent, toRollupRow } from '../support/analytics';
@@ -134,5 +135,24 @@ describe('ReadingsRepository.insertMany (real Postgres)', () => {
     expect(await stored('word')).toHaveLength(2);
     expect(await deltas('word')).toEqual([]);
     expect(await marks('word')).toEqual([]);
+  });
+
+  it('commits a "visible" flush without waiting for the WAL flush, for its own transaction only, and a CommitBarrier then has it on disk', async () => {
+    const qr = ds.createQueryRunner();
+    await qr.connect();
+    try {
+      // One connection for the insert and the checks after it.
+      const onOneConnection = new ReadingsRepository({ query: (sql: string, params: unknown[]) => qr.query(sql, params) } as unknown as DataSource);
+      expect(await onOneConnection.insertMany([row(t.devices[0], 'v1', at(40), { vis: 1 })], 'count', undefined, undefined, 'visible')).toBe(1);
+      expect(await stored('vis')).toEqual([[t.devices[0], 'v1', at(40), { vis: 1 }]]);
+      // The setting ended with the statement's transaction: the pooled connection commits synchronously again.
+      expect((await qr.query('SHOW synchronous_commit'))[0].synchronous_commit).toBe('on');
+      const [{ lsn }] = await qr.query('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+      await new CommitBarrier(ds).wait();
+      const [{ flushed }] = await qr.query('SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn AS flushed', [lsn]);
+      expect(flushed).toBe(true);
+    } finally {
+      await qr.release();
+    }
   });
 });

@@ -67,16 +67,19 @@ export class OwnRedis {
 export class OwnPostgres {
   readonly url: string;
 
+  /** `settings`: postgresql.conf entries of the new cluster (e.g. { wal_writer_delay: '10s' }). */
   constructor(
     readonly name: string,
     readonly port: number,
+    readonly settings: Record<string, string> = {},
   ) {
     this.url = `postgres://postgres@127.0.0.1:${port}/watchpost`;
   }
 
   async create(): Promise<this> {
     this.drop();
-    execFileSync('pg_createcluster', ['15', this.name, '-p', String(this.port), '--', '--auth=trust'], { stdio: 'ignore' });
+    const options = Object.entries(this.settings).flatMap(([k, v]) => ['-o', `${k}=${v}`]);
+    execFileSync('pg_createcluster', ['15', this.name, '-p', String(this.port), ...options, '--', '--auth=trust'], { stdio: 'ignore' });
     this.start();
     await until(`postgres on ${this.port}`, async () => {
       const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:${this.port}/postgres` });
@@ -98,6 +101,15 @@ export class OwnPostgres {
   /** Fast shutdown: sessions are ended, new connections refused until `start`. */
   stop(): void {
     execFileSync('pg_ctlcluster', ['15', this.name, 'stop', '-m', 'fast'], { stdio: 'ignore' });
+  }
+
+  /**
+   * A crash: immediate shutdown, every server process quits at once, without a checkpoint
+   * and without writing what is still in its WAL buffers (as after a kill -9 of a backend);
+   * the next `start` recovers from the WAL on disk.
+   */
+  crash(): void {
+    execFileSync('pg_ctlcluster', ['15', this.name, 'stop', '-m', 'immediate'], { stdio: 'ignore' });
   }
 
   async waitUp(): Promise<void> {

@@ -2,6 +2,7 @@ import { DynamicModule, Global, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../../config/app-config';
+import { CommitBarrier } from './commit-barrier';
 import { dataSourceOptions } from './data-source';
 import { ensureDatabase } from './ensure-database';
 import { runMigrations } from './migrate';
@@ -27,6 +28,8 @@ export class DatabaseModule {
           },
         }),
       ],
+      providers: [CommitBarrier],
+      exports: [CommitBarrier],
     };
   }
 }

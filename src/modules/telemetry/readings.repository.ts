@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { SqlParams } from '../../core/database/sql-params';
+import type { CommitMode } from '../../core/database/commit-barrier';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import type { HasRollups } from '../analytics/freshness/rollup-changes';
 import { rollupChangesFragment } from '../analytics/freshness/rollup-changes.fragment';
@@ -73,10 +74,14 @@ export class ReadingsRepository {
    * `count` only how many were new, which is cheaper. The projects whose hours the committed
    * statement marked for a rebuild are added to `marked`. Only metrics with rollups
    * (`hasRollups`, which the writer asks analytics for; absent: all) record rollup changes.
+   * `commit: 'visible'` commits without waiting for the WAL flush (`synchronous_commit` off for
+   * this statement's transaction only): the rows are visible at once, and the caller must wait
+   * for `CommitBarrier` before it counts them durable (docs/ingest.md, "Visible first, durable
+   * before the job is acknowledged").
    */
-  async insertMany(rows: readonly ReadingRow[], mode: 'count', marked?: Set<number>, hasRollups?: HasRollups): Promise<number>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'keys', marked?: Set<number>, hasRollups?: HasRollups): Promise<{ device_id: number; event_id: string }[]>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked?: Set<number>, hasRollups?: HasRollups) {
+  async insertMany(rows: readonly ReadingRow[], mode: 'count', marked?: Set<number>, hasRollups?: HasRollups, commit?: CommitMode): Promise<number>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'keys', marked?: Set<number>, hasRollups?: HasRollups, commit?: CommitMode): Promise<{ device_id: number; event_id: string }[]>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked?: Set<number>, hasRollups?: HasRollups, commit: CommitMode = 'durable') {
     if (!rows.length) return mode === 'count' ? 0 : [];
     const unique = firstOfEachIdentity(rows);
     const cols = { p: [] as number[], d: [] as number[], e: [] as string[], t: [] as string[], r: [] as string[], j: [] as unknown[] };
@@ -95,8 +100,8 @@ export class ReadingsRepository {
     const j = q.add(JSON.stringify(cols.j));
     const rollups = rollupChangesFragment(unique, { projectIds: p, deviceIds: d, eventIds: e, times: t, inserted: 'inserted' }, q, hasRollups);
     const result: { device_id: number; event_id: string }[] | { n: number }[] = await this.ds.query(
-      `WITH arrived AS (
-         SELECT device_id, max(received_at) AS at FROM unnest(${d}::bigint[], ${r}::timestamptz[]) AS u(device_id, received_at)
+      `WITH ${commit === 'visible' ? `commit_mode AS (SELECT set_config('synchronous_commit', 'off', true)), ` : ''}arrived AS (
+         SELECT device_id, max(received_at) AS at FROM unnest(${d}::bigint[], ${r}::timestamptz[]) AS u(device_id, received_at)${commit === 'visible' ? ', commit_mode' : ''}
           GROUP BY device_id
        ), locked AS (
          SELECT d.id, d.last_seen_at, a.at FROM devices d JOIN arrived a ON a.device_id = d.id

@@ -140,16 +140,21 @@ export class TelemetryIngestService {
   }
 
   /**
-   * The worker's path: makes a queued batch durable through the coalescing writer (marking
-   * the device seen in the same statement), then asks for the device's evaluation. Every step
+   * The worker's path: stores a queued batch through the coalescing writer (marking the
+   * device seen in the same statement), asks for the device's evaluation as soon as the
+   * readings are visible, and returns (so the job is acknowledged) only once their commit is
+   * on disk: a crash before that loses the job's acknowledgement, not its readings, and the
+   * job runs again. An evaluation that changes anything commits synchronously, which flushes
+   * these readings first, so nothing durable ever rests on readings that are not. Every step
    * is safe to repeat, so a job retried after a crash at any point converges.
    */
   async store(payload: IngestReadingsPayload): Promise<void> {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
     await this.writer.write(this.rowsOf(payload));
-    done();
     await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload);
+    await this.writer.durable();
+    done();
   }
 
   /**

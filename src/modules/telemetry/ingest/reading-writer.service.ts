@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Coalescer } from '../../../core/database/coalescer';
+import { CommitBarrier } from '../../../core/database/commit-barrier';
 import { Metrics } from '../../../core/metrics/metrics.service';
 import type { HasRollups } from '../../analytics/freshness/rollup-changes';
 import { RollupFreshnessService } from '../../analytics/freshness/rollup-freshness.service';
@@ -41,13 +42,14 @@ export interface WriteOutcome {
 }
 
 /**
- * Writes queued readings durably, coalescing concurrent callers: with a deep queue the worker
+ * Writes queued readings, coalescing concurrent callers: with a deep queue the worker
  * runs many ingest jobs at once, so small jobs turn into large inserts by themselves; with a
  * shallow one a write goes out at once. Flushes take the projects' jobs in turn, and small
- * batches have a flush slot of their own. A caller's
- * promise resolves when its readings are committed (new ones stored, duplicates skipped,
- * refused ones kept in failed_readings: see `insertIsolating`). A flush that marked hours
- * for a rebuild (a backfill) then queues their catch-up (docs/analytics.md). docs/ingest.md.
+ * batches have a flush slot of their own. A caller's promise resolves when its readings are
+ * committed and visible (new ones stored, duplicates skipped, refused ones kept in
+ * failed_readings: see `insertIsolating`), before the commit is flushed to disk: the caller
+ * awaits `durable()` before it acknowledges them. A flush that marked hours for a rebuild (a
+ * backfill) then queues their catch-up (docs/analytics.md). docs/ingest.md.
  */
 @Injectable()
 export class ReadingWriter {
@@ -59,6 +61,7 @@ export class ReadingWriter {
     private readonly failures: FailedReadingsRepository,
     private readonly metrics: Metrics,
     private readonly rollups: RollupFreshnessService,
+    private readonly barrier: CommitBarrier,
   ) {
     this.coalescer = new Coalescer<readonly ReadingRow[]>({
       flush: async (batches) => this.insert(batches.flat(), 'count'),
@@ -71,12 +74,21 @@ export class ReadingWriter {
     });
   }
 
-  /** The worker's path: coalesced with other jobs. */
+  /**
+   * The worker's path: coalesced with other jobs, committed without waiting for the WAL
+   * flush, so neither the readings' visibility nor the next flush waits for another
+   * project's WAL to reach the disk. Not durable until `durable()` resolves.
+   */
   write(rows: readonly ReadingRow[]): Promise<void> {
     return rows.length ? this.coalescer.submit(rows) : Promise.resolve();
   }
 
-  /** wait=true: the batch's own statement, so the database decides which of concurrent senders stored a reading. */
+  /** Resolves once every write this process committed before the call is on disk. */
+  durable(): Promise<void> {
+    return this.barrier.wait();
+  }
+
+  /** wait=true: the batch's own statement, durable when it resolves, so the database decides which of concurrent senders stored a reading. */
   async writeNow(rows: readonly ReadingRow[]): Promise<WriteOutcome> {
     const out: WriteOutcome = { stored: new Set(), failed: new Set() };
     await this.insert(rows, 'keys', out);
@@ -106,7 +118,7 @@ export class ReadingWriter {
    */
   private async insertIsolating(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked: Set<number>, hasRollups: HasRollups, out?: WriteOutcome): Promise<void> {
     try {
-      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count', marked, hasRollups));
+      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count', marked, hasRollups, 'visible'));
       else {
         const keys = await this.repo.insertMany(rows, 'keys', marked, hasRollups);
         this.metrics.readingsStored.inc(keys.length);

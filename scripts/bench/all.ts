@@ -36,7 +36,7 @@ import { runConsoleBenchInto } from './console';
  *  5. no-data rules (no-data.ts): firing lag of NO_DATA_STOPPING of NO_DATA_DEVICES watched
  *     devices going quiet, and POST → stored latency and CPU with and without the rule under
  *     NO_DATA_RATE one-reading POSTs/s (NO_DATA_SECONDS, 30, is the rule's no_data_seconds).
- *  6. noisy neighbour (noisy.ts): project B's POST → stored and POST → webhook p50/p99 at 1,000
+ *  6. noisy neighbour (noisy.ts): project B's POST → stored (visible), POST → durable and POST → webhook p50/p99 at 1,000
  *     readings/s, alone and while project A sends wide events and many-metric batches, for
  *     NOISY_SECONDS (60) each (B's breaches come every 250 ms: ~240 webhooks a side, so p99 is
  *     not just the slowest one), A at most NOISY_A_POSTS_PER_SECOND (4); after the memory figures.
@@ -591,7 +591,7 @@ async function main(): Promise<void> {
     for (const [name, mb] of Object.entries(peak)) {
       row(`memory: peak RSS ${name}`, mb === null ? 'n/a' : `${fmt(mb)} MB`, `≤ ${TARGETS.processMb} MB`, mb !== null && mb <= TARGETS.processMb);
     }
-    for (const [k, label] of [['stored', 'POST → stored'], ['webhook', 'POST → webhook']] as const) {
+    for (const [k, label] of [['stored', 'POST → stored'], ['durable', 'POST → durable'], ['webhook', 'POST → webhook']] as const) {
       const [alone, busy] = [noisy.without_a[k], noisy.with_a[k]];
       row(`noisy: B ${label} p50 / p99 alone`, `${fmt(alone.p50)} / ${fmt(alone.p99)} ms`);
       row(`noisy: B ${label} p50 / p99 with A`, `${fmt(busy.p50)} / ${fmt(busy.p99)} ms`, '≤ 1.5× alone (p99)', busy.p99 <= 1.5 * alone.p99);

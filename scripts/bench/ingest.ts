@@ -130,6 +130,11 @@ export async function runIngest(o: IngestOptions, bodies = prepareBodies(o)): Pr
       if (Date.now() - movedAt > STALL_MS) throw new Error(`only ${stored} of ${readings} readings durable, none more for ${STALL_MS / 1000} s: is a worker running?`);
       if (stored < readings) await new Promise((r) => setTimeout(r, 100));
     }
+    // Visible is not yet durable: the writer commits without waiting for the WAL flush
+    // (docs/ingest.md, "Visible first, durable before the job is acknowledged"), so the clock
+    // stops once the WAL is on disk as far as it reached when the last reading was seen.
+    const [{ lsn }] = (await db.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows;
+    while (!(await db.query('SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn AS f', [lsn])).rows[0].f) await new Promise((r) => setTimeout(r, 5));
     const platformMs = Date.now() - started;
     agent.destroy();
     o.afterPlatform?.();

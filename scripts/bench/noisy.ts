@@ -9,7 +9,7 @@ import { api, benchEnv, dropDatabase, percentile, pg, Proc, seedTenant, startPro
  * The "noisy neighbour" phase of `npm run bench` (issue 13): project B streams `rate`
  * readings/s with 20 rules and a webhook (alerts.ts's load, a breach every 250 ms) and sends a
  * one-reading probe batch every PROBE_MS; for B it reports POST → stored (the probe's identity
- * committed) and POST answer → webhook, p50/p99, first alone, then while project A sends, as
+ * committed and visible), POST → durable (its commit on disk) and POST answer → webhook, p50/p99, first alone, then while project A sends, as
  * fast as its pace allows (`aPostsPerSecond`, closed loop: at most A_SENDERS requests in
  * flight), 10,000-key events and 5,000-event batches of 5,000 distinct metrics, with 20 rules
  * of window_n 10,000 over its narrow devices. docs/ingest.md explains what it shows.
@@ -40,7 +40,10 @@ export interface Latency {
 }
 
 export interface NoisySide {
+  /** Until the probe's reading is visible (committed). */
   stored: Latency & { missing: number };
+  /** Until its commit is on disk (the WAL flushed past where it was when the reading was seen). */
+  durable: Latency & { missing: number };
   webhook: Latency & { breaches: number; missing: number };
 }
 
@@ -50,8 +53,15 @@ export interface NoisyResult {
   a_sent: { wide_events: number; metric_batches: number; readings: number; distinct_metrics: number; seconds: number };
   /** B's p99 with A over without A. */
   stored_p99_ratio: number;
+  durable_p99_ratio: number;
   webhook_p99_ratio: number;
 }
+
+/** A WAL position ("16/B374D848") as a number. */
+const lsnOf = (text: string): bigint => {
+  const [hi, lo] = text.split('/');
+  return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
+};
 
 const summary = (xs: number[]): Latency => {
   const s = [...xs].sort((a, b) => a - b);
@@ -127,7 +137,10 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     arrivals.latencies.length = 0;
     arrivals.pending.clear();
     const stored: number[] = [];
+    const durable: number[] = [];
     const pending = new Map<string, { deviceId: number; t0: number }>();
+    /** Seen, not yet known on disk: the WAL insert position when seen (the commit is before it). */
+    const unflushed = new Map<string, { t0: number; lsn: bigint }>();
     let running = true;
     let stopAt = Infinity;
     const probes = (async () => {
@@ -146,17 +159,28 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
       }
     })();
     const poller = (async () => {
-      while (running || pending.size) {
+      while (running || pending.size || unflushed.size) {
         if (pending.size) {
           const ids = [...pending.keys()];
           const found = await db.query(
-            `SELECT event_id FROM reading_identities WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
+            `SELECT event_id, pg_current_wal_insert_lsn()::text AS lsn FROM reading_identities WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
             [ids.map((k) => pending.get(k)!.deviceId), ids],
           );
           const at = performance.now();
           for (const r of found.rows) {
-            stored.push(at - pending.get(r.event_id)!.t0);
+            const { t0 } = pending.get(r.event_id)!;
+            stored.push(at - t0);
+            unflushed.set(r.event_id, { t0, lsn: lsnOf(r.lsn) });
             pending.delete(r.event_id);
+          }
+        }
+        if (unflushed.size) {
+          const flushed = lsnOf((await db.query('SELECT pg_current_wal_flush_lsn()::text AS f')).rows[0].f);
+          const at = performance.now();
+          for (const [id, u] of unflushed) {
+            if (u.lsn > flushed) continue;
+            durable.push(at - u.t0);
+            unflushed.delete(id);
           }
         }
         await new Promise((r) => setTimeout(r, 10));
@@ -169,7 +193,11 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     stopAt = performance.now();
     await probes;
     await poller;
-    return { stored: { ...summary(stored), missing: pending.size }, webhook: { ...summary(arrivals.latencies), breaches: load.breaches, missing: arrivals.pending.size } };
+    return {
+      stored: { ...summary(stored), missing: pending.size },
+      durable: { ...summary(durable), missing: pending.size + unflushed.size },
+      webhook: { ...summary(arrivals.latencies), breaches: load.breaches, missing: arrivals.pending.size },
+    };
   }
 
   try {
@@ -179,7 +207,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     }
     log(`noisy neighbour: project B alone (${o.rate} readings/s, 20 rules, a probe every ${PROBE_MS} ms) for ${o.seconds} s…`);
     const without = await side();
-    log(`  B alone: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
+    log(`  B alone: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → durable ${without.durable.p50}/${without.durable.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
     log(`noisy neighbour: B again while A sends 10,000-key events and 5,000-metric batches (${o.aPostsPerSecond} POST/s at most) with 20 window_n 10,000 rules…`);
     const aLoad = startA({ apiUrl: o.apiUrl, auth: a.auth, devices: a.devices, aPostsPerSecond: o.aPostsPerSecond });
     let withA: NoisySide;
@@ -189,12 +217,13 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     } finally {
       aSent = await aLoad.stop();
     }
-    log(`  B with A: POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);
+    log(`  B with A: POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → durable ${withA.durable.p50}/${withA.durable.p99} ms; POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);
     return {
       without_a: without,
       with_a: withA,
       a_sent: aSent,
       stored_p99_ratio: Math.round((withA.stored.p99 / without.stored.p99) * 100) / 100,
+      durable_p99_ratio: Math.round((withA.durable.p99 / without.durable.p99) * 100) / 100,
       webhook_p99_ratio: Math.round((withA.webhook.p99 / without.webhook.p99) * 100) / 100,
     };
   } finally {

@@ -45,6 +45,8 @@ export interface AppConfig {
     nice: number;
     /** POST /telemetry bodies at least this long (or compressed, or of unknown length) go to the api's lane. */
     bodyBytes: number;
+    /** A lane silent on its heartbeat this long is killed and restarted. */
+    timeoutMs: number;
     /** The lane this process is, if it is one. */
     self: Env['LANE'];
   };
@@ -92,6 +94,7 @@ export function buildConfig(env: Env): AppConfig {
       enabled: env.LOW_PRIORITY_LANES,
       nice: env.LOW_PRIORITY_NICE,
       bodyBytes: env.LOW_PRIORITY_BODY_BYTES,
+      timeoutMs: env.LOW_PRIORITY_LANE_TIMEOUT_MS,
       self: env.LANE,
     },
     webhooks: {

@@ -53,6 +53,7 @@ describe('parseEnv', () => {
       LOW_PRIORITY_LANES: true,
       LOW_PRIORITY_NICE: 15,
       LOW_PRIORITY_BODY_BYTES: 65536,
+      LOW_PRIORITY_LANE_TIMEOUT_MS: 30_000,
       LANE: 'none',
     });
   });

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 import { RunningApp, scrapeMetrics, startApp } from '../support/app';
+import { expectError } from '../support/errors';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
 import { countReadings, Event, openDb, waitFor } from '../support/telemetry';
 
@@ -214,6 +215,43 @@ describe('low-priority lanes for large batches', () => {
       const after = await stored();
       expect((await tenant.http.post('/telemetry', large())).status).toBe(202);
       await waitFor(stored, (n) => n === after + LARGE, { timeoutMs: 60_000, what: 'a large batch stored by the new lanes' });
+    },
+    180_000,
+  );
+
+  it(
+    'replaces a lane that stops answering: a request it held is answered 503 with Retry-After, not left hanging',
+    async () => {
+      const other = await startApp({ LOW_PRIORITY_LANES: 'true', LOW_PRIORITY_LANE_TIMEOUT_MS: '2000' });
+      try {
+        const t = await createTenant(other);
+        const d = await createDevice(t);
+        const ready = async () => {
+          const m = await scrapeMetrics(other);
+          return m('watchpost_lane_ready{lane="api"}', 0) === 1 && m('watchpost_lane_ready{lane="worker"}', 0) === 1;
+        };
+        await waitFor(ready, (ok) => ok, { timeoutMs: 60_000, intervalMs: 200, what: 'both lanes ready' });
+        const old = lanesOf(other.proc.proc.pid!);
+        process.kill(old.api, 'SIGSTOP');
+        process.kill(old.worker, 'SIGSTOP');
+        // Forwarded to the stopped api lane before its parent gives up on it.
+        const held = await t.http.post('/telemetry', { ...large(), device_external_id: d.external_id });
+        expectError(held, 503, 'TELEMETRY.UNAVAILABLE');
+        expect(held.headers.get('retry-after')).not.toBeNull();
+        // Both were killed (a stopped process too) and come back as new processes at nice 15.
+        await waitFor(async () => [old.api, old.worker].filter(alive).length, (n) => n === 0, { timeoutMs: 20_000, intervalMs: 100, what: 'the hung lanes killed' });
+        await waitFor(ready, (ok) => ok, { timeoutMs: 60_000, intervalMs: 200, what: 'both lanes back' });
+        const now = lanesOf(other.proc.proc.pid!);
+        expect(now.api).not.toBe(old.api);
+        expect(now.worker).not.toBe(old.worker);
+        for (const pid of Object.values(now)) expect(new Set(threadNices(pid))).toEqual(new Set([15]));
+        // The client's retry of the refused batch is taken and stored.
+        const retried = await t.http.post('/telemetry', { ...large(), device_external_id: d.external_id });
+        expect(retried.status).toBe(202);
+        await waitFor(() => countReadings(db, { deviceId: d.id }), (n) => n === LARGE, { timeoutMs: 60_000, what: 'the retried batch stored' });
+      } finally {
+        await other.close();
+      }
     },
     180_000,
   );

@@ -22,12 +22,13 @@ export function lowerOwnPriority(nice: number): void {
 
 /**
  * A lane's side of the IPC channel: tells its parent it is ready (the api lane with its
- * port), answers for its metrics, and shuts down gracefully (SIGTERM's path) when the
- * channel closes, i.e. when its parent is gone.
+ * port), answers its heartbeat and for its metrics, and shuts down gracefully (SIGTERM's
+ * path) when the channel closes, i.e. when its parent is gone.
  */
 export function serveAsLane(nice: number, metrics: Metrics, port?: number): void {
   lowerOwnPriority(nice);
   process.on('message', (m: LaneMessage) => {
+    if (m.type === 'ping') process.send?.({ type: 'pong' } satisfies LaneMessage);
     if (m.type !== 'metrics?') return;
     void metrics.ownCounts().then((values) => process.send?.({ type: 'metrics', id: m.id, metrics: values } satisfies LaneMessage));
   });

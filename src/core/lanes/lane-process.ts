@@ -12,6 +12,8 @@ export type LaneMetrics = MetricObjectWithValues<MetricValue<string>>[];
 /** What a lane and its parent say to each other over Node's IPC channel. */
 export type LaneMessage =
   | { type: 'ready'; port?: number }
+  | { type: 'ping' }
+  | { type: 'pong' }
   | { type: 'metrics?'; id: number }
   | { type: 'metrics'; id: number; metrics: LaneMetrics };
 
@@ -21,6 +23,8 @@ const RESTART_MAX_MS = 30_000;
 const HEALTHY_RUN_MS = 60_000;
 const METRICS_TIMEOUT_MS = 2_000;
 const STOP_GRACE_EXTRA_MS = 2_000;
+/** Heartbeats per timeout: a lane is pinged this many times before it counts as hung. */
+const PINGS_PER_TIMEOUT = 3;
 /** The platform's entry point (dist/src/main.js), which starts a lane when LANE is set. */
 const ENTRY = path.join(__dirname, '..', '..', 'main.js');
 
@@ -48,10 +52,14 @@ export class LaneProcess {
   private restartTimer: NodeJS.Timeout | null = null;
   private nextId = 0;
   private readonly waiting = new Map<number, (m: LaneMetrics) => void>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private heardAt = 0;
 
+  /** `timeoutMs`: a ready lane that sends nothing for this long, heartbeat answers included, is killed and restarted. */
   constructor(
     readonly kind: LaneKind,
     private readonly shutdownGraceMs: number,
+    private readonly timeoutMs: number,
     private readonly events: LaneEvents = {},
   ) {
     this.log = new Logger(`Lane:${kind}`);
@@ -74,7 +82,10 @@ export class LaneProcess {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;
-    child.on('message', (m: LaneMessage) => this.onMessage(m));
+    child.on('message', (m: LaneMessage) => {
+      this.heardAt = Date.now();
+      this.onMessage(m);
+    });
     child.on('error', (err) => this.log.warn(`lane process error: ${err.message}`));
     child.on('exit', (code, signal) => this.onExit(child, code, signal));
   }
@@ -105,6 +116,27 @@ export class LaneProcess {
     if (this.restartTimer) clearTimeout(this.restartTimer);
   }
 
+  /**
+   * While the lane is ready, pings it a few times per timeout; a lane that has said nothing
+   * for the whole timeout (stopped, or its event loop stuck) is killed, so the usual restart
+   * follows and its parent does its work meanwhile. A request forwarded to it fails with the
+   * lane and is answered 503 (`forward-to-lane.ts`). Not while it starts: readiness counts.
+   */
+  private watch(child: ChildProcess): void {
+    this.heardAt = Date.now();
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (this.child !== child || !child.connected) return;
+      if (Date.now() - this.heardAt > this.timeoutMs) {
+        this.log.warn(`lane (pid ${child.pid}) has not answered for ${this.timeoutMs} ms; killing it`);
+        child.kill('SIGKILL');
+        return;
+      }
+      child.send({ type: 'ping' } satisfies LaneMessage, () => undefined);
+    }, Math.max(100, Math.floor(this.timeoutMs / PINGS_PER_TIMEOUT)));
+    this.heartbeat.unref();
+  }
+
   /** Stops the lane (SIGTERM: it finishes what it holds) and waits for it, for its grace and a little more. */
   async stop(): Promise<void> {
     this.noMoreRestarts();
@@ -122,6 +154,7 @@ export class LaneProcess {
       this.port = m.port;
       this.isReady = true;
       this.log.log(`lane ready (pid ${this.child?.pid}${m.port ? `, port ${m.port}` : ''})`);
+      if (this.child) this.watch(this.child);
       this.events.ready?.(m.port);
     } else if (m.type === 'metrics') {
       const resolve = this.waiting.get(m.id);
@@ -132,6 +165,8 @@ export class LaneProcess {
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     const wasReady = this.isReady;
     this.isReady = false;
     this.child = null;

@@ -55,7 +55,7 @@ export class Lanes implements OnModuleDestroy {
   }
 
   private startLane(kind: LaneKind, events = {}): void {
-    const lane = new LaneProcess(kind, this.config.shutdownGraceMs, events);
+    const lane = new LaneProcess(kind, this.config.shutdownGraceMs, this.config.lanes.timeoutMs, events);
     this.running.set(kind, lane);
     lane.start();
   }

@@ -109,7 +109,7 @@ async function writerInsert(rec: Recorder): Promise<void> {
     data,
   });
   rec.scenario(
-    'ReadingsRepository.insertMany(rows, "count", …, "visible") as the coalescing writer issues it (committed without waiting for the WAL flush): live data of two devices (temp: two values in minute 10:00, so a delta ' +
+    'ReadingsRepository.insertMany(rows, "count", { commit: "visible" }) as the coalescing writer issues it (committed without waiting for the WAL flush): live data of two devices (temp: two values in minute 10:00, so a delta ' +
       'aggregated in SQL; hum: one value, so a single delta row) and a backfill of device 12 over five minutes of hour 08 (deltas if the hour has rollups, else a mark)',
     inserted,
   );
@@ -120,9 +120,7 @@ async function writerInsert(rec: Recorder): Promise<void> {
       ...[0, 1, 2, 3, 4].map((m) => row(12, `b${m}`, `2026-03-01T08:0${m}:00.000Z`, { temp: 18 + m })),
     ],
     'count',
-    undefined,
-    undefined,
-    'visible',
+    { commit: 'visible' },
   );
   rec.scenario('ReadingsRepository.insertMany(rows, "keys"): readings without a number record no rollup change');
   await repo.insertMany([row(11, 'e3', '2026-03-01T10:00:03.000Z', { label: 'idle' })], 'keys');

@@ -143,7 +143,7 @@ describe('ReadingsRepository.insertMany (real Postgres)', () => {
     try {
       // One connection for the insert and the checks after it.
       const onOneConnection = new ReadingsRepository({ query: (sql: string, params: unknown[]) => qr.query(sql, params) } as unknown as DataSource);
-      expect(await onOneConnection.insertMany([row(t.devices[0], 'v1', at(40), { vis: 1 })], 'count', undefined, undefined, 'visible')).toBe(1);
+      expect(await onOneConnection.insertMany([row(t.devices[0], 'v1', at(40), { vis: 1 })], 'count', { commit: 'visible' })).toBe(1);
       expect(await stored('vis')).toEqual([[t.devices[0], 'v1', at(40), { vis: 1 }]]);
       // The setting ended with the statement's transaction: the pooled connection commits synchronously again.
       expect((await qr.query('SHOW synchronous_commit'))[0].synchronous_commit).toBe('on');

@@ -41,7 +41,7 @@ describe('RollupFreshnessRepository.catchUpMarked (real Postgres)', () => {
       receivedAt: new Date(v.ms).toISOString(),
       data: Object.fromEntries(metrics.map((m, k) => [m, v.value + k])),
     }));
-    await readings.insertMany(rows, 'count', marked);
+    await readings.insertMany(rows, 'count', { marked });
     return Object.fromEntries(metrics.map((m, k) => [m, values.map((v): Sent => ({ deviceId: tenant.devices[v.device], ms: v.ms, value: v.value + k }))]));
   };
   /** Values in `minutes` of the hour starting at `hour`, spread over the devices. */

@@ -47,14 +47,14 @@ describe('RollupMetrics (real Postgres)', () => {
     const metrics = metricsOf(3);
     const first = rows(t, [{ a: 1, b: 2, label: 'not a number' }, { c: 3, d: 4 }]);
     const has = await metrics.admit(first);
-    await readings.insertMany(first, 'count', undefined, has);
+    await readings.insertMany(first, 'count', { hasRollups: has });
     expect(await registered(t)).toEqual(['a', 'b', 'c']);
     expect(await deltaMetrics(t)).toEqual(['a', 'b', 'c']);
 
     // Full: a new metric is refused without asking again; the admitted ones keep their rollups.
     const later = rows(t, [{ a: 5, e: 6, d: 7 }]);
     const again = await metrics.admit(later);
-    await readings.insertMany(later, 'count', undefined, again);
+    await readings.insertMany(later, 'count', { hasRollups: again });
     expect(await registered(t)).toEqual(['a', 'b', 'c']);
     expect(await ds.query(`SELECT count(*)::int AS n FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'a'`, [t.projectId])).toEqual([{ n: 2 }]);
     expect(await deltaMetrics(t)).toEqual(['a', 'b', 'c']);
@@ -63,7 +63,7 @@ describe('RollupMetrics (real Postgres)', () => {
     const other = metricsOf(3);
     expect(await other.sourceOf(t.projectId, 'zzz')).toBe('readings');
     const third = rows(t, [{ b: 8, zzz: 9 }]);
-    await readings.insertMany(third, 'count', undefined, await other.admit(third));
+    await readings.insertMany(third, 'count', { hasRollups: await other.admit(third) });
     expect(await ds.query(`SELECT count(*)::int AS n FROM metric_rollup_deltas WHERE project_id = $1 AND metric = 'b'`, [t.projectId])).toEqual([{ n: 2 }]);
     expect(await deltaMetrics(t)).toEqual(['a', 'b', 'c']);
   });

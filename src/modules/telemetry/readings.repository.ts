@@ -51,6 +51,15 @@ function rangeClauses(range: ReadingRange, q: SqlParams): string[] {
  * must be one statement per flush, and the reads must use the (device_id, ts) index and
  * partition pruning, which is easiest to guarantee by writing the queries by hand.
  */
+/** How `insertMany` records and commits (see there). */
+export interface InsertOptions {
+  /** Receives the projects whose hours the committed statement marked for a rebuild. */
+  marked?: Set<number>;
+  /** Which metrics record rollup changes; absent: all. */
+  hasRollups?: HasRollups;
+  commit?: CommitMode;
+}
+
 @Injectable()
 export class ReadingsRepository {
   constructor(private readonly ds: DataSource) {}
@@ -79,9 +88,9 @@ export class ReadingsRepository {
    * for `CommitBarrier` before it counts them durable (docs/ingest.md, "Visible first, durable
    * before the job is acknowledged").
    */
-  async insertMany(rows: readonly ReadingRow[], mode: 'count', marked?: Set<number>, hasRollups?: HasRollups, commit?: CommitMode): Promise<number>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'keys', marked?: Set<number>, hasRollups?: HasRollups, commit?: CommitMode): Promise<{ device_id: number; event_id: string }[]>;
-  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked?: Set<number>, hasRollups?: HasRollups, commit: CommitMode = 'durable') {
+  async insertMany(rows: readonly ReadingRow[], mode: 'count', options?: InsertOptions): Promise<number>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'keys', options?: InsertOptions): Promise<{ device_id: number; event_id: string }[]>;
+  async insertMany(rows: readonly ReadingRow[], mode: 'count' | 'keys', { marked, hasRollups, commit = 'durable' }: InsertOptions = {}) {
     if (!rows.length) return mode === 'count' ? 0 : [];
     const unique = firstOfEachIdentity(rows);
     const cols = { p: [] as number[], d: [] as number[], e: [] as string[], t: [] as string[], r: [] as string[], j: [] as unknown[] };
@@ -99,9 +108,10 @@ export class ReadingsRepository {
     // parameter would escape every element.
     const j = q.add(JSON.stringify(cols.j));
     const rollups = rollupChangesFragment(unique, { projectIds: p, deviceIds: d, eventIds: e, times: t, inserted: 'inserted' }, q, hasRollups);
+    const visible = commit === 'visible';
     const result: { device_id: number; event_id: string }[] | { n: number }[] = await this.ds.query(
-      `WITH ${commit === 'visible' ? `commit_mode AS (SELECT set_config('synchronous_commit', 'off', true)), ` : ''}arrived AS (
-         SELECT device_id, max(received_at) AS at FROM unnest(${d}::bigint[], ${r}::timestamptz[]) AS u(device_id, received_at)${commit === 'visible' ? ', commit_mode' : ''}
+      `WITH ${visible ? `commit_mode AS (SELECT set_config('synchronous_commit', 'off', true)), ` : ''}arrived AS (
+         SELECT device_id, max(received_at) AS at FROM unnest(${d}::bigint[], ${r}::timestamptz[]) AS u(device_id, received_at)${visible ? ', commit_mode' : ''}
           GROUP BY device_id
        ), locked AS (
          SELECT d.id, d.last_seen_at, a.at FROM devices d JOIN arrived a ON a.device_id = d.id

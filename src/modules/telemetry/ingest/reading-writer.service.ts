@@ -118,9 +118,9 @@ export class ReadingWriter {
    */
   private async insertIsolating(rows: readonly ReadingRow[], mode: 'count' | 'keys', marked: Set<number>, hasRollups: HasRollups, out?: WriteOutcome): Promise<void> {
     try {
-      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count', marked, hasRollups, 'visible'));
+      if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count', { marked, hasRollups, commit: 'visible' }));
       else {
-        const keys = await this.repo.insertMany(rows, 'keys', marked, hasRollups);
+        const keys = await this.repo.insertMany(rows, 'keys', { marked, hasRollups });
         this.metrics.readingsStored.inc(keys.length);
         for (const k of keys) out?.stored.add(readingKey(Number(k.device_id), k.event_id));
       }

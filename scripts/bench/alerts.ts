@@ -43,6 +43,8 @@ export async function seedRules(url: string, tenant: AlertTenant): Promise<numbe
 export class Arrivals {
   readonly pending = new Map<number, number>();
   readonly latencies: number[] = [];
+  /** When each breach of `latencies` was answered (its t0), in the same order. */
+  readonly sentAt: number[] = [];
 
   expect(deviceId: number, t0: number): void {
     this.pending.set(deviceId, t0);
@@ -53,6 +55,7 @@ export class Arrivals {
     const t0 = this.pending.get(deviceId);
     if (t0 === undefined) return false;
     this.latencies.push(t1 - t0);
+    this.sentAt.push(t0);
     this.pending.delete(deviceId);
     return true;
   }
@@ -68,6 +71,8 @@ export interface AlertLoadOptions {
   breachMs: number;
   /** How long to wait for the last breaches' alerts after the load ends. */
   drainMs?: number;
+  /** Ends the load before `seconds` once aborted. */
+  signal?: AbortSignal;
   /** Called every tick (about every 100 ms). */
   onTick?: (s: { elapsedMs: number; sent: number; breaches: number; seen: number }) => void;
 }
@@ -118,7 +123,7 @@ export async function runAlertLoad(o: AlertLoadOptions): Promise<AlertLoadResult
   const breaching = new Set<string>();
   const tick = () => o.onTick?.({ elapsedMs: Date.now() - started, sent, breaches, seen: arrivals.latencies.length });
   try {
-    while (Date.now() - started < SECONDS * 1000) {
+    while (Date.now() - started < SECONDS * 1000 && !o.signal?.aborted) {
       const tickAt = Date.now();
       // Catch up with the schedule (RATE readings/s since the start), so timer drift costs no load.
       const due = Math.floor(((tickAt - started) / 1000) * RATE) + (RATE * TICK_MS) / 1000;

@@ -1,18 +1,28 @@
+import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, createServer, request, Server } from 'node:http';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
 import { listenLocal, readBody } from '../local-http';
-import { api, benchEnv, dropDatabase, percentile, pg, Proc, seedTenant, startProcess } from './platform';
+import { api, benchEnv, dropDatabase, percentile, pg, Proc, queuedJobs, seedTenant, startProcess } from './platform';
+import { lowerOwnPriority } from '../../src/core/lanes/lane-child';
+import { QUEUES } from '../../src/core/queue/queues';
 
 /**
  * The "noisy neighbour" phase of `npm run bench` (issue 13): project B streams `rate`
  * readings/s with 20 rules and a webhook (alerts.ts's load, a breach every 250 ms) and sends a
  * one-reading probe batch every PROBE_MS; for B it reports POST → stored (the probe's identity
- * committed and visible), POST → durable (its commit on disk) and POST answer → webhook, p50/p99, first alone, then while project A sends, as
- * fast as its pace allows (`aPostsPerSecond`, closed loop: at most A_SENDERS requests in
- * flight), 10,000-key events and 5,000-event batches of 5,000 distinct metrics, with 20 rules
- * of window_n 10,000 over its narrow devices. docs/ingest.md explains what it shows.
+ * committed and visible), POST → durable (its commit on disk) and POST answer → webhook,
+ * p50/p99, without A and while project A sends, as fast as its pace allows (`aPostsPerSecond`,
+ * closed loop: at most A_SENDERS requests in flight), 10,000-key events and 5,000-event batches
+ * of 5,000 distinct metrics, with 20 rules of window_n 10,000 over its narrow devices.
+ *
+ * B runs throughout; A runs in the windows of SCHEDULE, which interleaves the two sides
+ * (without, with, with, without, without, with, with, without: `seconds` a side in quarters),
+ * so that whatever else the machine does over the phase (a checkpoint, another service's
+ * burst, drift) falls on both sides alike instead of on whichever came second. A window with
+ * A opens RAMP_MS after A starts; one without A opens SETTLE_MS after A's queues have drained.
+ * A sample belongs to the window its POST was answered (webhook) or sent (probes) in; those of
+ * a window's last TAIL_MS are not counted. docs/ingest.md explains what the phase shows.
  */
 
 const PROBE_MS = 100;
@@ -20,14 +30,30 @@ const PROBE_DEVICES = 10;
 const A_SENDERS = 3;
 const WIDE_KEYS = 10_000;
 const METRICS_PER_BATCH = 5_000;
+const RAMP_MS = 2_000;
+const SETTLE_MS = 1_000;
+const TAIL_MS = 1_000;
+
+type Side = 'without_a' | 'with_a';
+/** The windows, in quarters of `seconds`: each side gets four, and their centres coincide. */
+const SCHEDULE: [Side, number][] = [
+  ['without_a', 1],
+  ['with_a', 2],
+  ['without_a', 2],
+  ['with_a', 2],
+  ['without_a', 1],
+];
+/** A's queues: a window without A opens once they are empty. */
+const A_QUEUES: string[] = [QUEUES.telemetryIngestBulk, QUEUES.ruleEvaluationHeavy];
 
 export interface NoisyOptions {
   apiUrl: string;
   databaseUrl: string;
+  /** Seconds a side. */
   seconds: number;
   rate: number;
   aPostsPerSecond: number;
-  /** Seconds of B alone before the measured sides, not reported (fresh processes warm up). */
+  /** Seconds of B alone before the first window, not reported (fresh processes and a new project warm up); default 5. */
   warmupSeconds?: number;
   log?: (line: string) => void;
 }
@@ -47,9 +73,18 @@ export interface NoisySide {
   webhook: Latency & { breaches: number; missing: number };
 }
 
+export interface NoisyWindow {
+  side: Side;
+  seconds: number;
+  stored_p99: number;
+  webhook_p99: number;
+}
+
 export interface NoisyResult {
   without_a: NoisySide;
   with_a: NoisySide;
+  /** The windows in the order they ran, each with its own p99s (the spread within a side). */
+  windows: NoisyWindow[];
   a_sent: { wide_events: number; metric_batches: number; readings: number; distinct_metrics: number; seconds: number };
   /** B's p99 with A over without A. */
   stored_p99_ratio: number;
@@ -68,6 +103,8 @@ const summary = (xs: number[]): Latency => {
   const r = (n: number) => Math.round(n * 10) / 10;
   return { samples: s.length, p50: r(percentile(s, 0.5)), p99: r(percentile(s, 0.99)), max: r(s[s.length - 1] ?? NaN) };
 };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * POST, resent once when the connection was closed under it (a keep-alive connection the
@@ -93,6 +130,16 @@ function postOnce(agent: Agent, base: URL, path: string, headers: Record<string,
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** Waits (at most a minute) until no job of A's queues waits or runs. */
+async function drainA(apiUrl: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    const queued = await queuedJobs(apiUrl);
+    if (A_QUEUES.every((q) => !queued[q])) return;
+    await sleep(200);
+  }
 }
 
 export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
@@ -130,108 +177,142 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   const db = await pg(o.databaseUrl);
   db.on('error', () => {});
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  const aSender = { apiUrl: o.apiUrl, auth: a.auth, devices: a.devices, aPostsPerSecond: o.aPostsPerSecond };
+  let aLoad: ReturnType<typeof startA> | null = null;
+  const aSent: NoisyResult['a_sent'] = { wide_events: 0, metric_batches: 0, readings: 0, distinct_metrics: 0, seconds: 0 };
+  const stopA = async () => {
+    if (!aLoad) return;
+    const sent = await aLoad.stop();
+    aLoad = null;
+    for (const k of Object.keys(aSent) as (keyof typeof aSent)[]) aSent[k] = Math.round((aSent[k] + sent[k]) * 10) / 10;
+  };
+
+  /** Samples by the time their POST was sent (probes) or answered (webhooks). */
+  const stored: { t0: number; ms: number }[] = [];
+  const durable: { t0: number; ms: number }[] = [];
+  const pending = new Map<string, { deviceId: number; t0: number }>();
+  /** Seen, not yet known on disk: the WAL insert position when seen (the commit is before it). */
+  const unflushed = new Map<string, { t0: number; lsn: bigint }>();
+  const windows: { side: Side; from: number; to: number }[] = [];
+  const stopB = new AbortController();
+  let running = true;
+  let stopAt = Infinity;
   let probeSeq = 0;
 
-  /** B's load for o.seconds, with a one-reading probe every PROBE_MS timed until its identity is committed. */
-  async function side(seconds = o.seconds): Promise<NoisySide> {
-    arrivals.latencies.length = 0;
-    arrivals.pending.clear();
-    const stored: number[] = [];
-    const durable: number[] = [];
-    const pending = new Map<string, { deviceId: number; t0: number }>();
-    /** Seen, not yet known on disk: the WAL insert position when seen (the commit is before it). */
-    const unflushed = new Map<string, { t0: number; lsn: bigint }>();
-    let running = true;
-    let stopAt = Infinity;
-    const probes = (async () => {
-      while (running) {
-        const device = probeDevices[probeSeq % probeDevices.length];
-        const eventId = `probe-${probeSeq++}`;
-        const t0 = performance.now();
-        const body = JSON.stringify({ device_external_id: device.external_id, events: [{ ts: new Date().toISOString(), data: { temperature: 21, humidity: 50 }, event_id: eventId }] });
-        void postJson(agent, base, '/telemetry', b.auth, body).then(
-          (status) => {
-            if (status === 202) pending.set(eventId, { deviceId: device.id, t0 });
-          },
-          () => undefined, // not accepted: neither timed nor counted missing
+  const probes = (async () => {
+    while (running) {
+      const device = probeDevices[probeSeq % probeDevices.length];
+      const eventId = `probe-${probeSeq++}`;
+      const t0 = performance.now();
+      const body = JSON.stringify({ device_external_id: device.external_id, events: [{ ts: new Date().toISOString(), data: { temperature: 21, humidity: 50 }, event_id: eventId }] });
+      void postJson(agent, base, '/telemetry', b.auth, body).then(
+        (status) => {
+          if (status === 202) pending.set(eventId, { deviceId: device.id, t0 });
+        },
+        () => undefined, // not accepted: neither timed nor counted missing
+      );
+      await sleep(PROBE_MS);
+    }
+  })();
+  const poller = (async () => {
+    while (running || pending.size || unflushed.size) {
+      if (pending.size) {
+        const ids = [...pending.keys()];
+        const found = await db.query(
+          `SELECT event_id, pg_current_wal_insert_lsn()::text AS lsn FROM reading_identities WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
+          [ids.map((k) => pending.get(k)!.deviceId), ids],
         );
-        await new Promise((r) => setTimeout(r, PROBE_MS));
-      }
-    })();
-    const poller = (async () => {
-      while (running || pending.size || unflushed.size) {
-        if (pending.size) {
-          const ids = [...pending.keys()];
-          const found = await db.query(
-            `SELECT event_id, pg_current_wal_insert_lsn()::text AS lsn FROM reading_identities WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
-            [ids.map((k) => pending.get(k)!.deviceId), ids],
-          );
-          const at = performance.now();
-          for (const r of found.rows) {
-            const { t0 } = pending.get(r.event_id)!;
-            stored.push(at - t0);
-            unflushed.set(r.event_id, { t0, lsn: lsnOf(r.lsn) });
-            pending.delete(r.event_id);
-          }
+        const at = performance.now();
+        for (const r of found.rows) {
+          const { t0 } = pending.get(r.event_id)!;
+          stored.push({ t0, ms: at - t0 });
+          unflushed.set(r.event_id, { t0, lsn: lsnOf(r.lsn) });
+          pending.delete(r.event_id);
         }
-        if (unflushed.size) {
-          const flushed = lsnOf((await db.query('SELECT pg_current_wal_flush_lsn()::text AS f')).rows[0].f);
-          const at = performance.now();
-          for (const [id, u] of unflushed) {
-            if (u.lsn > flushed) continue;
-            durable.push(at - u.t0);
-            unflushed.delete(id);
-          }
-        }
-        await new Promise((r) => setTimeout(r, 10));
-        // A probe still unstored a minute after the load is counted as missing, not waited for.
-        if (performance.now() > stopAt + 60_000) break;
       }
-    })();
-    const load = await runAlertLoad({ apiUrl: o.apiUrl, tenant: b, arrivals, rate: o.rate, batch: 100, seconds, breachMs: 250, drainMs: 10_000 });
+      if (unflushed.size) {
+        const flushed = lsnOf((await db.query('SELECT pg_current_wal_flush_lsn()::text AS f')).rows[0].f);
+        const at = performance.now();
+        for (const [id, u] of unflushed) {
+          if (u.lsn > flushed) continue;
+          durable.push({ t0: u.t0, ms: at - u.t0 });
+          unflushed.delete(id);
+        }
+      }
+      await sleep(10);
+      // A probe still unstored a minute after the load is counted as missing, not waited for.
+      if (performance.now() > stopAt + 60_000) break;
+    }
+  })();
+  const load = runAlertLoad({ apiUrl: o.apiUrl, tenant: b, arrivals, rate: o.rate, batch: 100, seconds: 24 * 3600, breachMs: 250, drainMs: 10_000, signal: stopB.signal });
+
+  try {
+    const warmup = o.warmupSeconds ?? 5;
+    log(`noisy neighbour: project B (${o.rate} readings/s, 20 rules, a probe every ${PROBE_MS} ms) alone for ${warmup} s (warm-up, not reported), then ${o.seconds} s a side without and with A (10,000-key events and 5,000-metric batches, ${o.aPostsPerSecond} POST/s at most, 20 window_n 10,000 rules), interleaved…`);
+    await sleep(warmup * 1000);
+    for (const [side, quarters] of SCHEDULE) {
+      if (side === 'with_a' && !aLoad) {
+        aLoad = startA({ ...aSender, first: windows.length * 1_000_000 });
+        await sleep(RAMP_MS);
+      }
+      if (side === 'without_a' && aLoad) {
+        await stopA();
+        await drainA(o.apiUrl);
+        await sleep(SETTLE_MS);
+      }
+      const from = performance.now();
+      await sleep((quarters * o.seconds * 1000) / 4);
+      windows.push({ side, from, to: performance.now() - TAIL_MS });
+    }
+  } finally {
+    await stopA();
+    stopB.abort();
+    const loaded = await load.catch((err: Error) => err);
     running = false;
     stopAt = performance.now();
     await probes;
     await poller;
-    return {
-      stored: { ...summary(stored), missing: pending.size },
-      durable: { ...summary(durable), missing: pending.size + unflushed.size },
-      webhook: { ...summary(arrivals.latencies), breaches: load.breaches, missing: arrivals.pending.size },
-    };
-  }
-
-  try {
-    if (o.warmupSeconds) {
-      log(`noisy neighbour: warming up with B alone for ${o.warmupSeconds} s (not reported)…`);
-      await side(o.warmupSeconds);
-    }
-    log(`noisy neighbour: project B alone (${o.rate} readings/s, 20 rules, a probe every ${PROBE_MS} ms) for ${o.seconds} s…`);
-    const without = await side();
-    log(`  B alone: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → durable ${without.durable.p50}/${without.durable.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
-    log(`noisy neighbour: B again while A sends 10,000-key events and 5,000-metric batches (${o.aPostsPerSecond} POST/s at most) with 20 window_n 10,000 rules…`);
-    const aLoad = startA({ apiUrl: o.apiUrl, auth: a.auth, devices: a.devices, aPostsPerSecond: o.aPostsPerSecond });
-    let withA: NoisySide;
-    let aSent: NoisyResult['a_sent'];
-    try {
-      withA = await side();
-    } finally {
-      aSent = await aLoad.stop();
-    }
-    log(`  B with A: POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → durable ${withA.durable.p50}/${withA.durable.p99} ms; POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);
-    return {
-      without_a: without,
-      with_a: withA,
-      a_sent: aSent,
-      stored_p99_ratio: Math.round((withA.stored.p99 / without.stored.p99) * 100) / 100,
-      durable_p99_ratio: Math.round((withA.durable.p99 / without.durable.p99) * 100) / 100,
-      webhook_p99_ratio: Math.round((withA.webhook.p99 / without.webhook.p99) * 100) / 100,
-    };
-  } finally {
     agent.destroy();
     sink.closeAllConnections();
     sink.close();
     await db.end();
+    if (loaded instanceof Error) throw loaded;
   }
+
+  const inWindow = (t0: number, side?: Side, only?: (typeof windows)[number]) =>
+    (only ? [only] : windows).some((w) => (side === undefined || w.side === side) && t0 >= w.from && t0 < w.to);
+  const of = (xs: { t0: number; ms: number }[], side: Side, only?: (typeof windows)[number]) => xs.filter((x) => inWindow(x.t0, side, only)).map((x) => x.ms);
+  const webhooks = arrivals.latencies.map((ms, i) => ({ t0: arrivals.sentAt[i], ms }));
+  const pendingIn = (side: Side) => [...pending.values()].filter((p) => inWindow(p.t0, side)).length;
+  const sideOf = (side: Side): NoisySide => {
+    const missingWebhooks = [...arrivals.pending.values()].filter((t0) => inWindow(t0, side)).length;
+    const hooks = of(webhooks, side);
+    return {
+      stored: { ...summary(of(stored, side)), missing: pendingIn(side) },
+      durable: { ...summary(of(durable, side)), missing: pendingIn(side) + [...unflushed.values()].filter((u) => inWindow(u.t0, side)).length },
+      webhook: { ...summary(hooks), breaches: hooks.length + missingWebhooks, missing: missingWebhooks },
+    };
+  };
+  const without = sideOf('without_a');
+  const withA = sideOf('with_a');
+  const perWindow = windows.map((w) => ({
+    side: w.side,
+    seconds: Math.round((w.to - w.from + TAIL_MS) / 100) / 10,
+    stored_p99: summary(of(stored, w.side, w)).p99,
+    webhook_p99: summary(of(webhooks, w.side, w)).p99,
+  }));
+  log(`  B without A: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → durable ${without.durable.p50}/${without.durable.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
+  log(`  B with A:    POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → durable ${withA.durable.p50}/${withA.durable.p99} ms; POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);
+  log(`  by window (stored / webhook p99 ms): ${perWindow.map((w) => `${w.side === 'with_a' ? 'with' : 'without'} ${w.stored_p99}/${w.webhook_p99}`).join(', ')}`);
+  return {
+    without_a: without,
+    with_a: withA,
+    windows: perWindow,
+    a_sent: aSent,
+    stored_p99_ratio: Math.round((withA.stored.p99 / without.stored.p99) * 100) / 100,
+    durable_p99_ratio: Math.round((withA.durable.p99 / without.durable.p99) * 100) / 100,
+    webhook_p99_ratio: Math.round((withA.webhook.p99 / without.webhook.p99) * 100) / 100,
+  };
 }
 
 interface ASender {
@@ -239,36 +320,45 @@ interface ASender {
   auth: Record<string, string>;
   devices: { external_id: string }[];
   aPostsPerSecond: number;
+  /** Numbers this sender's requests from `first` on, so event ids and metric names never repeat across A's windows. */
+  first: number;
 }
 
 /**
- * A's load runs in a thread of its own: building a 10,000-key event or a 5,000-event batch and
- * reading its answer take the bench's event loop for milliseconds at a time, and on B's
- * thread that would delay B's probes and the timing of their answers, so the bench would
- * measure itself. What the platform sees is the same.
+ * A's load runs in a process of its own, as A's client would run on machines of its own:
+ * building a 10,000-key event or a 5,000-event batch takes an event loop for milliseconds at a
+ * time, which on B's would delay B's probes and the timing of their answers (the bench would
+ * measure itself). The process is a session of its own at the lanes' priority
+ * (lowerOwnPriority: nice and, where the kernel groups CPU time by session, its own group), so
+ * the client's CPU is not taken from B's client or the platform, which share the bench's
+ * session; A's offered load is the same, paced by aPostsPerSecond. What the platform sees is the
+ * same.
  */
 function startA(o: ASender): { stop(): Promise<NoisyResult['a_sent']> } {
-  const worker = new Worker(__filename, { workerData: { noisyA: o } });
-  const failed = once(worker, 'error').then(([err]) => Promise.reject(err));
+  const child = fork(__filename, [], { env: { ...process.env, NOISY_A: JSON.stringify(o) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+  const failed = once(child, 'exit').then(([code]) => Promise.reject(new Error(`A's client exited with ${code}`)));
   failed.catch(() => undefined);
   return {
     async stop() {
-      worker.postMessage('stop');
-      const [sent] = (await Promise.race([once(worker, 'message'), failed])) as [NoisyResult['a_sent']];
-      await worker.terminate();
+      child.send('stop');
+      const [sent] = (await Promise.race([once(child, 'message'), failed])) as [NoisyResult['a_sent']];
+      child.disconnect();
       return sent;
     },
   };
 }
 
-/** In A's thread: a closed loop of A_SENDERS, paced to aPostsPerSecond, wide events and many-metric batches in turn, until told to stop. */
+/** In A's process: a closed loop of A_SENDERS, paced to aPostsPerSecond, wide events and many-metric batches in turn, until told to stop. */
 async function sendA(o: ASender): Promise<void> {
+  lowerOwnPriority(15);
+  // Told to stop, it answers with what it sent; gone with the bench either way.
+  process.once('disconnect', () => process.exit(0));
   const base = new URL(o.apiUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: A_SENDERS });
   const sent = { wide_events: 0, metric_batches: 0, readings: 0, distinct_metrics: 0, seconds: 0 };
   let running = true;
-  parentPort!.once('message', () => (running = false));
-  let seq = 0;
+  process.once('message', () => (running = false));
+  let seq = o.first;
   const started = performance.now();
   const interval = 1000 / o.aPostsPerSecond;
   let nextAt = started;
@@ -302,7 +392,7 @@ async function sendA(o: ASender): Promise<void> {
   await Promise.all(senders);
   sent.seconds = Math.round((performance.now() - started) / 100) / 10;
   agent.destroy();
-  parentPort!.postMessage(sent);
+  process.send!(sent);
 }
 
 /**
@@ -343,8 +433,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (!isMainThread && workerData?.noisyA) {
-  void sendA(workerData.noisyA as ASender);
+if (process.env.NOISY_A && process.send) {
+  void sendA(JSON.parse(process.env.NOISY_A) as ASender);
 } else if (require.main === module) {
   main().catch((err) => {
     process.stderr.write(`${err.stack ?? err}\n`);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 import { RunningApp, scrapeMetrics, startApp } from '../support/app';
 import { expectError } from '../support/errors';
@@ -87,6 +87,21 @@ describe('low-priority lanes for large batches', () => {
     expect(new Set(threadNices(app.proc.proc.pid!))).toEqual(new Set([0]));
   });
 
+  it('starts each lane as a session of its own, with its own CPU share at the lane nice where the kernel groups by session', () => {
+    const parent = app.proc.proc.pid!;
+    const sessionOf = (pid: number) => Number(execFileSync('ps', ['-o', 'sid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+    const lanes = Object.values(lanesOf(parent));
+    for (const pid of lanes) {
+      expect(sessionOf(pid)).toBe(pid);
+      expect(sessionOf(pid)).not.toBe(sessionOf(parent));
+    }
+    // Autogroups (docs/lanes.md): the parent's session keeps its share for the api's own work.
+    if (existsSync(`/proc/${parent}/autogroup`) && readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1') {
+      for (const pid of lanes) expect(readFileSync(`/proc/${pid}/autogroup`, 'utf8')).toMatch(/ nice 15\s*$/);
+      expect(readFileSync(`/proc/${parent}/autogroup`, 'utf8')).not.toBe(readFileSync(`/proc/${lanes[0]}/autogroup`, 'utf8'));
+    }
+  });
+
   it(
     'takes a large body in the api lane: stopped, it holds the large POST while small ones are answered',
     async () => {
@@ -113,15 +128,35 @@ describe('low-priority lanes for large batches', () => {
     120_000,
   );
 
+  it('runs the lanes’ Postgres backends at the lane nice, the api’s and worker’s at the database’s (Postgres on this machine, with the right to)', async () => {
+    const { rows } = await db.query<{ pid: number; name: string }>(
+      `SELECT pid, application_name AS name FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'watchpost-%'`,
+    );
+    const lane = rows.filter((r) => r.name.endsWith('-lane'));
+    const own = rows.filter((r) => !r.name.endsWith('-lane'));
+    // The large batch above was written by the worker lane, on its own connections.
+    expect(lane.map((r) => r.name)).toContain('watchpost-worker-lane');
+    expect(own.length).toBeGreaterThan(0);
+    if (process.getuid?.() !== 0) return; // without the right, the backends keep the database's priority (docs/lanes.md)
+    for (const r of lane) expect(threadNices(r.pid)).toEqual([15]);
+    for (const r of own) expect(threadNices(r.pid)).toEqual([0]);
+    if (existsSync(`/proc/${lane[0].pid}/autogroup`)) {
+      for (const r of lane) expect(readFileSync(`/proc/${r.pid}/autogroup`, 'utf8')).toMatch(/ nice 15\s*$/);
+    }
+  });
+
   it(
     'answers the lane’s refusals as its own: a large batch with a poison event has it rejected by field, the rest queued',
     async () => {
+      const before = await stored();
       const body = large();
       body.events[7].data = { t: 'a\u0000b' };
       const res = await tenant.http.post('/telemetry', body);
       expect(res.status).toBe(202);
       expect(res.body.queued).toBe(LARGE - 1);
       expect(res.body.rejected).toEqual([expect.objectContaining({ index: 7, field: 'events[7].data.t' })]);
+      // The rest is stored (and the lane idle again before the next test stops it).
+      await waitFor(stored, (n) => n === before + LARGE - 1, { timeoutMs: 60_000, what: 'the rest of the batch stored' });
       // A request the api refuses never reaches the lane, and no process reads its body.
       const bytesRead = async () => (await scrapeMetrics(app))('watchpost_http_body_bytes_read_total');
       const read = await bytesRead();

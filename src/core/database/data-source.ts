@@ -1,6 +1,7 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
 import type { AppConfig } from '../../config/app-config';
+import { lowerBackendPriority, NewConnection } from '../lanes/backend-priority';
 import { ApiKey } from '../../modules/api-keys/api-key.entity';
 import { Device } from '../../modules/devices/device.entity';
 import { Org } from '../../modules/orgs/org.entity';
@@ -24,7 +25,13 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     logging: ['error'],
     // A connection (or a free pool slot) that does not come within 30 s is an error, answered
     // 503, not a request that hangs while Postgres is unreachable (docs/durability.md).
-    extra: { max: config.dbPoolSize, application_name: `watchpost-${config.role}${config.lanes.self === 'none' ? '' : '-lane'}`, connectionTimeoutMillis: 30_000 },
+    extra: {
+      max: config.dbPoolSize,
+      application_name: `watchpost-${config.role}${config.lanes.self === 'none' ? '' : '-lane'}`,
+      connectionTimeoutMillis: 30_000,
+      // A lane's backends at the lane's priority (docs/lanes.md, "Its database work").
+      ...(config.lanes.self === 'none' ? {} : { onConnect: (client: NewConnection) => lowerBackendPriority(client, config.lanes.nice) }),
+    },
   };
 }
 

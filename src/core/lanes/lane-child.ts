@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { Metrics } from '../metrics/metrics.service';
 import type { LaneMessage } from './lane-process';
@@ -6,9 +6,17 @@ import type { LaneMessage } from './lane-process';
 /**
  * Lowers every thread of this process to `nice` (a lane: docs/lanes.md). On Linux a priority
  * belongs to a thread, and V8's and libuv's threads exist before any JavaScript runs, so each
- * is set; threads started later inherit it. Elsewhere, the process's.
+ * is set; threads started later inherit it. Elsewhere, the process's. Where the kernel shares
+ * CPU time between sessions first (autogroups), nice weighs only within a session, so a lane
+ * is started as a session of its own (LaneProcess) and its session gets `nice` too: otherwise
+ * the lane's CPU would be taken from its parent's session, the api's or worker's own share.
  */
 export function lowerOwnPriority(nice: number): void {
+  try {
+    writeFileSync('/proc/self/autogroup', String(nice));
+  } catch {
+    // no autogroups here (not Linux, or CONFIG_SCHED_AUTOGROUP off): nice is enough
+  }
   try {
     for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), nice);
   } catch {

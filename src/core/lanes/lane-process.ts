@@ -80,6 +80,8 @@ export class LaneProcess {
     const child = fork(ENTRY, [], {
       env: laneEnvironment(this.kind),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // A session of its own: see lowerOwnPriority.
+      detached: true,
     });
     this.child = child;
     child.on('message', (m: LaneMessage) => {

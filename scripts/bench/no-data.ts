@@ -216,6 +216,9 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     if (noDataSeconds > MAX_NO_DATA_SECONDS) {
       const why = `the platform took ${fmt(baselineRate)} readings/s: too few to keep ${fmt(reporting.length)} devices reporting within ${MAX_NO_DATA_SECONDS} s (lower NO_DATA_DEVICES)`;
       o.log(`no-data: firing not measured: ${why}`);
+      // The load's backlog is not the next phase's to measure.
+      const drain = await drainQueues(o.apiUrl);
+      o.log(`no-data: left ${JSON.stringify(drain.queued)} jobs queued; ${drain.drained ? 'drained' : 'NOT drained'} in ${drain.seconds} s`);
       return { ...skipped(o, why), load_readings_per_second: { baseline: Math.round(baselineRate), with_rule: 0 }, probe_post_to_stored_ms: { baseline: baselineProbes, with_rule: summary([]) }, cpu_percent_of_a_core: { baseline: baselineCpu, with_rule: {} } };
     }
 

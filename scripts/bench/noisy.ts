@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Agent, createServer, request, Server } from 'node:http';
 import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
 import { listenLocal, readBody } from '../local-http';
-import { api, benchEnv, dropDatabase, percentile, pg, Proc, queuedJobs, seedTenant, startProcess } from './platform';
+import { api, benchEnv, drainQueues, dropDatabase, percentile, pg, Proc, queuedJobs, seedTenant, startProcess } from './platform';
 import { lowerOwnPriority } from '../../src/core/lanes/lane-child';
 import { QUEUES } from '../../src/core/queue/queues';
 
@@ -145,6 +145,9 @@ async function drainA(apiUrl: string): Promise<void> {
 export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   const log = o.log ?? (() => {});
   const base = new URL(o.apiUrl);
+  // Not an earlier phase's backlog either (all.ts).
+  const drained = await drainQueues(o.apiUrl);
+  if (drained.seconds >= 1) log(`noisy neighbour: waited ${drained.seconds} s for ${JSON.stringify(drained.queued)} jobs queued before it`);
   const seeded = await seedTenant(o.apiUrl, 50 + PROBE_DEVICES, alertTags);
   // The probes have devices of their own: their readings carry wall-clock times, newer than the
   // load's event times (alerts.ts), so on a load device they would push its breaches out of

@@ -53,7 +53,7 @@ export interface NoisyOptions {
   seconds: number;
   rate: number;
   aPostsPerSecond: number;
-  /** Seconds of B alone before the first window, not reported (fresh processes and a new project warm up); default 5. */
+  /** Seconds of B alone before the first window, not reported (fresh processes and a new project warm up); default 20: the first window without A was slower than the other two in most runs after a 5 s warm-up. */
   warmupSeconds?: number;
   log?: (line: string) => void;
 }
@@ -250,7 +250,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   const load = runAlertLoad({ apiUrl: o.apiUrl, tenant: b, arrivals, rate: o.rate, batch: 100, seconds: 24 * 3600, breachMs: 250, drainMs: 10_000, signal: stopB.signal });
 
   try {
-    const warmup = o.warmupSeconds ?? 5;
+    const warmup = o.warmupSeconds ?? 20;
     log(`noisy neighbour: project B (${o.rate} readings/s, 20 rules, a probe every ${PROBE_MS} ms) alone for ${warmup} s (warm-up, not reported), then ${o.seconds} s a side without and with A (10,000-key events and 5,000-metric batches, ${o.aPostsPerSecond} POST/s at most, 20 window_n 10,000 rules), interleaved…`);
     await sleep(warmup * 1000);
     for (const [side, quarters] of SCHEDULE) {
@@ -400,7 +400,7 @@ async function sendA(o: ASender): Promise<void> {
 
 /**
  * `node dist/scripts/bench/noisy.js`: this phase alone, on a fresh api + worker (NOISY_SECONDS,
- * NOISY_A_POSTS_PER_SECOND; NOISY_WARMUP_SECONDS of B alone first, default 5, so that B's
+ * NOISY_A_POSTS_PER_SECOND; NOISY_WARMUP_SECONDS of B alone first, default 20, so that B's
  * figures alone are not the fresh processes' warm-up; KEEP_DB=1 keeps the database).
  */
 async function main(): Promise<void> {
@@ -427,7 +427,7 @@ async function main(): Promise<void> {
       seconds: Number(process.env.NOISY_SECONDS ?? 60),
       rate: 1000,
       aPostsPerSecond: Number(process.env.NOISY_A_POSTS_PER_SECOND ?? 4),
-      warmupSeconds: Number(process.env.NOISY_WARMUP_SECONDS ?? 5),
+      warmupSeconds: Number(process.env.NOISY_WARMUP_SECONDS ?? 20),
       log: (line) => process.stdout.write(`${line}\n`),
     });
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

@@ -46,11 +46,6 @@ function rangeClauses(range: ReadingRange, q: SqlParams): string[] {
   return out;
 }
 
-/**
- * Readings: the hot write path and the time-range reads. Raw SQL throughout: the bulk insert
- * must be one statement per flush, and the reads must use the (device_id, ts) index and
- * partition pruning, which is easiest to guarantee by writing the queries by hand.
- */
 /** How `insertMany` records and commits (see there). */
 export interface InsertOptions {
   /** Receives the projects whose hours the committed statement marked for a rebuild. */
@@ -60,6 +55,11 @@ export interface InsertOptions {
   commit?: CommitMode;
 }
 
+/**
+ * Readings: the hot write path and the time-range reads. Raw SQL throughout: the bulk insert
+ * must be one statement per flush, and the reads must use the (device_id, ts) index and
+ * partition pruning, which is easiest to guarantee by writing the queries by hand.
+ */
 @Injectable()
 export class ReadingsRepository {
   constructor(private readonly ds: DataSource) {}

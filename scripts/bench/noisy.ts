@@ -282,18 +282,19 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     if (loaded instanceof Error) throw loaded;
   }
 
-  const inWindow = (t0: number, side?: Side, only?: (typeof windows)[number]) =>
-    (only ? [only] : windows).some((w) => (side === undefined || w.side === side) && t0 >= w.from && t0 < w.to);
-  const of = (xs: { t0: number; ms: number }[], side: Side, only?: (typeof windows)[number]) => xs.filter((x) => inWindow(x.t0, side, only)).map((x) => x.ms);
+  type Window = (typeof windows)[number];
+  const inAny = (t0: number, ws: Window[]) => ws.some((w) => t0 >= w.from && t0 < w.to);
+  const of = (xs: { t0: number; ms: number }[], ws: Window[]) => xs.filter((x) => inAny(x.t0, ws)).map((x) => x.ms);
   const webhooks = arrivals.latencies.map((ms, i) => ({ t0: arrivals.sentAt[i], ms }));
-  const pendingIn = (side: Side) => [...pending.values()].filter((p) => inWindow(p.t0, side)).length;
   const sideOf = (side: Side): NoisySide => {
-    const missingWebhooks = [...arrivals.pending.values()].filter((t0) => inWindow(t0, side)).length;
-    const hooks = of(webhooks, side);
+    const ws = windows.filter((w) => w.side === side);
+    const unstored = [...pending.values()].filter((p) => inAny(p.t0, ws)).length;
+    const unarrived = [...arrivals.pending.values()].filter((t0) => inAny(t0, ws)).length;
+    const hooks = of(webhooks, ws);
     return {
-      stored: { ...summary(of(stored, side)), missing: pendingIn(side) },
-      durable: { ...summary(of(durable, side)), missing: pendingIn(side) + [...unflushed.values()].filter((u) => inWindow(u.t0, side)).length },
-      webhook: { ...summary(hooks), breaches: hooks.length + missingWebhooks, missing: missingWebhooks },
+      stored: { ...summary(of(stored, ws)), missing: unstored },
+      durable: { ...summary(of(durable, ws)), missing: unstored + [...unflushed.values()].filter((u) => inAny(u.t0, ws)).length },
+      webhook: { ...summary(hooks), breaches: hooks.length + unarrived, missing: unarrived },
     };
   };
   const without = sideOf('without_a');
@@ -301,8 +302,8 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   const perWindow = windows.map((w) => ({
     side: w.side,
     seconds: Math.round((w.to - w.from + TAIL_MS) / 100) / 10,
-    stored_p99: summary(of(stored, w.side, w)).p99,
-    webhook_p99: summary(of(webhooks, w.side, w)).p99,
+    stored_p99: summary(of(stored, [w])).p99,
+    webhook_p99: summary(of(webhooks, [w])).p99,
   }));
   log(`  B without A: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → durable ${without.durable.p50}/${without.durable.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
   log(`  B with A:    POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → durable ${withA.durable.p50}/${withA.durable.p99} ms; POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);

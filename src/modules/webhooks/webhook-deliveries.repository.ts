@@ -126,11 +126,16 @@ export class WebhookDeliveriesRepository {
    * Takes due deliveries for one attempt each, many in one statement (see DeliveryStates).
    * Only one process can hold a delivery: the row moves to `sending` with a lease, and a lease
    * that lapsed (its holder died) can be taken again, so duplicate or stale jobs find nothing.
+   * The claim commits without waiting for its WAL flush (`synchronous_commit` off for this
+   * statement's transaction): a crash can lose only the claim, never the delivery (its row was
+   * committed durably with its alert change), and a lost claim is a delivery sent again, which
+   * an attempt's crash already allows (docs/webhooks.md, "Outcome of an attempt").
    */
   async claimMany(claims: { scope: TenantScope; id: number }[], leaseMs: number): Promise<ClaimedDelivery[]> {
     const [rows] = await this.ds.query(
       `UPDATE webhook_deliveries d SET status = 'sending', lease_until = now() + $3 * interval '1 millisecond'
-         FROM webhooks w, unnest($1::bigint[], $2::bigint[]) AS v(id, project_id)
+         FROM webhooks w, unnest($1::bigint[], $2::bigint[]) AS v(id, project_id),
+              (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode
         WHERE d.id = v.id AND d.project_id = v.project_id AND w.id = d.webhook_id
           AND (d.status IN ('pending', 'retrying') OR (d.status = 'sending' AND d.lease_until < now()))
           AND d.next_attempt_at <= now() + interval '1 second'

@@ -1,4 +1,5 @@
 import { RunningApp, startApp } from '../support/app';
+import { connectDb } from '../support/db';
 import { waitForQueuesIdle } from '../support/queues';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
 
@@ -255,5 +256,30 @@ describe('rule scopes, cooldown and enablement', () => {
     const bad = await t.http.patch(`/rules/${r.id}`, { required_k: 6 });
     expect(bad.status).toBe(400);
     expect((await t.http.get(`/rules/${r.id}`)).body.required_k).toBe(3);
+  });
+
+  it("a rule whose alert cannot be written does not stop the device's other rules", async () => {
+    const t = await createTenant(app);
+    const broken = await rule(t, { name: 'broken' });
+    const sound = await rule(t, { name: 'sound' });
+    const d = await createDevice(t);
+    // A fault injected below the API: Postgres refuses the broken rule's alerts (as it would a
+    // corrupt row or a failed constraint), so the first pass over the device fails.
+    const db = await connectDb();
+    await db.query(`CREATE FUNCTION refuse_alert_${broken.id}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+    await db.query(`CREATE TRIGGER refuse_alert_${broken.id} BEFORE INSERT ON alerts FOR EACH ROW WHEN (NEW.rule_id = ${broken.id}) EXECUTE FUNCTION refuse_alert_${broken.id}()`);
+    try {
+      await send(t, d.external_id, [90, 90, 90, 90, 90]);
+      await waitForQueuesIdle();
+      expect((await alertsOf(t, d.id)).map((a) => a.rule_id)).toEqual([sound.id]);
+    } finally {
+      await db.query(`DROP TRIGGER refuse_alert_${broken.id} ON alerts`);
+      await db.query(`DROP FUNCTION refuse_alert_${broken.id}()`);
+      await db.end();
+    }
+    // The refusal lifted, the next evaluation opens the broken rule's alert too.
+    await send(t, d.external_id, [90]);
+    await waitForQueuesIdle();
+    expect((await alertsOf(t, d.id)).map((a) => a.rule_id).sort((x, y) => x - y)).toEqual([broken.id, sound.id]);
   });
 });

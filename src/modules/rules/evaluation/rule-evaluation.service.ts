@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { inTransaction } from '../../../core/database/transaction';
+import { isUnavailable } from '../../../core/errors/unavailable';
 import { Metrics } from '../../../core/metrics/metrics.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { decide, PairState, Transition } from '../../alerts/alert-state';
@@ -53,6 +54,13 @@ interface EvaluationWork {
  */
 type PassMode = 'contained' | 'direct' | 'batched';
 
+/**
+ * Whether a pass that failed without savepoints is run again contained: when one of its
+ * statements failed, not when Postgres (or Redis) is away, where it would only fail again,
+ * after another wait for a connection (the job's retry, or the timer's next look, comes later).
+ */
+const worthContaining = (err: unknown) => !isUnavailable(err);
+
 /** A change to a pair's timer row: `due` ones are written together at the end of the pass. */
 type TimerChange = { kind: 'due'; row: DeadlineRow; dueAt: Date | null } | { kind: 'put'; clockAt: Date; dueAt: Date | null } | { kind: 'remove' };
 
@@ -102,15 +110,16 @@ export class RuleEvaluationService {
   async evaluateDevice(scope: TenantScope, deviceId: number): Promise<{ changes: AlertChange[]; work: number }> {
     const device = [{ scope, deviceId }];
     // First without a savepoint around each rule's change (two round trips fewer per change,
-    // on the path from a breach to its webhook); if anything fails, that pass rolls back and
+    // on the path from a breach to its webhook); if a statement fails, that pass rolls back and
     // the device is evaluated again contained, where a failing rule never undoes or stops
     // the others.
-    let work: EvaluationWork = { total: 0 };
+    const work: EvaluationWork = { total: 0 };
     try {
       return { changes: await this.evaluate(device, false, 'direct', work), work: work.total };
     } catch (err) {
+      if (!worthContaining(err)) throw err;
       this.logger.warn(`evaluation of device ${deviceId} failed (${(err as Error).message}); evaluating it rule by rule`);
-      work = { total: 0 };
+      work.total = 0;
       return { changes: await this.evaluate(device, false, 'contained', work), work: work.total };
     }
   }
@@ -130,6 +139,7 @@ export class RuleEvaluationService {
     try {
       return await this.evaluate(devices, true, 'batched');
     } catch (err) {
+      if (!worthContaining(err)) throw err;
       this.logger.warn(`a batch of ${devices.length} due devices failed (${(err as Error).message}); evaluating them one by one`);
       const out: AlertChange[] = [];
       for (const d of devices) out.push(...(await this.evaluate([d], true).catch(() => [])));

@@ -20,8 +20,8 @@
 -- $16 = [2,3,4,5,6]
 -- $17 = [0,0,0,0,0]
 -- $18 = [18,19,20,21,22]
-WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true)), arrived AS (
-  SELECT device_id, max(received_at) AS at FROM unnest($2::bigint[], $5::timestamptz[]) AS u(device_id, received_at), commit_mode
+WITH arrived AS (
+  SELECT device_id, max(received_at) AS at FROM unnest($2::bigint[], $5::timestamptz[]) AS u(device_id, received_at), (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode
    GROUP BY device_id
 ), locked AS (
   SELECT d.id, d.last_seen_at, a.at FROM devices d JOIN arrived a ON a.device_id = d.id

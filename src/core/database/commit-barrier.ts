@@ -10,6 +10,12 @@ import { Coalescer } from './coalescer';
 export type CommitMode = 'durable' | 'visible';
 
 /**
+ * A FROM item that makes a statement commit `visible`: `synchronous_commit` off for its own
+ * transaction only (a statement run on its own, outside an explicit transaction).
+ */
+export const COMMIT_VISIBLE = `(SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode`;
+
+/**
  * Resolves once every commit this process made before the call is on disk. Postgres's WAL is
  * one sequence flushed in order, so a synchronously committed transaction that starts after
  * those commits flushes them too: the barrier is a transactional logical message (a WAL

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { SqlParams } from '../../core/database/sql-params';
-import type { CommitMode } from '../../core/database/commit-barrier';
+import { COMMIT_VISIBLE, CommitMode } from '../../core/database/commit-barrier';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import type { HasRollups } from '../analytics/freshness/rollup-changes';
 import { rollupChangesFragment } from '../analytics/freshness/rollup-changes.fragment';
@@ -110,8 +110,8 @@ export class ReadingsRepository {
     const rollups = rollupChangesFragment(unique, { projectIds: p, deviceIds: d, eventIds: e, times: t, inserted: 'inserted' }, q, hasRollups);
     const visible = commit === 'visible';
     const result: { device_id: number; event_id: string }[] | { n: number }[] = await this.ds.query(
-      `WITH ${visible ? `commit_mode AS (SELECT set_config('synchronous_commit', 'off', true)), ` : ''}arrived AS (
-         SELECT device_id, max(received_at) AS at FROM unnest(${d}::bigint[], ${r}::timestamptz[]) AS u(device_id, received_at)${visible ? ', commit_mode' : ''}
+      `WITH arrived AS (
+         SELECT device_id, max(received_at) AS at FROM unnest(${d}::bigint[], ${r}::timestamptz[]) AS u(device_id, received_at)${visible ? `, ${COMMIT_VISIBLE}` : ''}
           GROUP BY device_id
        ), locked AS (
          SELECT d.id, d.last_seen_at, a.at FROM devices d JOIN arrived a ON a.device_id = d.id

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import { COMMIT_VISIBLE } from '../../core/database/commit-barrier';
 import type { PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import type { AttemptLogEntry, DeliveryStatus } from './dto/webhook.dto';
@@ -134,8 +135,7 @@ export class WebhookDeliveriesRepository {
   async claimMany(claims: { scope: TenantScope; id: number }[], leaseMs: number): Promise<ClaimedDelivery[]> {
     const [rows] = await this.ds.query(
       `UPDATE webhook_deliveries d SET status = 'sending', lease_until = now() + $3 * interval '1 millisecond'
-         FROM webhooks w, unnest($1::bigint[], $2::bigint[]) AS v(id, project_id),
-              (SELECT set_config('synchronous_commit', 'off', true)) AS commit_mode
+         FROM webhooks w, unnest($1::bigint[], $2::bigint[]) AS v(id, project_id), ${COMMIT_VISIBLE}
         WHERE d.id = v.id AND d.project_id = v.project_id AND w.id = d.webhook_id
           AND (d.status IN ('pending', 'retrying') OR (d.status = 'sending' AND d.lease_until < now()))
           AND d.next_attempt_at <= now() + interval '1 second'

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, createServer, request, Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
 import { listenLocal, readBody } from '../local-http';
 import { api, benchEnv, drainQueues, dropDatabase, percentile, pg, Proc, queuedJobs, seedTenant, startProcess } from './platform';
@@ -103,8 +104,6 @@ const summary = (xs: number[]): Latency => {
   const r = (n: number) => Math.round(n * 10) / 10;
   return { samples: s.length, p50: r(percentile(s, 0.5)), p99: r(percentile(s, 0.99)), max: r(s[s.length - 1] ?? NaN) };
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * POST, resent once when the connection was closed under it (a keep-alive connection the
@@ -371,7 +370,7 @@ async function sendA(o: ASender): Promise<void> {
     while (running) {
       const wait = nextAt - performance.now();
       nextAt = Math.max(nextAt, performance.now()) + interval;
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await sleep(wait);
       if (!running) break;
       const n = seq++;
       let body: string;

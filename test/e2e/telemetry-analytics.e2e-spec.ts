@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { RunningApp, startApp } from '../support/app';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
-import { expectedBuckets, expectedStats, Sent } from '../support/analytics';
+import { expectedBuckets, expectedStats, expectStatsEqual, Sent } from '../support/analytics';
 import { Event, openDb, waitForReadings } from '../support/telemetry';
 
 interface Bucket {
@@ -35,12 +35,6 @@ function expectBucketsEqual(actual: Bucket[], expected: ReturnType<typeof expect
     expect(b.max).toBe(expected[i].max);
     expect(b.avg).toBeCloseTo(expected[i].avg, 9);
   });
-}
-
-function expectStatsEqual(actual: Record<string, number>, expected: ReturnType<typeof expectedStats>) {
-  const { mean, ...exact } = expected;
-  expect(actual).toEqual({ ...exact, mean: expect.any(Number) });
-  expect(actual.mean).toBeCloseTo(mean!, 9);
 }
 
 describe('telemetry aggregate and stats', () => {

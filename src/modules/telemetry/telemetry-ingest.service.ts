@@ -14,7 +14,7 @@ import { KnownDevices } from './ingest/known-devices';
 import { parseEnvelope } from './ingest/parse-envelope';
 import { MAX_EVENTS, parseEvents, RejectedEvent } from './ingest/parse-events';
 import { readingKey, ReadingWriter, WriteOutcome } from './ingest/reading-writer.service';
-import { IngestReadingsPayload, ingestJobFor } from './jobs/ingest-readings.job';
+import { IngestReadingsPayload, ingestJob } from './jobs/ingest-readings.job';
 import type { ReadingRow } from './reading-row';
 
 /**
@@ -106,7 +106,8 @@ export class TelemetryIngestService {
     }
 
     try {
-      await timeout(this.queue.enqueue(ingestJobFor(payload.readings), payload), ENQUEUE_TIMEOUT_MS);
+      const { job, data } = await ingestJob(payload);
+      await timeout(this.queue.enqueue(job, data), ENQUEUE_TIMEOUT_MS);
     } catch (queueErr) {
       // A 202 promises durability: without Redis the API writes the batch itself, or refuses it.
       this.logger.warn(`queue unavailable (${(queueErr as Error).message}); storing batch directly`);

@@ -3,7 +3,7 @@ import type { Job } from 'bull';
 import { withJobContext } from '../../../core/logging/log-context';
 import { QUEUES } from '../../../core/queue/queues';
 import { TelemetryIngestService } from '../telemetry-ingest.service';
-import { IngestReadingsPayload, ingestReadingsJob } from './ingest-readings.job';
+import { IngestJobData, ingestPayloadOf, ingestReadingsJob } from './ingest-readings.job';
 
 /**
  * Many jobs at once, so the reading writer can coalesce them into large inserts and always has
@@ -24,8 +24,8 @@ export class IngestReadingsProcessor {
   constructor(private readonly ingest: TelemetryIngestService) {}
 
   @Process({ name: ingestReadingsJob.name, concurrency: CONCURRENCY })
-  handle(job: Job<IngestReadingsPayload>): Promise<void> {
-    return withJobContext(job, () => this.ingest.store(job.data));
+  handle(job: Job<IngestJobData>): Promise<void> {
+    return withJobContext(job, async () => this.ingest.store(await ingestPayloadOf(job.data)));
   }
 }
 
@@ -35,7 +35,7 @@ export class IngestBulkReadingsProcessor {
   constructor(private readonly ingest: TelemetryIngestService) {}
 
   @Process({ name: ingestReadingsJob.name, concurrency: BULK_CONCURRENCY })
-  handle(job: Job<IngestReadingsPayload>): Promise<void> {
-    return withJobContext(job, () => this.ingest.store(job.data));
+  handle(job: Job<IngestJobData>): Promise<void> {
+    return withJobContext(job, async () => this.ingest.store(await ingestPayloadOf(job.data)));
   }
 }

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { RunningApp, startApp } from '../support/app';
 import { connectDb } from '../support/db';
 import { waitForQueuesIdle } from '../support/queues';
@@ -138,6 +139,25 @@ describe('rule evaluation end to end (temperature > 80, n=5, k=3)', () => {
     await waitForQueuesIdle();
     alerts = await alertsOf(t, device.id);
     expect(alerts.map((a) => a.status)).toEqual(['firing', 'resolved']);
+  });
+
+  it("a device's evaluation generation lapses in Redis a week after its last evaluation, and evaluation goes on after it lapsed", async () => {
+    const { device } = await scenario([85, 85, 85, 85, 85]);
+    const redis = new Redis(process.env.REDIS_URL!);
+    try {
+      const key = `${process.env.REDIS_PREFIX}:eval-gen:${device.id}`;
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(6 * 24 * 3600_000);
+      expect(ttl).toBeLessThanOrEqual(7 * 24 * 3600_000);
+      // As if the week had passed: the next readings are evaluated all the same.
+      await redis.del(key);
+      await send(t, device.external_id, [20, 20, 20]);
+      await waitForQueuesIdle();
+      expect((await alertsOf(t, device.id)).map((a) => a.status)).toEqual(['resolved']);
+      expect(await redis.pttl(key)).toBeGreaterThan(6 * 24 * 3600_000);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('ack keeps the alert open and single; an operator can resolve it', async () => {

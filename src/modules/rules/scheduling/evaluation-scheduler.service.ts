@@ -5,6 +5,9 @@ import type { TenantScope } from '../../../core/tenancy/tenant-scope';
 import { evaluateDeviceJob, evaluateHeavyDeviceJob } from './evaluate-device.job';
 import { COST_TTL_MS, EvaluationCosts, queueingFor } from './fair-queueing';
 
+/** How long a device's evaluation generation outlives its last evaluation. */
+export const GENERATION_TTL_MS = 7 * 24 * 3600_000;
+
 /**
  * Coalesces evaluation requests per device. Each device has a generation counter that the
  * evaluation bumps when it starts (`beginEvaluation`). Callers enqueue with job id
@@ -69,9 +72,16 @@ export class EvaluationScheduler {
     return this.redis.key('eval-heavy', projectId);
   }
 
-  /** Called by the evaluation processor before it reads the device's window. */
+  /**
+   * Called by the evaluation processor before it reads the device's window. The generation
+   * lapses GENERATION_TTL_MS after the device's last evaluation, so devices that went quiet
+   * (or were deleted) leave nothing behind in Redis. Lapsing is safe: a device's next reading
+   * then reads no generation and queues job `eval:<device>:0`, which is either new or one that
+   * has not started yet (a started job refreshed the lapse when it began, and none runs for days).
+   */
   async beginEvaluation(deviceId: number): Promise<void> {
-    await this.redis.client.incr(this.generationKey(deviceId));
+    const key = this.generationKey(deviceId);
+    await this.redis.client.multi().incr(key).pexpire(key, GENERATION_TTL_MS).exec();
   }
 
   private generationKey(deviceId: number): string {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../core/database/advisory-locks';
+import { literalStatement, LiteralStatement } from '../../core/database/transaction';
 import type { PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import type { Operator } from './evaluation/k-of-n';
@@ -108,10 +109,12 @@ export class RulesRepository {
     );
   }
 
-  /** Serialises evaluations of one device across every worker, until the transaction ends. */
-  async lockDevice(tx: EntityManager, deviceId: number): Promise<Date> {
-    const [row] = await tx.query(`SELECT pg_advisory_xact_lock($1, $2::int), now() AS now`, [EVALUATION_LOCK_NAMESPACE, deviceId]);
-    return row.now;
+  /**
+   * Serialises evaluations of one device across every worker, until the transaction ends: the
+   * transaction's first statement (inTransactionOpenedBy), which also answers its `now`.
+   */
+  lockDeviceStatement(deviceId: number): LiteralStatement {
+    return literalStatement`SELECT pg_advisory_xact_lock(${EVALUATION_LOCK_NAMESPACE}, ${deviceId}::int), now() AS now`;
   }
 
   /** As lockDevice for several devices, without waiting: the ones another transaction holds are left out. */

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { inTransaction } from '../../../core/database/transaction';
+import { inTransaction, inTransactionOpenedBy } from '../../../core/database/transaction';
 import { isUnavailable } from '../../../core/errors/unavailable';
 import { Metrics } from '../../../core/metrics/metrics.service';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
@@ -149,16 +149,7 @@ export class RuleEvaluationService {
 
   private async evaluate(devices: readonly Target[], fromTimer: boolean, mode: PassMode = 'contained', work: EvaluationWork = { total: 0 }): Promise<AlertChange[]> {
     const done = this.metrics.evaluationSeconds.startTimer();
-    const changes = await inTransaction(this.ds, async (tx) => {
-      let now: Date;
-      let locked = devices;
-      if (fromTimer) {
-        const held = await this.rules.tryLockDevices(tx, devices.map((d) => d.deviceId));
-        now = held.now;
-        locked = devices.filter((d) => held.locked.has(d.deviceId));
-      } else {
-        now = await this.rules.lockDevice(tx, devices[0].deviceId);
-      }
+    const pass = async (tx: EntityManager, now: Date, locked: readonly Target[]): Promise<AlertChange[]> => {
       if (!locked.length) return [];
       const keys = locked.map((d) => ({ projectId: d.scope.projectId, deviceId: d.deviceId }));
       const rulesOf = await this.rules.applicableRules(tx, keys);
@@ -182,7 +173,15 @@ export class RuleEvaluationService {
       out.push(...(await this.alerts.openManyInTx(tx, opens)));
       await this.deadlines.setDue(tx, dues);
       return out;
-    });
+    };
+    // A device's own evaluation takes its lock with the transaction's BEGIN, in one round trip;
+    // the timer's batch takes the locks it can get.
+    const changes = fromTimer
+      ? await inTransaction(this.ds, async (tx) => {
+          const held = await this.rules.tryLockDevices(tx, devices.map((d) => d.deviceId));
+          return pass(tx, held.now, devices.filter((d) => held.locked.has(d.deviceId)));
+        })
+      : await inTransactionOpenedBy<{ now: Date }, AlertChange[]>(this.ds, this.rules.lockDeviceStatement(devices[0].deviceId), (tx, [row]) => pass(tx, row.now, devices));
     done();
     // The deliveries are committed (the outbox): failing to queue or publish now loses nothing.
     await this.alerts.afterCommit(changes, 'evaluation').catch((err) => this.logger.warn(`after-commit work failed: ${err.message}`));

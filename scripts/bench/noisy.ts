@@ -424,7 +424,7 @@ async function main(): Promise<void> {
     const r = await runNoisy({
       apiUrl: apiProc.url!,
       databaseUrl: env.databaseUrl,
-      seconds: Number(process.env.NOISY_SECONDS ?? 60),
+      seconds: Number(process.env.NOISY_SECONDS ?? 120),
       rate: 1000,
       aPostsPerSecond: Number(process.env.NOISY_A_POSTS_PER_SECOND ?? 4),
       warmupSeconds: Number(process.env.NOISY_WARMUP_SECONDS ?? 20),

@@ -12,14 +12,6 @@ const A_PER_BATCH = 1000;
 const A_TOTAL = A_BATCHES * A_PER_BATCH;
 const START = Date.parse('2026-01-07T00:00:00Z');
 
-/**
- * Fairness between projects at the ingest queue (docs/ingest.md, "Fairness between projects"):
- * another project's one-reading batch is not queued behind a backlog of large batches. With
- * no worker running, project A queues 150 large batches and then project B one reading; a
- * worker then starts. B's reading must be stored while most of A's backlog still waits: in
- * one first-in-first-out queue it would come after at least 86 of A's 150 batches (the worker
- * takes 64 at a time).
- */
 /** A's batch number n: large (weight over 5,000, see batch-weight.ts). */
 const aEvents = (n: number): Event[] =>
   Array.from({ length: A_PER_BATCH }, (_, i) => ({
@@ -28,6 +20,14 @@ const aEvents = (n: number): Event[] =>
     event_id: `a${n}-${i}`,
   }));
 
+/**
+ * Fairness between projects at the ingest queue (docs/ingest.md, "Fairness between projects"):
+ * another project's one-reading batch is not queued behind a backlog of large batches. With
+ * no worker running, project A queues 150 large batches and then project B one reading; a
+ * worker then starts. B's reading must be stored while most of A's backlog still waits: in
+ * one first-in-first-out queue it would come after at least 86 of A's 150 batches (the worker
+ * takes 64 at a time).
+ */
 describe('a small batch is not queued behind another project’s large ones', () => {
   let api: RunningApp;
   let db: Pool;
@@ -64,7 +64,7 @@ describe('a small batch is not queued behind another project’s large ones', ()
         const held = data.reduce((n, d) => n + Buffer.byteLength(d!), 0);
         const sent = A_BATCHES * Buffer.byteLength(JSON.stringify(aEvents(0)));
         process.stdout.write(`A's ${A_BATCHES} batches: ${sent} bytes of events sent, ${held} bytes of job data in Redis\n`);
-        expect(data.every((d) => !('readings' in JSON.parse(d!)) && typeof JSON.parse(d!).deflated === 'string')).toBe(true);
+        expect(data.map((d) => JSON.parse(d!)).every((job) => !('readings' in job) && typeof job.deflated === 'string')).toBe(true);
         expect(held).toBeLessThan(sent / 4);
       } finally {
         redis.disconnect();

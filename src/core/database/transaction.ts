@@ -32,17 +32,12 @@ export async function inTransactionOpenedBy<R, T>(ds: DataSource, first: Literal
   const runner = ds.createQueryRunner();
   try {
     const client = (await runner.connect()) as { query(sql: string): Promise<{ rows: R[] }[]> };
-    let rows: R[];
-    try {
-      rows = (await client.query(`START TRANSACTION; ${first}`))[1].rows;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-    // TypeORM's own bookkeeping of the transaction this runner is in, as startTransaction leaves it.
+    // TypeORM's own bookkeeping of the transaction this runner is in, as startTransaction leaves
+    // it, so that its commit and rollback (ROLLBACK whichever statement failed) serve here.
     Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
     try {
-      const out = await work(runner.manager, rows);
+      const [, opened] = await client.query(`START TRANSACTION; ${first}`);
+      const out = await work(runner.manager, opened.rows);
       await runner.commitTransaction();
       return out;
     } catch (err) {

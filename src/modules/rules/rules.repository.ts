@@ -117,7 +117,7 @@ export class RulesRepository {
     return literalStatement`SELECT pg_advisory_xact_lock(${EVALUATION_LOCK_NAMESPACE}, ${deviceId}::int), now() AS now`;
   }
 
-  /** As lockDevice for several devices, without waiting: the ones another transaction holds are left out. */
+  /** As lockDeviceStatement for several devices, without waiting: the ones another transaction holds are left out. */
   async tryLockDevices(tx: EntityManager, deviceIds: readonly number[]): Promise<{ now: Date; locked: Set<number> }> {
     const rows: { id: number; locked: boolean; now: Date }[] = await tx.query(
       `SELECT id, pg_try_advisory_xact_lock($1, id::int) AS locked, now() AS now FROM unnest($2::bigint[]) AS id`,

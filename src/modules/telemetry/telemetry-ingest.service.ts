@@ -105,8 +105,8 @@ export class TelemetryIngestService {
       return { stored, duplicates, results, rejected: rejectedOut(rejected) };
     }
 
+    const { job, data } = await ingestJob(payload);
     try {
-      const { job, data } = await ingestJob(payload);
       await timeout(this.queue.enqueue(job, data), ENQUEUE_TIMEOUT_MS);
     } catch (queueErr) {
       // A 202 promises durability: without Redis the API writes the batch itself, or refuses it.

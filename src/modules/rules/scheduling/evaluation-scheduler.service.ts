@@ -78,10 +78,11 @@ export class EvaluationScheduler {
    * (or were deleted) leave nothing behind in Redis. Lapsing is safe: a device's next reading
    * then reads no generation and queues job `eval:<device>:0`, which is either new or one that
    * has not started yet (a started job refreshed the lapse when it began, and none runs for days).
+   * One round trip, not a transaction: a lapse lost to a dropped connection is set by the next.
    */
   async beginEvaluation(deviceId: number): Promise<void> {
     const key = this.generationKey(deviceId);
-    await this.redis.client.multi().incr(key).pexpire(key, GENERATION_TTL_MS).exec();
+    await this.redis.client.pipeline().incr(key).pexpire(key, GENERATION_TTL_MS).exec();
   }
 
   private generationKey(deviceId: number): string {

@@ -27,7 +27,7 @@ export const ingestReadingsJob = defineJob<IngestJobData>({
 export const ingestBulkReadingsJob = defineJob<IngestJobData>({ ...ingestReadingsJob, queue: QUEUES.telemetryIngestBulk });
 
 /** Which queue a batch goes to: large ones cannot hold the worker slots small ones are taken by. */
-export const ingestJobFor = (readings: IngestReadingsPayload['readings']) =>
+const ingestJobFor = (readings: IngestReadingsPayload['readings']) =>
   batchWeight(readings) > BULK_BATCH_WEIGHT ? ingestBulkReadingsJob : ingestReadingsJob;
 
 /**

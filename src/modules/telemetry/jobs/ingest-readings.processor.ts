@@ -29,7 +29,7 @@ export class IngestReadingsProcessor {
   }
 }
 
-/** Large batches (`telemetry-ingest-bulk`, see ingestJobFor). */
+/** Large batches (`telemetry-ingest-bulk`, see ingestJob). */
 @Processor(QUEUES.telemetryIngestBulk)
 export class IngestBulkReadingsProcessor {
   constructor(private readonly ingest: TelemetryIngestService) {}

@@ -154,9 +154,15 @@ export class SilencesRepository {
     return rows[0]?.event ?? null;
   }
 
-  /** A silence changed: the project's held notifications are checked again at once. */
+  /**
+   * A silence changed: the project's held notifications are checked again at once. Every row,
+   * those already due too: a release may hold one locked right now, having read the silences
+   * as they were before this change, and is about to put its recheck off (up to a minute).
+   * Writing the row waits for that release to commit and then makes the row due again; skipping
+   * due rows (as this once did) let such a release's postponement stand.
+   */
   private async recheckSoon(tx: EntityManager, scope: TenantScope): Promise<void> {
-    await tx.query(`UPDATE muted_notifications SET recheck_at = now() WHERE project_id = $1 AND recheck_at > now()`, [scope.projectId]);
+    await tx.query(`UPDATE muted_notifications SET recheck_at = now() WHERE project_id = $1`, [scope.projectId]);
   }
 
   /**

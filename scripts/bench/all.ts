@@ -3,7 +3,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import Redis from 'ioredis';
 import { Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
 import { runWithSilences } from './silences';
 import { IngestResult, prepareBodies, runIngest } from './ingest';
@@ -15,6 +14,7 @@ import { api, benchEnv, BenchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, lane
 import { listenLocal, readBody } from '../local-http';
 import { Progress } from './progress';
 import { runConsoleBenchInto } from './console';
+import { deleteKeysWithPrefix } from '../../src/core/redis/delete-prefix';
 
 /**
  * `npm run bench`: the one benchmark. Runs the platform as users do (one api process and
@@ -116,20 +116,6 @@ const processes = (procs: Proc[]) => [...procs.map((p) => ({ name: p.name, pid: 
 const memory = (procs: Proc[]) => Object.fromEntries(processes(procs).map((p) => [p.name, peakRssMb(p.pid)]));
 
 const memoryNow = (procs: Proc[]) => Object.fromEntries(processes(procs).map((p) => [p.name, { peak: peakRssMb(p.pid), now: rssMb(p.pid, 'now') }]));
-
-async function removeRedisKeys(env: BenchEnv): Promise<void> {
-  const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${env.redisPrefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /** The local webhook receiver: answers 200 and notes when each alert.triggered arrives. */
 class Sink {
@@ -267,7 +253,7 @@ async function main(): Promise<void> {
       process.on('uncaughtException', (err) => process.stderr.write(`(during clean-up) ${err.message}\n`));
       for (const p of [...procs].reverse()) await p.stop();
       sink.stop();
-      await removeRedisKeys(env).catch((err) => process.stderr.write(`could not remove Redis keys ${env.redisPrefix}:*: ${err.message}\n`));
+      await deleteKeysWithPrefix(env.redisUrl, env.redisPrefix).catch((err) => process.stderr.write(`could not remove Redis keys ${env.redisPrefix}:*: ${err.message}\n`));
       if (KEEP_DB) process.stdout.write(`KEEP_DB: kept ${env.databaseUrl} (drop it with DROP DATABASE … WITH (FORCE))\n`);
       else await dropDatabase(env).catch((err) => process.stderr.write(`could not drop the bench database: ${err.message}\n`));
     })());

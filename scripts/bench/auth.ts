@@ -9,7 +9,6 @@
  * its database name is replaced), BENCH_REDIS_URL.
  */
 import autocannon from 'autocannon';
-import Redis from 'ioredis';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -18,6 +17,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { dropDatabase } from '../../src/core/database/ensure-database';
+import { deleteKeysWithPrefix } from '../../src/core/redis/delete-prefix';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -158,20 +158,6 @@ function report(rows: Row[]): string {
   ].join('\n');
 }
 
-async function removeRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 async function main(): Promise<void> {
   const id = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const db = new URL(BASE_DATABASE_URL);
@@ -185,7 +171,7 @@ async function main(): Promise<void> {
     (cleaned ??= (async () => {
       await platform?.stop();
       await dropDatabase(databaseUrl).catch((err) => log(`could not drop ${db.pathname.slice(1)}: ${err.message}`));
-      await removeRedisKeys(redisPrefix).catch((err) => log(`could not remove Redis keys ${redisPrefix}:*: ${err.message}`));
+      await deleteKeysWithPrefix(REDIS_URL, redisPrefix).catch((err) => log(`could not remove Redis keys ${redisPrefix}:*: ${err.message}`));
       log(`stopped the platform, dropped ${db.pathname.slice(1)} and ${redisPrefix}:*`);
     })());
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

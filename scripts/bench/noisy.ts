@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { Agent, createServer, request, Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
@@ -57,6 +58,8 @@ export interface NoisyOptions {
   /** Seconds of B alone before the first window, not reported (fresh processes and a new project warm up); default 20: the first window without A was slower than the other two in most runs after a 5 s warm-up. */
   warmupSeconds?: number;
   log?: (line: string) => void;
+  /** Writes every sample (kind, ms since the first window, latency) and the windows here (NOISY_SAMPLES). */
+  samplesFile?: string;
 }
 
 export interface Latency {
@@ -254,7 +257,9 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     await sleep(warmup * 1000);
     for (const [side, quarters] of SCHEDULE) {
       if (side === 'with_a' && !aLoad) {
-        aLoad = startA({ ...aSender, first: windows.length * 1_000_000 });
+        // NOISY_A_POSTS_PER_SECOND=0, a control run: A stays silent and both sides are B alone,
+        // so their ratio is the phase's own spread on the machine (docs/ingest.md, item 14).
+        if (o.aPostsPerSecond > 0) aLoad = startA({ ...aSender, first: windows.length * 1_000_000 });
         await sleep(RAMP_MS);
       }
       if (side === 'without_a' && aLoad) {
@@ -304,6 +309,17 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     stored_p99: summary(of(stored, [w])).p99,
     webhook_p99: summary(of(webhooks, [w])).p99,
   }));
+  if (o.samplesFile) {
+    // Every sample and window, times in ms from the first window's start: where a side's slow ones fall.
+    const zero = windows[0]?.from ?? 0;
+    const rows = [
+      ...windows.map((w) => `window\t${w.side}\t${Math.round(w.from - zero)}\t${Math.round(w.to - zero)}`),
+      ...(['stored', 'durable', 'webhook'] as const).flatMap((kind) =>
+        ({ stored, durable, webhook: webhooks })[kind].map((x) => `${kind}\t${Math.round(x.t0 - zero)}\t${Math.round(x.ms * 10) / 10}`),
+      ),
+    ];
+    writeFileSync(o.samplesFile, `${rows.join('\n')}\n`);
+  }
   log(`  B without A: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → durable ${without.durable.p50}/${without.durable.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
   log(`  B with A:    POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → durable ${withA.durable.p50}/${withA.durable.p99} ms; POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);
   log(`  by window (stored / webhook p99 ms): ${perWindow.map((w) => `${w.side === 'with_a' ? 'with' : 'without'} ${w.stored_p99}/${w.webhook_p99}`).join(', ')}`);
@@ -400,7 +416,7 @@ async function sendA(o: ASender): Promise<void> {
 
 /**
  * `node dist/scripts/bench/noisy.js`: this phase alone, on a fresh api + worker (NOISY_SECONDS,
- * NOISY_A_POSTS_PER_SECOND; NOISY_WARMUP_SECONDS of B alone first, default 20, so that B's
+ * NOISY_A_POSTS_PER_SECOND, 0 for a control run without A; NOISY_SAMPLES=file for every sample; NOISY_WARMUP_SECONDS of B alone first, default 20, so that B's
  * figures alone are not the fresh processes' warm-up; KEEP_DB=1 keeps the database).
  */
 async function main(): Promise<void> {
@@ -428,6 +444,7 @@ async function main(): Promise<void> {
       rate: 1000,
       aPostsPerSecond: Number(process.env.NOISY_A_POSTS_PER_SECOND ?? 4),
       warmupSeconds: Number(process.env.NOISY_WARMUP_SECONDS ?? 20),
+      samplesFile: process.env.NOISY_SAMPLES,
       log: (line) => process.stdout.write(`${line}\n`),
     });
     process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

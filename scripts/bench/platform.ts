@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
+import { deleteKeysWithPrefix } from '../../src/core/redis/delete-prefix';
 
 /** Shared by the benchmarks: run the platform as users do, as separate OS processes. */
 
@@ -222,6 +223,7 @@ export async function pg(url: string): Promise<Client> {
   return c;
 }
 
+/** Drops the run's database and deletes its Redis keys (its queues, marks and counters). */
 export async function dropDatabase(env: BenchEnv): Promise<void> {
   const admin = new URL(env.databaseUrl);
   const name = admin.pathname.slice(1);
@@ -229,6 +231,7 @@ export async function dropDatabase(env: BenchEnv): Promise<void> {
   const c = await pg(admin.toString());
   await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await c.end();
+  await deleteKeysWithPrefix(env.redisUrl, env.redisPrefix);
 }
 
 export async function api(url: string, method: string, p: string, body: unknown, headers: Record<string, string>): Promise<any> {

@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import Redis from 'ioredis';
 import { readSse } from '../local-http';
-import { benchEnv, cpuOf, dropDatabase, fmt, peakRssMb, percentile, pg, Proc, seedTenant, startProcess, api } from './platform';
+import { benchEnv, cpuOf, dropRunData, fmt, peakRssMb, percentile, pg, Proc, seedTenant, startProcess, api } from './platform';
 
 /**
  * `npm run bench:alerts`: DEVICES devices and 20 rules (ALL, TAG and EXPLICIT) under a steady
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const p of procs.reverse()) await p.stop();
-    await dropDatabase(env);
+    await dropRunData(env);
   }
 }
 

@@ -3,7 +3,7 @@ import { Agent, request } from 'node:http';
 import path from 'node:path';
 import { Client } from 'pg';
 import { copyIn, copyRow } from './copy';
-import { ADMIN_TOKEN, api, benchEnv, dropDatabase, fmt, mulberry32, percentile, pg, Proc, ROOT, startProcess } from './platform';
+import { ADMIN_TOKEN, api, benchEnv, dropRunData, fmt, mulberry32, percentile, pg, Proc, ROOT, startProcess } from './platform';
 import { Progress } from './progress';
 
 /**
@@ -212,7 +212,7 @@ export async function runAnalyticsScale(o: ScaleOptions): Promise<ScaleResult> {
   } finally {
     for (const p of procs.reverse()) await p.stop();
     if (o.keepDb) log(`KEEP_DB: kept ${env.databaseUrl} (drop it with DROP DATABASE … WITH (FORCE))`);
-    else await dropDatabase(env).catch((err) => log(`could not drop ${env.databaseUrl}: ${err.message}`));
+    else await dropRunData(env).catch((err) => log(`could not drop ${env.databaseUrl}: ${err.message}`));
   }
 }
 

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib';
-import { benchEnv, dropDatabase, peakRssMb, seedTenant, startProcess } from './platform';
+import { benchEnv, dropRunData, peakRssMb, seedTenant, startProcess } from './platform';
 
 /**
  * `node dist/scripts/bench/body-burst.js`: what a burst of large request bodies costs an api
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await proc.stop();
-    await dropDatabase(env);
+    await dropRunData(env);
   }
 }
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../headless-chromium';
-import { api, benchEnv, dropDatabase, fmt, percentile, ROOT, seedTenant, startProcess } from './platform';
+import { api, benchEnv, dropRunData, fmt, percentile, ROOT, seedTenant, startProcess } from './platform';
 
 const DEVICES = Number(process.env.CONSOLE_DEVICES ?? 10_000);
 const ALERTS = Number(process.env.CONSOLE_ALERTS ?? 1_000);
@@ -160,7 +160,7 @@ export async function runConsoleBench(): Promise<ConsoleFigures> {
   } finally {
     await browser.close();
     await proc.stop();
-    await dropDatabase(env).catch(() => undefined);
+    await dropRunData(env).catch(() => undefined);
   }
 }
 

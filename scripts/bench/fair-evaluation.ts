@@ -1,7 +1,7 @@
 import { writeFileSync, readFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { readSse } from '../local-http';
-import { api, benchEnv, dropDatabase, fmt, percentile, ROOT, seedTenant, startProcess } from './platform';
+import { api, benchEnv, dropRunData, fmt, percentile, ROOT, seedTenant, startProcess } from './platform';
 
 /**
  * `node dist/scripts/bench/fair-evaluation.js`: how much one project's expensive rules delay
@@ -100,7 +100,7 @@ export async function runFairEvaluation(): Promise<{ without_a: Figures; with_a:
   } finally {
     stop = true;
     await proc.stop();
-    await dropDatabase(env);
+    await dropRunData(env);
   }
 }
 

@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { benchEnv, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
+import { benchEnv, dropRunData, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
 import { createReferenceTables, describe, dropReferenceTables, encode, REFERENCE, rowsOfBodies, runReference, truncateReferenceTables } from './reference';
 
 /**
@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     );
   } finally {
     for (const p of procs.reverse()) await p.stop();
-    await dropDatabase(env);
+    await dropRunData(env);
   }
 }
 

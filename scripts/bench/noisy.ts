@@ -5,7 +5,7 @@ import { Agent, createServer, request, Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
 import { listenLocal, readBody } from '../local-http';
-import { api, benchEnv, drainQueues, dropDatabase, percentile, pg, Proc, queuedJobs, seedTenant, startProcess } from './platform';
+import { api, benchEnv, drainQueues, dropRunData, percentile, pg, Proc, queuedJobs, seedTenant, startProcess } from './platform';
 import { lowerOwnPriority } from '../../src/core/lanes/lane-child';
 import { QUEUES } from '../../src/core/queue/queues';
 
@@ -314,9 +314,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     const zero = windows[0]?.from ?? 0;
     const rows = [
       ...windows.map((w) => `window\t${w.side}\t${Math.round(w.from - zero)}\t${Math.round(w.to - zero)}`),
-      ...(['stored', 'durable', 'webhook'] as const).flatMap((kind) =>
-        ({ stored, durable, webhook: webhooks })[kind].map((x) => `${kind}\t${Math.round(x.t0 - zero)}\t${Math.round(x.ms * 10) / 10}`),
-      ),
+      ...Object.entries({ stored, durable, webhook: webhooks }).flatMap(([kind, xs]) => xs.map((x) => `${kind}\t${Math.round(x.t0 - zero)}\t${Math.round(x.ms * 10) / 10}`)),
     ];
     writeFileSync(o.samplesFile, `${rows.join('\n')}\n`);
   }
@@ -425,7 +423,7 @@ async function main(): Promise<void> {
   const cleanup = async () => {
     for (const p of procs.reverse()) await p.stop();
     if (process.env.KEEP_DB === '1') process.stdout.write(`kept ${env.databaseUrl}\n`);
-    else await dropDatabase(env);
+    else await dropRunData(env);
   };
   // A failed POST of the load (alerts.ts) surfaces as an unhandled rejection: stop the platform too.
   process.once('unhandledRejection', (err) => {

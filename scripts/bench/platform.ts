@@ -112,7 +112,7 @@ export async function onPlatform<T>(extra: Record<string, string>, workers: numb
     return await run(apiProc.url!, env, procs);
   } finally {
     for (const p of procs.reverse()) await p.stop();
-    await dropDatabase(env);
+    await dropRunData(env);
   }
 }
 
@@ -223,7 +223,6 @@ export async function pg(url: string): Promise<Client> {
   return c;
 }
 
-/** Drops the run's database and deletes its Redis keys (its queues, marks and counters). */
 export async function dropDatabase(env: BenchEnv): Promise<void> {
   const admin = new URL(env.databaseUrl);
   const name = admin.pathname.slice(1);
@@ -231,6 +230,11 @@ export async function dropDatabase(env: BenchEnv): Promise<void> {
   const c = await pg(admin.toString());
   await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await c.end();
+}
+
+/** Everything a run leaves: its database and its Redis keys (queues, marks and counters). */
+export async function dropRunData(env: BenchEnv): Promise<void> {
+  await dropDatabase(env);
   await deleteKeysWithPrefix(env.redisUrl, env.redisPrefix);
 }
 

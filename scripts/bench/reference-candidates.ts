@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { prepareBodies } from './ingest';
-import { ADMIN_TOKEN, benchEnv, dropDatabase, fmt, pg, ROOT } from './platform';
+import { ADMIN_TOKEN, benchEnv, dropRunData, fmt, pg, ROOT } from './platform';
 import { createReferenceTables, describe, dropReferenceTables, encode, RefMethod, rowsOfBodies, runReference, truncateReferenceTables } from './reference';
 
 /**
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     await dropReferenceTables(db);
   } finally {
     await db.end();
-    await dropDatabase(env);
+    await dropRunData(env);
   }
 }
 

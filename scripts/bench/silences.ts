@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { listenLocal, readBody } from '../local-http';
 import { AlertLoadOptions, AlertLoadResult, AlertTenant, Arrivals, alertTags, runAlertLoad, seedRules } from './alerts';
-import { api, benchEnv, dropDatabase, fmt, percentile, Proc, seedTenant, startProcess } from './platform';
+import { api, benchEnv, dropRunData, fmt, percentile, Proc, seedTenant, startProcess } from './platform';
 
 /**
  * The alert → webhook latency with silences in the project: every alert change asks whether
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     for (const p of procs.reverse()) await p.stop();
     sink.closeAllConnections();
     sink.close();
-    await dropDatabase(env);
+    await dropRunData(env);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import Queue from 'bull';
 import { listenLocal } from '../local-http';
-import { api, benchEnv, cpuShare, cpuSnapshot, dropDatabase, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
+import { api, benchEnv, cpuShare, cpuSnapshot, dropRunData, fmt, peakRssMb, pg, Proc, seedTenant, startProcess } from './platform';
 
 /**
  * `npm run bench:webhooks`: delivery throughput to a healthy local sink, alone and next to a
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     healthy.stop();
     dead.stop();
     paced.stop();
-    await dropDatabase(env);
+    await dropRunData(env);
   }
 }
 

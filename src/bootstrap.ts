@@ -55,7 +55,7 @@ export async function startHttp(config: AppConfig): Promise<INestApplication> {
   const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
-  if (lane) serveAsLane(config.lanes.nice, app.get(Metrics), (server.address() as { port: number }).port);
+  if (lane) serveAsLane(config.lanes, app.get(Metrics), (server.address() as { port: number }).port);
   else {
     log.log(`${config.role} listening on http://127.0.0.1:${config.port} (docs at /docs, queues at /admin/queues)`);
     app.get(Lanes).start(config.role);
@@ -80,7 +80,7 @@ export async function startWorker(config: AppConfig): Promise<INestApplicationCo
     abortOnError: false,
   });
   const metricsServer = config.metricsPort ? serveMetrics(ctx.get(Metrics), config.metricsPort) : null;
-  if (config.lanes.self !== 'none') serveAsLane(config.lanes.nice, ctx.get(Metrics));
+  if (config.lanes.self !== 'none') serveAsLane(config.lanes, ctx.get(Metrics));
   else {
     log.log(`worker started${metricsServer ? ` (metrics on http://127.0.0.1:${config.metricsPort}/metrics)` : ''}`);
     ctx.get(Lanes).start('worker');

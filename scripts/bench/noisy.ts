@@ -346,7 +346,8 @@ interface ASender {
  * building a 10,000-key event or a 5,000-event batch takes an event loop for milliseconds at a
  * time, which on B's would delay B's probes and the timing of their answers (the bench would
  * measure itself). The process is a session of its own at the lanes' priority
- * (lowerOwnPriority: nice and, where the kernel groups CPU time by session, its own group), so
+ * (lowerOwnPriority: nice, where the kernel groups CPU time by session its own group, and the
+ * idle scheduling class, as the lanes by default), so
  * the client's CPU is not taken from B's client or the platform, which share the bench's
  * session; A's offered load is the same, paced by aPostsPerSecond. What the platform sees is the
  * same.
@@ -367,7 +368,7 @@ function startA(o: ASender): { stop(): Promise<NoisyResult['a_sent']> } {
 
 /** In A's process: a closed loop of A_SENDERS, paced to aPostsPerSecond, wide events and many-metric batches in turn, until told to stop. */
 async function sendA(o: ASender): Promise<void> {
-  lowerOwnPriority(15);
+  lowerOwnPriority({ nice: 15, idleClass: process.env.LOW_PRIORITY_IDLE_CLASS !== 'false' });
   // Told to stop, it answers with what it sent; gone with the bench either way.
   process.once('disconnect', () => process.exit(0));
   const base = new URL(o.apiUrl);

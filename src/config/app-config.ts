@@ -43,6 +43,8 @@ export interface AppConfig {
   lanes: {
     enabled: boolean;
     nice: number;
+    /** The lanes' own threads also in the kernel's idle scheduling class (SCHED_IDLE). */
+    idleClass: boolean;
     /** POST /telemetry bodies at least this long (or compressed, or of unknown length) go to the api's lane. */
     bodyBytes: number;
     /** A lane silent on its heartbeat this long is killed and restarted. */
@@ -93,6 +95,7 @@ export function buildConfig(env: Env): AppConfig {
     lanes: {
       enabled: env.LOW_PRIORITY_LANES,
       nice: env.LOW_PRIORITY_NICE,
+      idleClass: env.LOW_PRIORITY_IDLE_CLASS,
       bodyBytes: env.LOW_PRIORITY_BODY_BYTES,
       timeoutMs: env.LOW_PRIORITY_LANE_TIMEOUT_MS,
       self: env.LANE,

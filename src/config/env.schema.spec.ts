@@ -52,6 +52,7 @@ describe('parseEnv', () => {
       HEAP_GROWING_PERCENT: 100,
       LOW_PRIORITY_LANES: true,
       LOW_PRIORITY_NICE: 15,
+      LOW_PRIORITY_IDLE_CLASS: true,
       LOW_PRIORITY_BODY_BYTES: 65536,
       LOW_PRIORITY_LANE_TIMEOUT_MS: 30_000,
       LANE: 'none',

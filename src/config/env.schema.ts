@@ -100,6 +100,7 @@ export const ENV_SCHEMA = {
   HEAP_GROWING_PERCENT: { default: '100', parse: int(0, 1000) },
   LOW_PRIORITY_LANES: { default: 'true', parse: bool },
   LOW_PRIORITY_NICE: { default: '15', parse: int(1, 19) },
+  LOW_PRIORITY_IDLE_CLASS: { default: 'true', parse: bool },
   LOW_PRIORITY_BODY_BYTES: { default: '65536', parse: int(1024) },
   LOW_PRIORITY_LANE_TIMEOUT_MS: { default: '30000', parse: int(1000, 600000) },
   LANE: { default: 'none', parse: oneOf<Lane>('none', 'api', 'worker') },

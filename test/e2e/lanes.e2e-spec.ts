@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 import { RunningApp, scrapeMetrics, startApp } from '../support/app';
 import { expectError } from '../support/errors';
@@ -32,11 +32,20 @@ function lanesOf(pid: number): Record<string, number> {
   return lanes;
 }
 
-/** The nice values of every thread of `pid`. */
-function threadNices(pid: number): number[] {
-  const out = execFileSync('ps', ['-L', '-o', 'ni=', '-p', String(pid)], { encoding: 'utf8' });
-  return out.split('\n').map((l) => l.trim()).filter(Boolean).map(Number);
+/** Fields of /proc/<pid>/task/<tid>/stat for every thread of `pid`, numbered as proc(5) does (from 1). */
+function threadStat(pid: number, field: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // After "pid (comm) ", whose comm may hold spaces, the fields from 3 on.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field - 3]);
+  });
 }
+
+/** The nice values of every thread of `pid` (from /proc: `ps` shows none for an idle-class thread). */
+const threadNices = (pid: number) => threadStat(pid, 19);
+/** The scheduling policy of every thread of `pid`: 0 the normal class, 5 SCHED_IDLE. */
+const threadPolicies = (pid: number) => threadStat(pid, 41);
+const [NORMAL, IDLE] = [0, 5];
 
 const alive = (pid: number) => {
   try {
@@ -80,11 +89,15 @@ describe('low-priority lanes for large batches', () => {
     await app?.close();
   });
 
-  it('runs an api lane and a worker lane, every thread at the configured nice', () => {
+  it('runs an api lane and a worker lane, every thread at the configured nice and in the idle scheduling class', () => {
     const lanes = lanesOf(app.proc.proc.pid!);
     expect(Object.keys(lanes).sort()).toEqual(['api', 'worker']);
-    for (const pid of Object.values(lanes)) expect(new Set(threadNices(pid))).toEqual(new Set([15]));
+    for (const pid of Object.values(lanes)) {
+      expect(new Set(threadNices(pid))).toEqual(new Set([15]));
+      expect(new Set(threadPolicies(pid))).toEqual(new Set([IDLE]));
+    }
     expect(new Set(threadNices(app.proc.proc.pid!))).toEqual(new Set([0]));
+    expect(new Set(threadPolicies(app.proc.proc.pid!))).toEqual(new Set([NORMAL]));
   });
 
   it('starts each lane as a session of its own, with its own CPU share at the lane nice where the kernel groups by session', () => {
@@ -140,6 +153,8 @@ describe('low-priority lanes for large batches', () => {
     if (process.getuid?.() !== 0) return; // without the right, the backends keep the database's priority (docs/lanes.md)
     for (const r of lane) expect(threadNices(r.pid)).toEqual([15]);
     for (const r of own) expect(threadNices(r.pid)).toEqual([0]);
+    // The lanes' backends stay in the normal class: they hold locks and buffers that others wait for (docs/lanes.md).
+    for (const r of rows) expect(threadPolicies(r.pid)).toEqual([NORMAL]);
     if (existsSync(`/proc/${lane[0].pid}/autogroup`)) {
       for (const r of lane) expect(readFileSync(`/proc/${r.pid}/autogroup`, 'utf8')).toMatch(/ nice 15\s*$/);
     }

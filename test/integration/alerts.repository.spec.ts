@@ -50,6 +50,23 @@ describe('AlertsRepository (real Postgres)', () => {
     expect(count).toBe(1);
   });
 
+  it('opens nothing, and fails nothing, for a rule deleted since the evaluation read it', async () => {
+    const gone = await makeRule(ds, t);
+    await ds.query(`DELETE FROM rules WHERE id = $1`, [gone]);
+    const row = (deviceId: number, rule: number) => ({ projectId: t.projectId, deviceId, ruleId: rule, severity: 'warning', details: { gone: true } });
+    await inTransaction(ds, async (tx) => {
+      expect(await alerts.open(tx, t, { deviceId: t.devices[0], ruleId: gone, severity: 'warning', details: {} })).toBeNull();
+      // Nor in a batch; and the transaction goes on (a failed statement would have aborted it).
+      const opened = await alerts.openMany(tx, [row(t.devices[0], gone), row(t.devices[2], gone)]);
+      expect(opened).toEqual([]);
+    });
+    const live = await makeRule(ds, t);
+    const opened = await inTransaction(ds, (tx) => alerts.openMany(tx, [row(t.devices[0], gone), row(t.devices[0], live)]));
+    expect(opened.map((a) => [a.device_id, a.rule_id])).toEqual([[t.devices[0], live]]);
+    const [{ count }] = await ds.query(`SELECT count(*)::int AS count FROM alerts WHERE rule_id = $1`, [gone]);
+    expect(count).toBe(0);
+  });
+
   it('openMany leaves out pairs that already have an open alert', async () => {
     const rows = (deviceIds: number[]) =>
       deviceIds.map((deviceId) => ({ projectId: t.projectId, deviceId, ruleId, severity: 'critical', details: { d: deviceId } }));

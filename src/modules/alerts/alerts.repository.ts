@@ -60,9 +60,18 @@ export class AlertsRepository {
   }
 
   /**
-   * Opens an alert; null if the pair already has one open (the partial unique index decides).
-   * triggered_at is the moment of the insert, not the transaction's start, so alerts opened
-   * in one evaluation, or by different processes, list in the order they really opened.
+   * Opens an alert; null if the pair already has one open (the partial unique index decides),
+   * or if its rule is gone. triggered_at is the moment of the insert, not the transaction's
+   * start, so alerts opened in one evaluation, or by different processes, list in the order
+   * they really opened.
+   *
+   * A rule gone: an evaluation reads its rules first and opens alerts later in its
+   * transaction. A rule deleted in between (its alerts and timer rows go with it) would fail
+   * the insert on alerts_rule_id_fkey, and with it the whole pass, which then runs again rule
+   * by rule or device by device (a deadline batch of thousands, just as the rule goes: the
+   * no-data phase of `npm run bench`, docs/rules.md). The insert leaves such a rule's alert
+   * out instead. A delete that commits while the insert runs still fails it (the key's check
+   * waits for the delete): a window of one statement, not of the pass.
    */
   async open(
     tx: EntityManager,
@@ -71,7 +80,7 @@ export class AlertsRepository {
   ): Promise<AlertRow | null> {
     const rows: AlertRow[] = await tx.query(
       `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details, triggered_at)
-       VALUES ($1, $2, $3, 'firing', $4, $5, clock_timestamp())
+       SELECT $1, $2, $3, 'firing', $4, $5, clock_timestamp() WHERE EXISTS (SELECT 1 FROM rules WHERE id = $3)
        ON CONFLICT (rule_id, device_id) WHERE status <> 'resolved' DO NOTHING
        RETURNING ${COLUMNS}`,
       [scope.projectId, row.deviceId, row.ruleId, row.severity, row.details],
@@ -81,13 +90,15 @@ export class AlertsRepository {
 
   /**
    * Opens several alerts in one statement (the deadline timer's batches); as open, a pair
-   * that already has one open is left out. Each row's triggered_at is its own insert moment.
+   * that already has one open, or whose rule is gone, is left out. Each row's triggered_at is
+   * its own insert moment.
    */
   openMany(tx: EntityManager, rows: readonly { projectId: number; deviceId: number; ruleId: number; severity: string; details: Record<string, unknown> }[]): Promise<AlertRow[]> {
     return tx.query(
       `INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details, triggered_at)
        SELECT u.p, u.d, u.r, 'firing', u.s, u.j, clock_timestamp()
          FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bigint[]), unnest($4::text[]), jsonb_array_elements($5::jsonb)) AS u(p, d, r, s, j)
+        WHERE EXISTS (SELECT 1 FROM rules WHERE id = u.r)
        ON CONFLICT (rule_id, device_id) WHERE status <> 'resolved' DO NOTHING
        RETURNING ${COLUMNS}`,
       [rows.map((r) => r.projectId), rows.map((r) => r.deviceId), rows.map((r) => r.ruleId), rows.map((r) => r.severity), JSON.stringify(rows.map((r) => r.details))],

@@ -8,6 +8,7 @@ import { listenLocal, readBody } from '../local-http';
 import { api, benchEnv, drainQueues, dropRunData, percentile, pg, Proc, queuedJobs, seedTenant, startProcess } from './platform';
 import { lowerOwnPriority } from '../../src/core/lanes/lane-child';
 import { QUEUES } from '../../src/core/queue/queues';
+import { parseVar } from '../../src/config/env.schema';
 
 /**
  * The "noisy neighbour" phase of `npm run bench` (issue 13): project B streams `rate`
@@ -346,8 +347,8 @@ interface ASender {
  * building a 10,000-key event or a 5,000-event batch takes an event loop for milliseconds at a
  * time, which on B's would delay B's probes and the timing of their answers (the bench would
  * measure itself). The process is a session of its own at the lanes' priority
- * (lowerOwnPriority: nice, where the kernel groups CPU time by session its own group, and the
- * idle scheduling class, as the lanes by default), so
+ * (lowerOwnPriority with the lanes' LOW_PRIORITY_NICE and LOW_PRIORITY_IDLE_CLASS: nice,
+ * where the kernel groups CPU time by session its own group, and the idle class), so
  * the client's CPU is not taken from B's client or the platform, which share the bench's
  * session; A's offered load is the same, paced by aPostsPerSecond. What the platform sees is the
  * same.
@@ -368,7 +369,7 @@ function startA(o: ASender): { stop(): Promise<NoisyResult['a_sent']> } {
 
 /** In A's process: a closed loop of A_SENDERS, paced to aPostsPerSecond, wide events and many-metric batches in turn, until told to stop. */
 async function sendA(o: ASender): Promise<void> {
-  lowerOwnPriority({ nice: 15, idleClass: process.env.LOW_PRIORITY_IDLE_CLASS !== 'false' });
+  lowerOwnPriority({ nice: parseVar('LOW_PRIORITY_NICE', process.env), idleClass: parseVar('LOW_PRIORITY_IDLE_CLASS', process.env) });
   // Told to stop, it answers with what it sent; gone with the bench either way.
   process.once('disconnect', () => process.exit(0));
   const base = new URL(o.apiUrl);

@@ -1,4 +1,4 @@
-import { ConfigError, ENV_SCHEMA, parseEnv } from './env.schema';
+import { ConfigError, ENV_SCHEMA, parseEnv, parseVar } from './env.schema';
 
 const REQUIRED = {
   DATABASE_URL: 'postgres://watchpost:db-password-123@db.internal:5432/watchpost',
@@ -57,6 +57,14 @@ describe('parseEnv', () => {
       LOW_PRIORITY_LANE_TIMEOUT_MS: 30_000,
       LANE: 'none',
     });
+  });
+
+  it('reads one variable as parseEnv does (parseVar)', () => {
+    expect(parseVar('LOW_PRIORITY_IDLE_CLASS', {})).toBe(true);
+    expect(parseVar('LOW_PRIORITY_IDLE_CLASS', { LOW_PRIORITY_IDLE_CLASS: '' })).toBe(true);
+    expect(parseVar('LOW_PRIORITY_IDLE_CLASS', { LOW_PRIORITY_IDLE_CLASS: 'no' })).toBe(false);
+    expect(parseVar('LOW_PRIORITY_NICE', { LOW_PRIORITY_NICE: '10' })).toBe(10);
+    expect(() => parseVar('LOW_PRIORITY_NICE', { LOW_PRIORITY_NICE: '30' })).toThrow(ConfigError);
   });
 
   it('treats an empty variable as unset', () => {

@@ -116,24 +116,36 @@ export class ConfigError extends Error {
   }
 }
 
+/** One variable's value, or the problem with it: an empty variable is unset, and unset is its default. */
+function readVar(name: EnvName, source: Record<string, string | undefined>): { value: unknown } | { problem: string } {
+  const spec: VarSpec<unknown> = ENV_SCHEMA[name];
+  const given = source[name];
+  const raw = given === undefined || given === '' ? spec.default : given;
+  if (raw === undefined) return { problem: `${name} is required` };
+  try {
+    return { value: spec.parse(raw) };
+  } catch (err) {
+    if (!(err instanceof InvalidValue)) throw err;
+    return { problem: `${name} ${err.message}${spec.secret ? '' : ` (got "${raw}")`}` };
+  }
+}
+
 /** Parses every variable, collecting all problems so one start-up names them all. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(ENV_SCHEMA) as [EnvName, VarSpec<unknown>][]) {
-    const given = source[name];
-    const raw = given === undefined || given === '' ? spec.default : given;
-    if (raw === undefined) {
-      problems.push(`${name} is required`);
-      continue;
-    }
-    try {
-      out[name] = spec.parse(raw);
-    } catch (err) {
-      if (!(err instanceof InvalidValue)) throw err;
-      problems.push(`${name} ${err.message}${spec.secret ? '' : ` (got "${raw}")`}`);
-    }
+  for (const name of Object.keys(ENV_SCHEMA) as EnvName[]) {
+    const read = readVar(name, source);
+    if ('problem' in read) problems.push(read.problem);
+    else out[name] = read.value;
   }
   if (problems.length) throw new ConfigError(problems);
   return out as Env;
+}
+
+/** One variable, read as parseEnv reads it: for a tool that needs a setting of the platform's, not a whole configuration. */
+export function parseVar<K extends EnvName>(name: K, source: Record<string, string | undefined>): Env[K] {
+  const read = readVar(name, source);
+  if ('problem' in read) throw new ConfigError([read.problem]);
+  return read.value as Env[K];
 }

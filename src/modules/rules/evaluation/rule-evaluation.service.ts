@@ -41,7 +41,18 @@ const condition = (r: RuleRow, threshold = r.threshold): RuleCondition => ({
 /** Times read back from Postgres may carry microseconds JavaScript drops. */
 const sameTime = (a: Date | null, b: Date | null) => (a === null || b === null ? a === b : Math.abs(new Date(a).getTime() - b.getTime()) < 2);
 
-/** What the evaluation of a device did, in `evaluationWork`'s units (fair queueing compares projects by it). */
+/**
+ * What the evaluation of one device did: its alert changes, its work in `evaluationWork`'s
+ * units (fair queueing compares projects by it) and the milliseconds its own rules took (its
+ * window counts and changes, not the lock, reads and commit it may share with a batch).
+ */
+export interface DeviceEvaluation {
+  changes: number;
+  work: number;
+  costMs: number;
+}
+
+/** A device's work as its rules are evaluated, added to by countWindows. */
 interface EvaluationWork {
   total: number;
 }
@@ -53,6 +64,19 @@ interface EvaluationWork {
  * then be equal, ordered by id).
  */
 type PassMode = 'contained' | 'direct' | 'batched';
+
+/**
+ * One pass: `timer`, the deadline timer's (it reads every timer row and drops those of rules
+ * that no longer apply); `lock`, whether it waits for each device's lock (`wait`, one device
+ * only) or leaves out the devices another transaction holds (`try`); `outcomes`, where each
+ * evaluated device's DeviceEvaluation is written.
+ */
+interface PassOptions {
+  timer: boolean;
+  lock: 'wait' | 'try';
+  mode: PassMode;
+  outcomes?: Map<number, DeviceEvaluation>;
+}
 
 /**
  * Whether a pass that failed without savepoints is run again contained: when one of its
@@ -71,12 +95,13 @@ interface Plan {
   timer?: TimerChange;
 }
 
-interface Target {
+/** A device to evaluate, in its tenant. */
+export interface EvaluationTarget {
   scope: TenantScope;
   deviceId: number;
 }
 
-interface Opening extends Target {
+interface Opening extends EvaluationTarget {
   ruleId: number;
   severity: string;
   details: Record<string, unknown>;
@@ -105,23 +130,48 @@ export class RuleEvaluationService {
 
   /**
    * After readings landed: waits for the device's lock, then evaluates its rules. Also answers
-   * the evaluation's work (see EvaluationWork), which decides how fairly its next one queues.
+   * what the evaluation did (DeviceEvaluation), whose work decides how fairly its next one queues.
    */
-  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<{ changes: AlertChange[]; work: number }> {
+  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<DeviceEvaluation> {
     const device = [{ scope, deviceId }];
     // First without a savepoint around each rule's change (two round trips fewer per change,
     // on the path from a breach to its webhook); if a statement fails, that pass rolls back and
     // the device is evaluated again contained, where a failing rule never undoes or stops
     // the others.
-    const work: EvaluationWork = { total: 0 };
+    const outcomes = new Map<number, DeviceEvaluation>();
     try {
-      return { changes: await this.evaluate(device, false, 'direct', work), work: work.total };
+      await this.evaluate(device, { timer: false, lock: 'wait', mode: 'direct', outcomes });
     } catch (err) {
       if (!worthContaining(err)) throw err;
       this.logger.warn(`evaluation of device ${deviceId} failed (${(err as Error).message}); evaluating it rule by rule`);
-      work.total = 0;
-      return { changes: await this.evaluate(device, false, 'contained', work), work: work.total };
+      outcomes.clear();
+      await this.evaluate(device, { timer: false, lock: 'wait', mode: 'contained', outcomes });
     }
+    return outcomes.get(deviceId) ?? { changes: 0, work: 0, costMs: 0 };
+  }
+
+  /**
+   * After readings landed on several devices (the evaluation jobs a worker runs at once,
+   * EvaluationBatches): one transaction for the lot, as the deadline timer's, instead of one
+   * per device: under a load of one-reading POSTs the per-transaction work (lock, reads,
+   * commit) was most of an evaluation's (docs/rules.md, "Evaluations in batches"). Answers
+   * each evaluated device's DeviceEvaluation, by device id. A device another transaction holds
+   * is left out, and so is every device when the batch fails (a statement failed, not Postgres
+   * away): the caller evaluates those on their own with evaluateDevice, which waits for the
+   * lock and keeps a failing rule contained.
+   */
+  async evaluateArrivals(devices: readonly EvaluationTarget[]): Promise<Map<number, DeviceEvaluation>> {
+    const unique = [...new Map(devices.map((d) => [d.deviceId, d])).values()];
+    const outcomes = new Map<number, DeviceEvaluation>();
+    if (unique.length === 1) return outcomes.set(unique[0].deviceId, await this.evaluateDevice(unique[0].scope, unique[0].deviceId));
+    try {
+      await this.evaluate(unique, { timer: false, lock: 'try', mode: 'batched', outcomes });
+    } catch (err) {
+      if (!worthContaining(err)) throw err;
+      this.logger.warn(`a batch of ${unique.length} devices failed (${(err as Error).message}); evaluating them one by one`);
+      outcomes.clear();
+    }
+    return outcomes;
   }
 
   /**
@@ -131,25 +181,27 @@ export class RuleEvaluationService {
    * transaction holds is skipped (that one evaluates the same rules; its row stays due and the
    * next look finds it), and timer rows of rules that no longer apply are dropped.
    */
-  async evaluateDue(devices: readonly Target[]): Promise<AlertChange[]> {
-    if (devices.length === 1) return this.evaluate(devices, true);
+  async evaluateDue(devices: readonly EvaluationTarget[]): Promise<AlertChange[]> {
+    if (devices.length === 1) return (await this.evaluate(devices, { timer: true, lock: 'try', mode: 'contained' })).changes;
     // Without a savepoint per change, and with the batch's alerts opened in one insert (a
     // fraction of the round trips): if anything fails, the batch rolls back and each device is
     // evaluated on its own, where a failing rule stays contained.
     try {
-      return await this.evaluate(devices, true, 'batched');
+      return (await this.evaluate(devices, { timer: true, lock: 'try', mode: 'batched' })).changes;
     } catch (err) {
       if (!worthContaining(err)) throw err;
       this.logger.warn(`a batch of ${devices.length} due devices failed (${(err as Error).message}); evaluating them one by one`);
       const out: AlertChange[] = [];
-      for (const d of devices) out.push(...(await this.evaluate([d], true).catch(() => [])));
+      for (const d of devices) out.push(...(await this.evaluate([d], { timer: true, lock: 'try', mode: 'contained' }).then((r) => r.changes, () => [])));
       return out;
     }
   }
 
-  private async evaluate(devices: readonly Target[], fromTimer: boolean, mode: PassMode = 'contained', work: EvaluationWork = { total: 0 }): Promise<AlertChange[]> {
+  /** One pass over `devices` in one transaction; answers its changes and the devices it left out, held by another transaction. */
+  private async evaluate(devices: readonly EvaluationTarget[], o: PassOptions): Promise<{ changes: AlertChange[]; held: EvaluationTarget[] }> {
+    const { timer: fromTimer, mode } = o;
     const done = this.metrics.evaluationSeconds.startTimer();
-    const pass = async (tx: EntityManager, now: Date, locked: readonly Target[]): Promise<AlertChange[]> => {
+    const pass = async (tx: EntityManager, now: Date, locked: readonly EvaluationTarget[]): Promise<AlertChange[]> => {
       if (!locked.length) return [];
       const keys = locked.map((d) => ({ projectId: d.scope.projectId, deviceId: d.deviceId }));
       const rulesOf = await this.rules.applicableRules(tx, keys);
@@ -166,32 +218,41 @@ export class RuleEvaluationService {
           const applicable = new Set(rules.map((r) => Number(r.id)));
           for (const ruleId of rows.keys()) if (!applicable.has(ruleId)) await this.deadlines.remove(tx, ruleId, d.deviceId);
         }
-        if (!rules.length) continue;
-        const states = statesOf.get(d.deviceId) ?? new Map<number, PairState>();
-        out.push(...(await this.evaluateRules(tx, d, rules, rows, states, now, { dues, opens: mode === 'batched' ? opens : null, savepoints: mode === 'contained' }, work)));
+        const started = performance.now();
+        const work: EvaluationWork = { total: 0 };
+        const [changesBefore, opensBefore] = [out.length, opens.length];
+        if (rules.length) {
+          const states = statesOf.get(d.deviceId) ?? new Map<number, PairState>();
+          out.push(...(await this.evaluateRules(tx, d, rules, rows, states, now, { dues, opens: mode === 'batched' ? opens : null, savepoints: mode === 'contained' }, work)));
+        }
+        o.outcomes?.set(d.deviceId, { changes: out.length - changesBefore + opens.length - opensBefore, work: work.total, costMs: performance.now() - started });
       }
       out.push(...(await this.alerts.openManyInTx(tx, opens)));
       await this.deadlines.setDue(tx, dues);
       return out;
     };
     // A device's own evaluation takes its lock with the transaction's BEGIN, in one round trip;
-    // the timer's batch takes the locks it can get.
-    const changes = fromTimer
-      ? await inTransaction(this.ds, async (tx) => {
-          const held = await this.rules.tryLockDevices(tx, devices.map((d) => d.deviceId));
-          return pass(tx, held.now, devices.filter((d) => held.locked.has(d.deviceId)));
-        })
-      : await inTransactionOpenedBy<{ now: Date }, AlertChange[]>(this.ds, this.rules.lockDeviceStatement(devices[0].deviceId), (tx, [row]) => pass(tx, row.now, devices));
+    // a batch takes the locks it can get.
+    let held: EvaluationTarget[] = [];
+    const changes =
+      o.lock === 'try'
+        ? await inTransaction(this.ds, async (tx) => {
+            const got = await this.rules.tryLockDevices(tx, devices.map((d) => d.deviceId));
+            held = devices.filter((d) => !got.locked.has(d.deviceId));
+            return pass(tx, got.now, devices.filter((d) => got.locked.has(d.deviceId)));
+          })
+        : await inTransactionOpenedBy<{ now: Date }, AlertChange[]>(this.ds, this.rules.lockDeviceStatement(devices[0].deviceId), (tx, [row]) => pass(tx, row.now, devices));
     done();
+    this.metrics.evaluationDevices.observe(devices.length - held.length);
     // The deliveries are committed (the outbox): failing to queue or publish now loses nothing.
     await this.alerts.afterCommit(changes, 'evaluation').catch((err) => this.logger.warn(`after-commit work failed: ${err.message}`));
-    return changes;
+    return { changes, held };
   }
 
   /** The applicable rules of one device whose advisory lock the transaction holds. */
   private async evaluateRules(
     tx: EntityManager,
-    { scope, deviceId }: Target,
+    { scope, deviceId }: EvaluationTarget,
     rules: RuleRow[],
     rows: Map<number, DeadlineRow>,
     states: Map<number, PairState>,

@@ -2,39 +2,50 @@ import { Process, Processor } from '@nestjs/bull';
 import type { Job } from 'bull';
 import { withJobContext } from '../../../core/logging/log-context';
 import { QUEUES } from '../../../core/queue/queues';
-import { RuleEvaluationService } from '../evaluation/rule-evaluation.service';
+import { DeviceEvaluation, EvaluationTarget, RuleEvaluationService } from '../evaluation/rule-evaluation.service';
 import { EvaluationScheduler } from '../scheduling/evaluation-scheduler.service';
 import { EvaluateDevicePayload, evaluateDeviceJob, evaluateHeavyDeviceJob } from '../scheduling/evaluate-device.job';
+import { Batches, MAX_BATCH, MAX_RUNNING } from './evaluation-batches';
 
-/** Devices evaluate in parallel; the advisory lock keeps each device's evaluations in series. */
-const CONCURRENCY = 8;
+/**
+ * Jobs a worker holds at once: MAX_RUNNING transactions' worth running, and enough waiting to
+ * fill the next batches (evaluation-batches.ts). The advisory lock keeps each device's
+ * evaluations in series.
+ */
+const CONCURRENCY = MAX_RUNNING + 2 * MAX_BATCH;
 /** Heavy evaluations are also held back by their cost (fair-queueing.ts): two slots are plenty. */
 const HEAVY_CONCURRENCY = 2;
 
-/** One evaluation of a device, from either queue; `heavy` is the queue it came from. */
-function evaluate(evaluation: RuleEvaluationService, scheduler: EvaluationScheduler, job: Job<EvaluateDevicePayload>, heavy: boolean): Promise<{ changes: number }> {
+/** One evaluation of a device, from either queue, by `run`; `heavy` is the queue it came from. */
+function evaluate(scheduler: EvaluationScheduler, job: Job<EvaluateDevicePayload>, heavy: boolean, run: (target: EvaluationTarget) => Promise<DeviceEvaluation>): Promise<{ changes: number }> {
   return withJobContext(job, async () => {
     const { orgId, projectId, deviceId } = job.data;
     // From here on, readings that land get an evaluation of their own (see EvaluationScheduler).
     await scheduler.beginEvaluation(deviceId);
-    const started = performance.now();
-    const { changes, work } = await evaluation.evaluateDevice({ orgId, projectId }, deviceId);
+    const { changes, work, costMs } = await run({ scope: { orgId, projectId }, deviceId });
     // Only informs how the device's next evaluation queues: never worth failing the job for.
-    await scheduler.finishEvaluation({ orgId, projectId }, deviceId, { work, costMs: performance.now() - started, ranAsHeavy: heavy }).catch(() => undefined);
-    return { changes: changes.length };
+    await scheduler.finishEvaluation({ orgId, projectId }, deviceId, { work, costMs, ranAsHeavy: heavy }).catch(() => undefined);
+    return { changes };
   });
 }
 
 @Processor(QUEUES.ruleEvaluation)
 export class EvaluateDeviceProcessor {
+  /** The jobs running at once, evaluated together (docs/rules.md, "Evaluations in batches"). */
+  private readonly batches: Batches<EvaluationTarget, DeviceEvaluation>;
+
   constructor(
     private readonly evaluation: RuleEvaluationService,
     private readonly scheduler: EvaluationScheduler,
-  ) {}
+  ) {
+    this.batches = new Batches((targets) => evaluation.evaluateArrivals(targets), (t) => t.deviceId);
+  }
 
   @Process({ name: evaluateDeviceJob.name, concurrency: CONCURRENCY })
   handle(job: Job<EvaluateDevicePayload>): Promise<{ changes: number }> {
-    return evaluate(this.evaluation, this.scheduler, job, false);
+    // A device its batch left out (its lock held elsewhere, or the batch failed) is evaluated
+    // on its own, waiting for the lock, without holding up the batch's other jobs.
+    return evaluate(this.scheduler, job, false, async (t) => (await this.batches.submit(t)) ?? this.evaluation.evaluateDevice(t.scope, t.deviceId));
   }
 }
 
@@ -48,6 +59,6 @@ export class EvaluateHeavyDeviceProcessor {
 
   @Process({ name: evaluateHeavyDeviceJob.name, concurrency: HEAVY_CONCURRENCY })
   handle(job: Job<EvaluateDevicePayload>): Promise<{ changes: number }> {
-    return evaluate(this.evaluation, this.scheduler, job, true);
+    return evaluate(this.scheduler, job, true, (t) => this.evaluation.evaluateDevice(t.scope, t.deviceId));
   }
 }

@@ -93,4 +93,37 @@ describe('a Postgres crash right after readings became visible', () => {
     },
     5 * 60_000,
   );
+
+  it(
+    "a wait=true answer holds the reading's arrival for no-data rules too: the no-data clock survives a crash right after it",
+    async () => {
+      t ??= await createTenant(api);
+      const rule = await t.http.post(`/projects/${t.projectId}/rules`, { name: 'quiet', type: 'no_data', metric: null, no_data_seconds: 3600, cooldown_seconds: 0 });
+      expect(rule.status).toBe(201);
+      const device = await createDevice(t);
+      const res = await fetch(`${api.url}/telemetry?wait=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'X-API-Key': t.key },
+        body: JSON.stringify({ device_external_id: device.external_id, events: [{ event_id: 'arrival', ts: new Date().toISOString(), data: { temperature: 20 } }] }),
+      });
+      expect(res.status).toBe(201);
+      // The arrival commits without waiting for its flush (docs/rules.md): the answer must
+      // have waited for a barrier, or the WAL writer's 10 s would leave it in memory.
+      PG.crash();
+      PG.start();
+      await PG.waitUp();
+      const c = new Client({ connectionString: PG.url });
+      await c.connect();
+      try {
+        const { rows } = await c.query(
+          `SELECT x.last_reading_at = r.received_at AS moved FROM rule_deadlines x JOIN readings r ON r.device_id = x.device_id WHERE x.rule_id = $1 AND x.device_id = $2`,
+          [rule.body.id, device.id],
+        );
+        expect(rows).toEqual([{ moved: true }]);
+      } finally {
+        await c.end();
+      }
+    },
+    2 * 60_000,
+  );
 });

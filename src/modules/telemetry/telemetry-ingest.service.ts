@@ -142,9 +142,9 @@ export class TelemetryIngestService {
 
   /**
    * The worker's path: stores a queued batch through the coalescing writer (marking the
-   * device seen in the same statement), asks for the device's evaluation as soon as the
-   * readings are visible, and returns (so the job is acknowledged) only once their commit is
-   * on disk: a crash before that loses the job's acknowledgement, not its readings, and the
+   * device seen in the same statement) and their arrival for no-data rules, asks for the
+   * device's evaluation as soon as both are visible, and returns (so the job is acknowledged)
+   * only once their commits are on disk (one barrier covers both): a crash before that loses the job's acknowledgement, not its readings, and the
    * job runs again. An evaluation that changes anything commits synchronously, which flushes
    * these readings first, so nothing durable ever rests on readings that are not. Every step
    * is safe to repeat, so a job retried after a crash at any point converges.
@@ -167,6 +167,8 @@ export class TelemetryIngestService {
     const outcome = await this.writer.writeNow(this.rowsOf(payload));
     await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
     await this.scheduleEvaluation(payload);
+    // The readings' statement was durable; their arrival (committed visible) is once this resolves.
+    await this.writer.durable();
     return outcome;
   }
 

@@ -151,8 +151,8 @@ export class RuleEvaluationService {
   }
 
   /**
-   * After readings landed on several devices (the evaluation jobs a worker runs at once,
-   * EvaluationBatches): one transaction for the lot, as the deadline timer's, instead of one
+   * After readings landed on several devices (evaluation jobs a worker holds at once, which
+   * EvaluateDeviceProcessor gathers): one transaction for the lot, as the deadline timer's, instead of one
    * per device: under a load of one-reading POSTs the per-transaction work (lock, reads,
    * commit) was most of an evaluation's (docs/rules.md, "Evaluations in batches"). Answers
    * each evaluated device's DeviceEvaluation, by device id. A device another transaction holds

@@ -1,16 +1,19 @@
 import { Process, Processor } from '@nestjs/bull';
 import type { Job } from 'bull';
+import { Coalescer } from '../../../core/database/coalescer';
 import { withJobContext } from '../../../core/logging/log-context';
 import { QUEUES } from '../../../core/queue/queues';
 import { DeviceEvaluation, EvaluationTarget, RuleEvaluationService } from '../evaluation/rule-evaluation.service';
 import { EvaluationScheduler } from '../scheduling/evaluation-scheduler.service';
 import { EvaluateDevicePayload, evaluateDeviceJob, evaluateHeavyDeviceJob } from '../scheduling/evaluate-device.job';
-import { Batches, MAX_BATCH, MAX_RUNNING } from './evaluation-batches';
 
+/** Evaluation transactions at once: as many as the evaluations a worker ran in parallel before batching. */
+const MAX_RUNNING = 8;
+/** Devices per transaction (one commit, one read of rules, timer rows and alert states). */
+const MAX_BATCH = 50;
 /**
  * Jobs a worker holds at once: MAX_RUNNING transactions' worth running, and enough waiting to
- * fill the next batches (evaluation-batches.ts). The advisory lock keeps each device's
- * evaluations in series.
+ * fill the next batches. The advisory lock keeps each device's evaluations in series.
  */
 const CONCURRENCY = MAX_RUNNING + 2 * MAX_BATCH;
 /** Heavy evaluations are also held back by their cost (fair-queueing.ts): two slots are plenty. */
@@ -31,14 +34,27 @@ function evaluate(scheduler: EvaluationScheduler, job: Job<EvaluateDevicePayload
 
 @Processor(QUEUES.ruleEvaluation)
 export class EvaluateDeviceProcessor {
-  /** The jobs running at once, evaluated together (docs/rules.md, "Evaluations in batches"). */
-  private readonly batches: Batches<EvaluationTarget, DeviceEvaluation>;
+  /**
+   * The jobs held at once, evaluated together (docs/rules.md, "Evaluations in batches"): while
+   * fewer than MAX_RUNNING transactions run, a job starts one of its own at once; once they
+   * all run, jobs wait and the next transaction takes up to MAX_BATCH of them, the projects'
+   * in turn (a project's backlog does not keep another's job out of the next one).
+   */
+  private readonly batches: Coalescer<EvaluationTarget, DeviceEvaluation | undefined>;
 
   constructor(
     private readonly evaluation: RuleEvaluationService,
     private readonly scheduler: EvaluationScheduler,
   ) {
-    this.batches = new Batches((targets) => evaluation.evaluateArrivals(targets), (t) => t.deviceId);
+    this.batches = new Coalescer({
+      flush: async (targets) => {
+        const done = await evaluation.evaluateArrivals(targets);
+        return targets.map((t) => done.get(t.deviceId));
+      },
+      maxWeight: MAX_BATCH,
+      maxParallel: MAX_RUNNING,
+      lane: (t) => t.scope.projectId,
+    });
   }
 
   @Process({ name: evaluateDeviceJob.name, concurrency: CONCURRENCY })

@@ -45,15 +45,30 @@ export class Arrivals {
   readonly latencies: number[] = [];
   /** When each breach of `latencies` was answered (its t0), in the same order. */
   readonly sentAt: number[] = [];
+  /**
+   * Alerts that came before their breach's answer was read, by device: when. The answer and the
+   * webhook (or stream event) race to this process, and a stalled event loop may read the
+   * webhook first; such an alert arrived, at latency 0.
+   */
+  private readonly early = new Map<number, number>();
 
-  expect(deviceId: number, t0: number): void {
-    this.pending.set(deviceId, t0);
+  /** The breach POST for `deviceId`, sent at `sent`, was answered at `t0`. */
+  expect(deviceId: number, t0: number, sent = t0): void {
+    const t1 = this.early.get(deviceId);
+    this.early.delete(deviceId);
+    if (t1 !== undefined && t1 >= sent) {
+      this.latencies.push(Math.max(0, t1 - t0));
+      this.sentAt.push(t0);
+    } else this.pending.set(deviceId, t0);
   }
 
   /** An alert.triggered of the breach rule for `deviceId`; false if no breach of it is pending. */
   arrived(deviceId: number, t1 = performance.now()): boolean {
     const t0 = this.pending.get(deviceId);
-    if (t0 === undefined) return false;
+    if (t0 === undefined) {
+      this.early.set(deviceId, t1);
+      return false;
+    }
     this.latencies.push(t1 - t0);
     this.sentAt.push(t0);
     this.pending.delete(deviceId);
@@ -141,8 +156,9 @@ export async function runAlertLoad(o: AlertLoadOptions): Promise<AlertLoadResult
         if (!breaching.has(d.external_id) && !arrivals.pending.has(d.id)) {
           breaching.add(d.external_id);
           breaches++;
+          const sentAt = performance.now();
           const p = post(d.external_id, [95, 96, 97, 98, 99])
-            .then((t0) => arrivals.expect(d.id, t0))
+            .then((t0) => arrivals.expect(d.id, t0, sentAt))
             .then(() => new Promise((r) => setTimeout(r, 1500)))
             // Normal readings clear the window so the device can breach again later.
             .then(() => post(d.external_id, [20, 20, 20, 20, 20]))

@@ -10,7 +10,7 @@ import { EvaluateDevicePayload, evaluateDeviceJob, evaluateHeavyDeviceJob } from
 /** Evaluation transactions at once: as many as the evaluations a worker ran in parallel before batching. */
 const MAX_RUNNING = 8;
 /** Devices per transaction (one commit, one read of rules, timer rows and alert states). */
-const MAX_BATCH = 50;
+const MAX_BATCH = 10;
 /**
  * Jobs a worker holds at once: MAX_RUNNING transactions' worth running, and enough waiting to
  * fill the next batches. The advisory lock keeps each device's evaluations in series.

@@ -1,6 +1,5 @@
 import Redis from 'ioredis';
-import { ADVISORY_LOCKS } from '../../src/core/database/advisory-locks';
-import { RunningApp, scrapeMetrics, startApp } from '../support/app';
+import { RunningApp, startApp } from '../support/app';
 import { connectDb } from '../support/db';
 import { waitForQueuesIdle } from '../support/queues';
 import { createDevice, createTenant, Tenant } from '../support/tenant';
@@ -302,95 +301,5 @@ describe('rule scopes, cooldown and enablement', () => {
     await send(t, d.external_id, [90]);
     await waitForQueuesIdle();
     expect((await alertsOf(t, d.id)).map((a) => a.rule_id).sort((x, y) => x - y)).toEqual([broken.id, sound.id]);
-  });
-});
-
-describe('evaluations in batches (docs/rules.md, "Evaluations in batches")', () => {
-  let app: RunningApp;
-  let t: Tenant;
-  let redis: Redis;
-  /** The evaluation jobs a worker holds at once (docs/rules.md, "Evaluations in batches"). */
-  const DEVICES = 28;
-
-  beforeAll(async () => {
-    app = await startApp();
-    t = await createTenant(app);
-    await rule(t, { name: 'hot now', window_n: 1, required_k: 1 });
-    redis = new Redis(process.env.REDIS_URL!);
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await app.close();
-  });
-
-  /** Evaluation jobs held by the worker (running, or waiting to join a transaction). */
-  const held = () => redis.llen(`${process.env.REDIS_PREFIX}:rule-evaluation:active`);
-  async function until(check: () => Promise<boolean>, what: string) {
-    const deadline = Date.now() + 20_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  const evaluationJobFailures = async () => (await scrapeMetrics(app))('watchpost_job_failures_total{queue="rule-evaluation",job="evaluate-device"}', 0);
-
-  /**
-   * Readings for `devices` while the test holds the alerts table: every evaluation stops at its
-   * read of alert states, so the jobs pile up in the worker as they do behind a backlog.
-   * Answers a function that lets them go.
-   */
-  async function pileUp(devices: { external_id: string }[]) {
-    const db = await connectDb();
-    await db.query('BEGIN');
-    await db.query('LOCK TABLE alerts IN ACCESS EXCLUSIVE MODE');
-    for (const d of devices) await send(t, d.external_id, [90]);
-    await until(async () => (await held()) >= devices.length, `the worker holds ${devices.length} evaluation jobs`);
-    return async () => {
-      await db.query('COMMIT');
-      await db.end();
-    };
-  }
-
-  it('evaluations that pile up behind running ones share transactions, and every device is evaluated', async () => {
-    const devices = await Promise.all(Array.from({ length: DEVICES }, () => createDevice(t)));
-    const before = await scrapeMetrics(app);
-    const [count0, single0] = [before('watchpost_evaluation_devices_count', 0), before('watchpost_evaluation_devices_bucket{le="1"}', 0)];
-    const failures0 = await evaluationJobFailures();
-    const release = await pileUp(devices);
-    await release();
-    await waitForQueuesIdle();
-    for (const d of devices) expect((await alertsOf(t, d.id)).map((a) => a.status)).toEqual(['firing']);
-    const after = await scrapeMetrics(app);
-    const transactions = after('watchpost_evaluation_devices_count') - count0;
-    const evaluated = after('watchpost_evaluation_devices_sum') - before('watchpost_evaluation_devices_sum', 0);
-    const alone = after('watchpost_evaluation_devices_bucket{le="1"}') - single0;
-    // Eight ran one device each when the table was let go (the worker's transactions at once);
-    // the other twenty went ten to a transaction: 10 transactions for 28 devices (one each: 28).
-    expect(evaluated).toBe(DEVICES);
-    expect(transactions).toBeLessThanOrEqual(DEVICES / 2);
-    expect(alone).toBeLessThan(transactions);
-    expect(await evaluationJobFailures()).toBe(failures0);
-  });
-
-  it('a device of a batch whose lock another transaction holds is evaluated once it is let go, and the rest do not wait for it', async () => {
-    const devices = await Promise.all(Array.from({ length: DEVICES }, () => createDevice(t)));
-    const locked = devices[devices.length - 1];
-    const db = await connectDb();
-    // The device's evaluation lock, as a long evaluation elsewhere would hold it.
-    await db.query('SELECT pg_advisory_lock($1, $2::int)', [ADVISORY_LOCKS.deviceEvaluation, locked.id]);
-    const failures0 = await evaluationJobFailures();
-    try {
-      const release = await pileUp(devices);
-      await release();
-      await until(async () => (await Promise.all(devices.slice(0, -1).map((d) => alertsOf(t, d.id)))).every((a) => a.length === 1), 'the other devices alert');
-      expect(await alertsOf(t, locked.id)).toEqual([]);
-    } finally {
-      await db.query('SELECT pg_advisory_unlock($1, $2::int)', [ADVISORY_LOCKS.deviceEvaluation, locked.id]);
-      await db.end();
-    }
-    await waitForQueuesIdle();
-    expect((await alertsOf(t, locked.id)).map((a) => a.status)).toEqual(['firing']);
-    // Evaluated by its own job waiting for the lock, not by a retry after a failure.
-    expect(await evaluationJobFailures()).toBe(failures0);
   });
 });

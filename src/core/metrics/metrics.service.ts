@@ -39,14 +39,8 @@ export class Metrics {
   });
   readonly evaluationSeconds = new Histogram({
     name: 'watchpost_evaluation_duration_seconds',
-    help: 'One evaluation transaction: every applicable rule of one device, or of a batch of devices (docs/rules.md).',
+    help: 'One device evaluation (every applicable rule, one transaction).',
     buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly evaluationDevices = new Histogram({
-    name: 'watchpost_evaluation_devices',
-    help: 'Devices evaluated per evaluation transaction (docs/rules.md, "Evaluations in batches").',
-    buckets: [1, 2, 5, 10, 20, 50, 100],
     registers: [this.registry],
   });
   readonly alertsOpened = this.counter('watchpost_alerts_opened_total', 'Alerts opened.');

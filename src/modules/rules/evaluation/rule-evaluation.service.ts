@@ -41,18 +41,7 @@ const condition = (r: RuleRow, threshold = r.threshold): RuleCondition => ({
 /** Times read back from Postgres may carry microseconds JavaScript drops. */
 const sameTime = (a: Date | null, b: Date | null) => (a === null || b === null ? a === b : Math.abs(new Date(a).getTime() - b.getTime()) < 2);
 
-/**
- * What the evaluation of one device did: its alert changes, its work in `evaluationWork`'s
- * units (fair queueing compares projects by it) and the milliseconds its own rules took (its
- * window counts and changes, not the lock, reads and commit it may share with a batch).
- */
-export interface DeviceEvaluation {
-  changes: number;
-  work: number;
-  costMs: number;
-}
-
-/** A device's work as its rules are evaluated, added to by countWindows. */
+/** What the evaluation of a device did, in `evaluationWork`'s units (fair queueing compares projects by it). */
 interface EvaluationWork {
   total: number;
 }
@@ -64,19 +53,6 @@ interface EvaluationWork {
  * then be equal, ordered by id).
  */
 type PassMode = 'contained' | 'direct' | 'batched';
-
-/**
- * One pass: `timer`, the deadline timer's (it reads every timer row and drops those of rules
- * that no longer apply); `lock`, whether it waits for each device's lock (`wait`, one device
- * only) or leaves out the devices another transaction holds (`try`); `outcomes`, where each
- * evaluated device's DeviceEvaluation is written.
- */
-interface PassOptions {
-  timer: boolean;
-  lock: 'wait' | 'try';
-  mode: PassMode;
-  outcomes?: Map<number, DeviceEvaluation>;
-}
 
 /**
  * Whether a pass that failed without savepoints is run again contained: when one of its
@@ -95,13 +71,12 @@ interface Plan {
   timer?: TimerChange;
 }
 
-/** A device to evaluate, in its tenant. */
-export interface EvaluationTarget {
+interface Target {
   scope: TenantScope;
   deviceId: number;
 }
 
-interface Opening extends EvaluationTarget {
+interface Opening extends Target {
   ruleId: number;
   severity: string;
   details: Record<string, unknown>;
@@ -130,48 +105,23 @@ export class RuleEvaluationService {
 
   /**
    * After readings landed: waits for the device's lock, then evaluates its rules. Also answers
-   * what the evaluation did (DeviceEvaluation), whose work decides how fairly its next one queues.
+   * the evaluation's work (see EvaluationWork), which decides how fairly its next one queues.
    */
-  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<DeviceEvaluation> {
+  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<{ changes: AlertChange[]; work: number }> {
     const device = [{ scope, deviceId }];
     // First without a savepoint around each rule's change (two round trips fewer per change,
     // on the path from a breach to its webhook); if a statement fails, that pass rolls back and
     // the device is evaluated again contained, where a failing rule never undoes or stops
     // the others.
-    const outcomes = new Map<number, DeviceEvaluation>();
+    const work: EvaluationWork = { total: 0 };
     try {
-      await this.evaluate(device, { timer: false, lock: 'wait', mode: 'direct', outcomes });
+      return { changes: await this.evaluate(device, false, 'direct', work), work: work.total };
     } catch (err) {
       if (!worthContaining(err)) throw err;
       this.logger.warn(`evaluation of device ${deviceId} failed (${(err as Error).message}); evaluating it rule by rule`);
-      outcomes.clear();
-      await this.evaluate(device, { timer: false, lock: 'wait', mode: 'contained', outcomes });
+      work.total = 0;
+      return { changes: await this.evaluate(device, false, 'contained', work), work: work.total };
     }
-    return outcomes.get(deviceId) ?? { changes: 0, work: 0, costMs: 0 };
-  }
-
-  /**
-   * After readings landed on several devices (evaluation jobs a worker holds at once, which
-   * EvaluateDeviceProcessor gathers): one transaction for the lot, as the deadline timer's, instead of one
-   * per device: under a load of one-reading POSTs the per-transaction work (lock, reads,
-   * commit) was most of an evaluation's (docs/rules.md, "Evaluations in batches"). Answers
-   * each evaluated device's DeviceEvaluation, by device id. A device another transaction holds
-   * is left out, and so is every device when the batch fails (a statement failed, not Postgres
-   * away): the caller evaluates those on their own with evaluateDevice, which waits for the
-   * lock and keeps a failing rule contained.
-   */
-  async evaluateArrivals(devices: readonly EvaluationTarget[]): Promise<Map<number, DeviceEvaluation>> {
-    const unique = [...new Map(devices.map((d) => [d.deviceId, d])).values()];
-    const outcomes = new Map<number, DeviceEvaluation>();
-    if (unique.length === 1) return outcomes.set(unique[0].deviceId, await this.evaluateDevice(unique[0].scope, unique[0].deviceId));
-    try {
-      await this.evaluate(unique, { timer: false, lock: 'try', mode: 'batched', outcomes });
-    } catch (err) {
-      if (!worthContaining(err)) throw err;
-      this.logger.warn(`a batch of ${unique.length} devices failed (${(err as Error).message}); evaluating them one by one`);
-      outcomes.clear();
-    }
-    return outcomes;
   }
 
   /**
@@ -181,27 +131,25 @@ export class RuleEvaluationService {
    * transaction holds is skipped (that one evaluates the same rules; its row stays due and the
    * next look finds it), and timer rows of rules that no longer apply are dropped.
    */
-  async evaluateDue(devices: readonly EvaluationTarget[]): Promise<AlertChange[]> {
-    if (devices.length === 1) return (await this.evaluate(devices, { timer: true, lock: 'try', mode: 'contained' })).changes;
+  async evaluateDue(devices: readonly Target[]): Promise<AlertChange[]> {
+    if (devices.length === 1) return this.evaluate(devices, true);
     // Without a savepoint per change, and with the batch's alerts opened in one insert (a
     // fraction of the round trips): if anything fails, the batch rolls back and each device is
     // evaluated on its own, where a failing rule stays contained.
     try {
-      return (await this.evaluate(devices, { timer: true, lock: 'try', mode: 'batched' })).changes;
+      return await this.evaluate(devices, true, 'batched');
     } catch (err) {
       if (!worthContaining(err)) throw err;
       this.logger.warn(`a batch of ${devices.length} due devices failed (${(err as Error).message}); evaluating them one by one`);
       const out: AlertChange[] = [];
-      for (const d of devices) out.push(...(await this.evaluate([d], { timer: true, lock: 'try', mode: 'contained' }).then((r) => r.changes, () => [])));
+      for (const d of devices) out.push(...(await this.evaluate([d], true).catch(() => [])));
       return out;
     }
   }
 
-  /** One pass over `devices` in one transaction; answers its changes and the devices it left out, held by another transaction. */
-  private async evaluate(devices: readonly EvaluationTarget[], o: PassOptions): Promise<{ changes: AlertChange[]; held: EvaluationTarget[] }> {
-    const { timer: fromTimer, mode } = o;
+  private async evaluate(devices: readonly Target[], fromTimer: boolean, mode: PassMode = 'contained', work: EvaluationWork = { total: 0 }): Promise<AlertChange[]> {
     const done = this.metrics.evaluationSeconds.startTimer();
-    const pass = async (tx: EntityManager, now: Date, locked: readonly EvaluationTarget[]): Promise<AlertChange[]> => {
+    const pass = async (tx: EntityManager, now: Date, locked: readonly Target[]): Promise<AlertChange[]> => {
       if (!locked.length) return [];
       const keys = locked.map((d) => ({ projectId: d.scope.projectId, deviceId: d.deviceId }));
       const rulesOf = await this.rules.applicableRules(tx, keys);
@@ -218,41 +166,32 @@ export class RuleEvaluationService {
           const applicable = new Set(rules.map((r) => Number(r.id)));
           for (const ruleId of rows.keys()) if (!applicable.has(ruleId)) await this.deadlines.remove(tx, ruleId, d.deviceId);
         }
-        const started = performance.now();
-        const work: EvaluationWork = { total: 0 };
-        const [changesBefore, opensBefore] = [out.length, opens.length];
-        if (rules.length) {
-          const states = statesOf.get(d.deviceId) ?? new Map<number, PairState>();
-          out.push(...(await this.evaluateRules(tx, d, rules, rows, states, now, { dues, opens: mode === 'batched' ? opens : null, savepoints: mode === 'contained' }, work)));
-        }
-        o.outcomes?.set(d.deviceId, { changes: out.length - changesBefore + opens.length - opensBefore, work: work.total, costMs: performance.now() - started });
+        if (!rules.length) continue;
+        const states = statesOf.get(d.deviceId) ?? new Map<number, PairState>();
+        out.push(...(await this.evaluateRules(tx, d, rules, rows, states, now, { dues, opens: mode === 'batched' ? opens : null, savepoints: mode === 'contained' }, work)));
       }
       out.push(...(await this.alerts.openManyInTx(tx, opens)));
       await this.deadlines.setDue(tx, dues);
       return out;
     };
     // A device's own evaluation takes its lock with the transaction's BEGIN, in one round trip;
-    // a batch takes the locks it can get.
-    let held: EvaluationTarget[] = [];
-    const changes =
-      o.lock === 'try'
-        ? await inTransaction(this.ds, async (tx) => {
-            const got = await this.rules.tryLockDevices(tx, devices.map((d) => d.deviceId));
-            held = devices.filter((d) => !got.locked.has(d.deviceId));
-            return pass(tx, got.now, devices.filter((d) => got.locked.has(d.deviceId)));
-          })
-        : await inTransactionOpenedBy<{ now: Date }, AlertChange[]>(this.ds, this.rules.lockDeviceStatement(devices[0].deviceId), (tx, [row]) => pass(tx, row.now, devices));
+    // the timer's batch takes the locks it can get.
+    const changes = fromTimer
+      ? await inTransaction(this.ds, async (tx) => {
+          const held = await this.rules.tryLockDevices(tx, devices.map((d) => d.deviceId));
+          return pass(tx, held.now, devices.filter((d) => held.locked.has(d.deviceId)));
+        })
+      : await inTransactionOpenedBy<{ now: Date }, AlertChange[]>(this.ds, this.rules.lockDeviceStatement(devices[0].deviceId), (tx, [row]) => pass(tx, row.now, devices));
     done();
-    this.metrics.evaluationDevices.observe(devices.length - held.length);
     // The deliveries are committed (the outbox): failing to queue or publish now loses nothing.
     await this.alerts.afterCommit(changes, 'evaluation').catch((err) => this.logger.warn(`after-commit work failed: ${err.message}`));
-    return { changes, held };
+    return changes;
   }
 
   /** The applicable rules of one device whose advisory lock the transaction holds. */
   private async evaluateRules(
     tx: EntityManager,
-    { scope, deviceId }: EvaluationTarget,
+    { scope, deviceId }: Target,
     rules: RuleRow[],
     rows: Map<number, DeadlineRow>,
     states: Map<number, PairState>,

@@ -144,10 +144,11 @@ export class TelemetryIngestService {
    * The worker's path: stores a queued batch through the coalescing writer (marking the
    * device seen in the same statement) and their arrival for no-data rules, asks for the
    * device's evaluation as soon as both are visible, and returns (so the job is acknowledged)
-   * only once their commits are on disk (one barrier covers both): a crash before that loses the job's acknowledgement, not its readings, and the
-   * job runs again. An evaluation that changes anything commits synchronously, which flushes
-   * these readings first, so nothing durable ever rests on readings that are not. Every step
-   * is safe to repeat, so a job retried after a crash at any point converges.
+   * only once their commits are on disk (one barrier covers both): a crash before that loses
+   * the job's acknowledgement, not its readings, and the job runs again. An evaluation that
+   * changes anything commits synchronously, which flushes these readings first, so nothing
+   * durable ever rests on readings that are not. Every step is safe to repeat, so a job
+   * retried after a crash at any point converges.
    */
   async store(payload: IngestReadingsPayload): Promise<void> {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
-import type { AlertStatus } from './alert-state';
+import { IntegerRead, runRead } from '../../core/database/transaction';
+import type { AlertStatus, PairState } from './alert-state';
 
 export interface AlertRow {
   id: number;
@@ -40,24 +41,32 @@ export class AlertsRepository {
    * The open alert and last trigger time of every (rule, device) pair of these devices, each
    * with its project (the evaluation's scope), keyed by device then rule.
    */
-  async pairStates(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]) {
-    const rows: { device_id: number; rule_id: number; open_id: number | null; last_triggered_at: Date | null }[] = await tx.query(
-      `SELECT a.device_id, a.rule_id,
+  pairStates(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]): Promise<Map<number, Map<number, PairState>>> {
+    return runRead(tx, this.pairStatesRead(devices));
+  }
+
+  /** pairStates as a read that can travel with a transaction's BEGIN. */
+  pairStatesRead(devices: readonly { projectId: number; deviceId: number }[]): IntegerRead<Map<number, Map<number, PairState>>> {
+    return {
+      sql: `SELECT a.device_id, a.rule_id,
               max(a.id) FILTER (WHERE a.status <> 'resolved') AS open_id,
               max(a.triggered_at) AS last_triggered_at
          FROM unnest($1::bigint[], $2::bigint[]) AS u(project_id, device_id)
          JOIN alerts a ON a.device_id = u.device_id AND a.project_id = u.project_id
         GROUP BY a.device_id, a.rule_id`,
-      [devices.map((d) => d.projectId), devices.map((d) => d.deviceId)],
-    );
-    const byDevice = new Map<number, Map<number, { openAlertId: number | null; lastTriggeredAt: Date | null }>>();
-    for (const r of rows) {
-      const states = byDevice.get(Number(r.device_id)) ?? new Map();
-      states.set(Number(r.rule_id), { openAlertId: r.open_id === null ? null : Number(r.open_id), lastTriggeredAt: r.last_triggered_at });
-      byDevice.set(Number(r.device_id), states);
-    }
-    return byDevice;
+      params: [devices.map((d) => d.projectId), devices.map((d) => d.deviceId)],
+      parse: (rows: { device_id: number; rule_id: number; open_id: number | null; last_triggered_at: Date | null }[]) => {
+        const byDevice = new Map<number, Map<number, PairState>>();
+        for (const r of rows) {
+          const states = byDevice.get(Number(r.device_id)) ?? new Map<number, PairState>();
+          states.set(Number(r.rule_id), { openAlertId: r.open_id === null ? null : Number(r.open_id), lastTriggeredAt: r.last_triggered_at });
+          byDevice.set(Number(r.device_id), states);
+        }
+        return byDevice;
+      },
+    };
   }
+
 
   /**
    * Opens an alert; null if the pair already has one open (the partial unique index decides),

@@ -76,6 +76,10 @@ export class AlertsService {
     return this.repo.pairStates(tx, devices);
   }
 
+  pairStatesRead(devices: readonly { projectId: number; deviceId: number }[]) {
+    return this.repo.pairStatesRead(devices);
+  }
+
   /** Opens an alert and, in the same transaction, writes its webhook deliveries (the outbox). */
   async openInTx(
     tx: EntityManager,

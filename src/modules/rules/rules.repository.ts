@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ADVISORY_LOCKS } from '../../core/database/advisory-locks';
-import { literalStatement, LiteralStatement } from '../../core/database/transaction';
+import { IntegerRead, runRead } from '../../core/database/transaction';
 import type { PageRequest } from '../../core/http/pagination';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
 import type { Operator } from './evaluation/k-of-n';
@@ -111,13 +111,13 @@ export class RulesRepository {
 
   /**
    * Serialises evaluations of one device across every worker, until the transaction ends: the
-   * transaction's first statement (inTransactionOpenedBy), which also answers its `now`.
+   * transaction's first read (inTransactionOpenedBy), which also answers its `now`.
    */
-  lockDeviceStatement(deviceId: number): LiteralStatement {
-    return literalStatement`SELECT pg_advisory_xact_lock(${EVALUATION_LOCK_NAMESPACE}, ${deviceId}::int), now() AS now`;
+  lockDevice(deviceId: number): IntegerRead<{ now: Date }> {
+    return { sql: `SELECT pg_advisory_xact_lock($1, $2::int), now() AS now`, params: [EVALUATION_LOCK_NAMESPACE, deviceId], parse: ([row]) => ({ now: row.now }) };
   }
 
-  /** As lockDeviceStatement for several devices, without waiting: the ones another transaction holds are left out. */
+  /** As lockDevice for several devices, without waiting: the ones another transaction holds are left out. */
   async tryLockDevices(tx: EntityManager, deviceIds: readonly number[]): Promise<{ now: Date; locked: Set<number> }> {
     const rows: { id: number; locked: boolean; now: Date }[] = await tx.query(
       `SELECT id, pg_try_advisory_xact_lock($1, id::int) AS locked, now() AS now FROM unnest($2::bigint[]) AS id`,
@@ -133,9 +133,14 @@ export class RulesRepository {
    * in the same statement (a join across modules, kept here because it is the
    * rule-applicability question).
    */
-  async applicableRules(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]): Promise<Map<number, RuleRow[]>> {
-    const rows: (RuleRow & { device_id: number })[] = await tx.query(
-      `SELECT d.id AS device_id, ${COLUMNS.replace(/(\w+)/g, 'r.$1')}
+  applicableRules(tx: EntityManager, devices: readonly { projectId: number; deviceId: number }[]): Promise<Map<number, RuleRow[]>> {
+    return runRead(tx, this.applicableRulesRead(devices));
+  }
+
+  /** applicableRules as a read that can travel with a transaction's BEGIN. */
+  applicableRulesRead(devices: readonly { projectId: number; deviceId: number }[]): IntegerRead<Map<number, RuleRow[]>> {
+    return {
+      sql: `SELECT d.id AS device_id, ${COLUMNS.replace(/(\w+)/g, 'r.$1')}
          FROM unnest($1::bigint[], $2::bigint[]) AS u(project_id, device_id)
          JOIN devices d ON d.id = u.device_id AND d.project_id = u.project_id
          JOIN rules r ON r.project_id = d.project_id AND r.enabled AND (
@@ -143,14 +148,17 @@ export class RulesRepository {
            OR (r.scope = 'TAG' AND r.tag = ANY (d.tags))
            OR (r.scope = 'EXPLICIT' AND EXISTS (SELECT 1 FROM rule_devices rd WHERE rd.rule_id = r.id AND rd.device_id = d.id)))
         ORDER BY d.id, r.id`,
-      [devices.map((d) => d.projectId), devices.map((d) => d.deviceId)],
-    );
-    const byDevice = new Map<number, RuleRow[]>();
-    for (const { device_id, ...rule } of rows) {
-      const list = byDevice.get(Number(device_id)) ?? [];
-      list.push(rule);
-      byDevice.set(Number(device_id), list);
-    }
-    return byDevice;
+      params: [devices.map((d) => d.projectId), devices.map((d) => d.deviceId)],
+      parse: (rows: (RuleRow & { device_id: number })[]) => {
+        const byDevice = new Map<number, RuleRow[]>();
+        for (const { device_id, ...rule } of rows) {
+          const list = byDevice.get(Number(device_id)) ?? [];
+          list.push(rule);
+          byDevice.set(Number(device_id), list);
+        }
+        return byDevice;
+      },
+    };
   }
+
 }

@@ -64,6 +64,13 @@ const worthContaining = (err: unknown) => !isUnavailable(err);
 /** A change to a pair's timer row: `due` ones are written together at the end of the pass. */
 type TimerChange = { kind: 'due'; row: DeadlineRow; dueAt: Date | null } | { kind: 'put'; clockAt: Date; dueAt: Date | null } | { kind: 'remove' };
 
+/** What a device's evaluation reads first, when it travels with the transaction's BEGIN. */
+interface OpeningReads {
+  rulesOf: Map<number, RuleRow[]>;
+  rowsOf: Map<number, Map<number, DeadlineRow>>;
+  statesOf: Map<number, Map<number, PairState>>;
+}
+
 /** What the evaluation of one rule on the device decided, and the change to its timer row. */
 interface Plan {
   transition: Transition;
@@ -149,13 +156,13 @@ export class RuleEvaluationService {
 
   private async evaluate(devices: readonly Target[], fromTimer: boolean, mode: PassMode = 'contained', work: EvaluationWork = { total: 0 }): Promise<AlertChange[]> {
     const done = this.metrics.evaluationSeconds.startTimer();
-    const pass = async (tx: EntityManager, now: Date, locked: readonly Target[]): Promise<AlertChange[]> => {
+    const pass = async (tx: EntityManager, now: Date, locked: readonly Target[], read?: OpeningReads): Promise<AlertChange[]> => {
       if (!locked.length) return [];
       const keys = locked.map((d) => ({ projectId: d.scope.projectId, deviceId: d.deviceId }));
-      const rulesOf = await this.rules.applicableRules(tx, keys);
+      const rulesOf = read?.rulesOf ?? (await this.rules.applicableRules(tx, keys));
       const timed = fromTimer || [...rulesOf.values()].some((rs) => rs.some((r) => r.type === 'no_data' || (r.for_seconds ?? 0) > 0));
-      const rowsOf = timed ? await this.deadlines.forDevices(tx, keys.map((k) => k.deviceId)) : new Map<number, Map<number, DeadlineRow>>();
-      const statesOf = rulesOf.size ? await this.alerts.pairStates(tx, keys) : new Map<number, Map<number, PairState>>();
+      const rowsOf = !timed ? new Map<number, Map<number, DeadlineRow>>() : (read?.rowsOf ?? (await this.deadlines.forDevices(tx, keys.map((k) => k.deviceId))));
+      const statesOf = read?.statesOf ?? (rulesOf.size ? await this.alerts.pairStates(tx, keys) : new Map<number, Map<number, PairState>>());
       const out: AlertChange[] = [];
       const dues: { row: DeadlineRow; dueAt: Date | null }[] = [];
       const opens: Opening[] = [];
@@ -174,18 +181,30 @@ export class RuleEvaluationService {
       await this.deadlines.setDue(tx, dues);
       return out;
     };
-    // A device's own evaluation takes its lock with the transaction's BEGIN, in one round trip;
-    // the timer's batch takes the locks it can get.
+    // A device's own evaluation takes its lock with the transaction's BEGIN, and reads its
+    // rules, timer rows and alert states in the same message (one round trip for all four);
+    // the timer's batch takes the locks it can get, then reads for the devices it holds.
     const changes = fromTimer
       ? await inTransaction(this.ds, async (tx) => {
           const held = await this.rules.tryLockDevices(tx, devices.map((d) => d.deviceId));
           return pass(tx, held.now, devices.filter((d) => held.locked.has(d.deviceId)));
         })
-      : await inTransactionOpenedBy<{ now: Date }, AlertChange[]>(this.ds, this.rules.lockDeviceStatement(devices[0].deviceId), (tx, [row]) => pass(tx, row.now, devices));
+      : await this.openedFor(devices[0], (tx, now, read) => pass(tx, now, devices, read));
     done();
     // The deliveries are committed (the outbox): failing to queue or publish now loses nothing.
     await this.alerts.afterCommit(changes, 'evaluation').catch((err) => this.logger.warn(`after-commit work failed: ${err.message}`));
     return changes;
+  }
+
+  /**
+   * A transaction on one device opened by its lock and the reads of its evaluation, sent with
+   * the BEGIN in one message (inTransactionOpenedBy): the reads run after the lock is granted,
+   * so they see what every earlier evaluation of the device committed.
+   */
+  private openedFor<T>({ scope, deviceId }: Target, work: (tx: EntityManager, now: Date, read: OpeningReads) => Promise<T>): Promise<T> {
+    const keys = [{ projectId: scope.projectId, deviceId }];
+    const reads = [this.rules.lockDevice(deviceId), this.rules.applicableRulesRead(keys), this.deadlines.forDevicesRead([deviceId]), this.alerts.pairStatesRead(keys)] as const;
+    return inTransactionOpenedBy(this.ds, reads, (tx, [{ now }, rulesOf, rowsOf, statesOf]) => work(tx, now, { rulesOf, rowsOf, statesOf }));
   }
 
   /** The applicable rules of one device whose advisory lock the transaction holds. */

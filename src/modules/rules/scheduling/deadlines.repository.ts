@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { COMMIT_VISIBLE } from '../../../core/database/commit-barrier';
+import { IntegerRead, runRead } from '../../../core/database/transaction';
 
 /** A (rule, device) timer: a no-data rule's silence clock, or a pending for_seconds condition. */
 export interface DeadlineRow {
@@ -139,19 +140,27 @@ export class DeadlinesRepository {
   }
 
   /** The devices' rows keyed by device then rule, inside their evaluation (which holds their advisory locks). */
-  async forDevices(tx: EntityManager, deviceIds: readonly number[]): Promise<Map<number, Map<number, DeadlineRow>>> {
-    const rows: DeadlineRow[] = await tx.query(
-      `SELECT rule_id, device_id, clock_at, last_reading_at, due_at FROM rule_deadlines WHERE device_id = ANY($1::bigint[])`,
-      [deviceIds],
-    );
-    const byDevice = new Map<number, Map<number, DeadlineRow>>();
-    for (const r of rows) {
-      const rules = byDevice.get(Number(r.device_id)) ?? new Map<number, DeadlineRow>();
-      rules.set(Number(r.rule_id), r);
-      byDevice.set(Number(r.device_id), rules);
-    }
-    return byDevice;
+  forDevices(tx: EntityManager, deviceIds: readonly number[]): Promise<Map<number, Map<number, DeadlineRow>>> {
+    return runRead(tx, this.forDevicesRead(deviceIds));
   }
+
+  /** forDevices as a read that can travel with a transaction's BEGIN. */
+  forDevicesRead(deviceIds: readonly number[]): IntegerRead<Map<number, Map<number, DeadlineRow>>> {
+    return {
+      sql: `SELECT rule_id, device_id, clock_at, last_reading_at, due_at FROM rule_deadlines WHERE device_id = ANY($1::bigint[])`,
+      params: [deviceIds],
+      parse: (rows: DeadlineRow[]) => {
+        const byDevice = new Map<number, Map<number, DeadlineRow>>();
+        for (const r of rows) {
+          const rules = byDevice.get(Number(r.device_id)) ?? new Map<number, DeadlineRow>();
+          rules.set(Number(r.rule_id), r);
+          byDevice.set(Number(r.device_id), rules);
+        }
+        return byDevice;
+      },
+    };
+  }
+
 
   /**
    * Creates or replaces a pair's row, unless its rule has gone meanwhile (deleted or disabled

@@ -95,7 +95,7 @@ describe('a Postgres crash right after readings became visible', () => {
   );
 
   it(
-    "a wait=true answer holds the reading's arrival for no-data rules too: the no-data clock survives a crash right after it",
+    "a wait=true answer holds the reading and its arrival for no-data rules: both survive a crash right after it",
     async () => {
       t ??= await createTenant(api);
       const rule = await t.http.post(`/projects/${t.projectId}/rules`, { name: 'quiet', type: 'no_data', metric: null, no_data_seconds: 3600, cooldown_seconds: 0 });
@@ -107,8 +107,9 @@ describe('a Postgres crash right after readings became visible', () => {
         body: JSON.stringify({ device_external_id: device.external_id, events: [{ event_id: 'arrival', ts: new Date().toISOString(), data: { temperature: 20 } }] }),
       });
       expect(res.status).toBe(201);
-      // The arrival commits without waiting for its flush (docs/rules.md): the answer must
-      // have waited for a barrier, or the WAL writer's 10 s would leave it in memory.
+      // The reading and its arrival commit without waiting for their flush (docs/ingest.md,
+      // docs/rules.md): the answer must have waited for a barrier, or the WAL writer's 10 s
+      // would leave them in memory (the join finds neither).
       PG.crash();
       PG.start();
       await PG.waitUp();

@@ -152,8 +152,7 @@ export class TelemetryIngestService {
    */
   async store(payload: IngestReadingsPayload): Promise<void> {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
-    await this.writer.write(this.rowsOf(payload));
-    await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
+    await this.writeWithArrival(payload, () => this.writer.write(this.rowsOf(payload)));
     await this.scheduleEvaluation(payload);
     await this.writer.durable();
     done();
@@ -165,12 +164,23 @@ export class TelemetryIngestService {
    * which one stored a reading and the others see it as a duplicate.
    */
   private async storeNow(payload: IngestReadingsPayload): Promise<WriteOutcome> {
-    const outcome = await this.writer.writeNow(this.rowsOf(payload));
-    await this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings);
+    const outcome = await this.writeWithArrival(payload, () => this.writer.writeNow(this.rowsOf(payload)));
     await this.scheduleEvaluation(payload);
-    // The readings' statement was durable; their arrival (committed visible) is once this resolves.
+    // The readings and their arrival were committed visible: durable once this resolves.
     await this.writer.durable();
     return outcome;
+  }
+
+  /**
+   * The batch's readings and their arrival for no-data rules, written side by side (two
+   * statements on two connections, so neither waits for the other's round trip): an arrival
+   * is the moment the API accepted the batch (`receivedAt`), not the moment it was stored, and
+   * both are in before the evaluation is scheduled, so it sees the readings and the moved
+   * clock. If the write fails, the job runs again, and a clock never moves back.
+   */
+  private async writeWithArrival<T>(payload: IngestReadingsPayload, write: () => Promise<T>): Promise<T> {
+    const [written] = await Promise.all([write(), this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings)]);
+    return written;
   }
 
   private rowsOf(payload: IngestReadingsPayload): ReadingRow[] {

@@ -29,8 +29,9 @@ export function carriedBy(readings: readonly { data: Record<string, unknown> }[]
 
 /**
  * Tells the no-data rules that readings arrived (docs/rules.md): called by the ingest path
- * after the readings are committed and before their evaluation is scheduled, so the
- * evaluation sees the moved clock. Concurrent calls coalesce into one UPDATE per flush, one
+ * while it writes the readings (an arrival is the batch's receive time, not its storage), and
+ * awaited with them before their evaluation is scheduled, so the evaluation sees the moved
+ * clock. Concurrent calls coalesce into one UPDATE per flush, one
  * at a time (the flush locks rows of many devices), which keeps the cost per reading low.
  */
 @Injectable()

@@ -88,7 +88,11 @@ export class ReadingWriter {
     return this.barrier.wait();
   }
 
-  /** wait=true: the batch's own statement, durable when it resolves, so the database decides which of concurrent senders stored a reading. */
+  /**
+   * wait=true: the batch's own statement, so the database decides which of concurrent senders
+   * stored a reading. Committed visible, as `write`: its caller waits for `durable()` before it
+   * answers, and that one flush also covers the batch's arrival (committed visible too).
+   */
   async writeNow(rows: readonly ReadingRow[]): Promise<WriteOutcome> {
     const out: WriteOutcome = { stored: new Set(), failed: new Set() };
     await this.insert(rows, 'keys', out);
@@ -120,7 +124,7 @@ export class ReadingWriter {
     try {
       if (mode === 'count') this.metrics.readingsStored.inc(await this.repo.insertMany(rows, 'count', { marked, hasRollups, commit: 'visible' }));
       else {
-        const keys = await this.repo.insertMany(rows, 'keys', { marked, hasRollups });
+        const keys = await this.repo.insertMany(rows, 'keys', { marked, hasRollups, commit: 'visible' });
         this.metrics.readingsStored.inc(keys.length);
         for (const k of keys) out?.stored.add(readingKey(Number(k.device_id), k.event_id));
       }

@@ -113,8 +113,10 @@ export class RuleEvaluationService {
   /**
    * After readings landed: waits for the device's lock, then evaluates its rules. Also answers
    * the evaluation's work (see EvaluationWork), which decides how fairly its next one queues.
+   * `windowAfter`: the device's readings are counted only once it resolves (and not at all if
+   * it fails), while the lock, rules and states are read meanwhile.
    */
-  async evaluateDevice(scope: TenantScope, deviceId: number): Promise<{ changes: AlertChange[]; work: number }> {
+  async evaluateDevice(scope: TenantScope, deviceId: number, windowAfter?: Promise<unknown>): Promise<{ changes: AlertChange[]; work: number }> {
     const device = [{ scope, deviceId }];
     // First without a savepoint around each rule's change (two round trips fewer per change,
     // on the path from a breach to its webhook); if a statement fails, that pass rolls back and
@@ -122,12 +124,12 @@ export class RuleEvaluationService {
     // the others.
     const work: EvaluationWork = { total: 0 };
     try {
-      return { changes: await this.evaluate(device, false, 'direct', work), work: work.total };
+      return { changes: await this.evaluate(device, false, 'direct', work, windowAfter), work: work.total };
     } catch (err) {
       if (!worthContaining(err)) throw err;
       this.logger.warn(`evaluation of device ${deviceId} failed (${(err as Error).message}); evaluating it rule by rule`);
       work.total = 0;
-      return { changes: await this.evaluate(device, false, 'contained', work), work: work.total };
+      return { changes: await this.evaluate(device, false, 'contained', work, windowAfter), work: work.total };
     }
   }
 
@@ -154,7 +156,13 @@ export class RuleEvaluationService {
     }
   }
 
-  private async evaluate(devices: readonly Target[], fromTimer: boolean, mode: PassMode = 'contained', work: EvaluationWork = { total: 0 }): Promise<AlertChange[]> {
+  private async evaluate(
+    devices: readonly Target[],
+    fromTimer: boolean,
+    mode: PassMode = 'contained',
+    work: EvaluationWork = { total: 0 },
+    windowAfter?: Promise<unknown>,
+  ): Promise<AlertChange[]> {
     const done = this.metrics.evaluationSeconds.startTimer();
     const pass = async (tx: EntityManager, now: Date, locked: readonly Target[], read?: OpeningReads): Promise<AlertChange[]> => {
       if (!locked.length) return [];
@@ -163,6 +171,8 @@ export class RuleEvaluationService {
       const timed = fromTimer || [...rulesOf.values()].some((rs) => rs.some((r) => r.type === 'no_data' || (r.for_seconds ?? 0) > 0));
       const rowsOf = !timed ? new Map<number, Map<number, DeadlineRow>>() : (read?.rowsOf ?? (await this.deadlines.forDevices(tx, keys.map((k) => k.deviceId))));
       const statesOf = read?.statesOf ?? (rulesOf.size ? await this.alerts.pairStates(tx, keys) : new Map<number, Map<number, PairState>>());
+      // Nothing of the window is read before this resolves (the processor's generation bump).
+      await windowAfter;
       const out: AlertChange[] = [];
       const dues: { row: DeadlineRow; dueAt: Date | null }[] = [];
       const opens: Opening[] = [];

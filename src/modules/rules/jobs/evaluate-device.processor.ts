@@ -15,10 +15,13 @@ const HEAVY_CONCURRENCY = 2;
 function evaluate(evaluation: RuleEvaluationService, scheduler: EvaluationScheduler, job: Job<EvaluateDevicePayload>, heavy: boolean): Promise<{ changes: number }> {
   return withJobContext(job, async () => {
     const { orgId, projectId, deviceId } = job.data;
-    // From here on, readings that land get an evaluation of their own (see EvaluationScheduler).
-    await scheduler.beginEvaluation(deviceId);
+    // Once this resolves, readings that land get an evaluation of their own (see
+    // EvaluationScheduler), so the device's window is read only after it; the evaluation's lock
+    // and first reads go to Postgres meanwhile (one Redis round trip off the path to an alert).
+    const begun = scheduler.beginEvaluation(deviceId);
+    begun.catch(() => undefined); // the evaluation awaits it, and fails with it
     const started = performance.now();
-    const { changes, work } = await evaluation.evaluateDevice({ orgId, projectId }, deviceId);
+    const { changes, work } = await evaluation.evaluateDevice({ orgId, projectId }, deviceId, begun);
     // Only informs how the device's next evaluation queues: never worth failing the job for.
     await scheduler.finishEvaluation({ orgId, projectId }, deviceId, { work, costMs: performance.now() - started, ranAsHeavy: heavy }).catch(() => undefined);
     return { changes: changes.length };

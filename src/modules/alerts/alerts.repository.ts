@@ -67,7 +67,6 @@ export class AlertsRepository {
     };
   }
 
-
   /**
    * Opens an alert; null if the pair already has one open (the partial unique index decides),
    * or if its rule is gone. triggered_at is the moment of the insert, not the transaction's

@@ -152,7 +152,7 @@ export class TelemetryIngestService {
    */
   async store(payload: IngestReadingsPayload): Promise<void> {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
-    await this.writeWithArrival(payload, () => this.writer.write(this.rowsOf(payload)));
+    await this.writeWithArrival(payload, this.writer.write(this.rowsOf(payload)));
     await this.scheduleEvaluation(payload);
     await this.writer.durable();
     done();
@@ -164,7 +164,7 @@ export class TelemetryIngestService {
    * which one stored a reading and the others see it as a duplicate.
    */
   private async storeNow(payload: IngestReadingsPayload): Promise<WriteOutcome> {
-    const outcome = await this.writeWithArrival(payload, () => this.writer.writeNow(this.rowsOf(payload)));
+    const outcome = await this.writeWithArrival(payload, this.writer.writeNow(this.rowsOf(payload)));
     await this.scheduleEvaluation(payload);
     // The readings and their arrival were committed visible: durable once this resolves.
     await this.writer.durable();
@@ -178,8 +178,8 @@ export class TelemetryIngestService {
    * both are in before the evaluation is scheduled, so it sees the readings and the moved
    * clock. If the write fails, the job runs again, and a clock never moves back.
    */
-  private async writeWithArrival<T>(payload: IngestReadingsPayload, write: () => Promise<T>): Promise<T> {
-    const [written] = await Promise.all([write(), this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings)]);
+  private async writeWithArrival<T>(payload: IngestReadingsPayload, write: Promise<T>): Promise<T> {
+    const [written] = await Promise.all([write, this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings)]);
     return written;
   }
 

@@ -161,7 +161,6 @@ export class DeadlinesRepository {
     };
   }
 
-
   /**
    * Creates or replaces a pair's row, unless its rule has gone meanwhile (deleted or disabled
    * after the evaluation read it: its rows went with it, and none may come back).

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { Agent, createServer, request, Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from 'pg';
 import { alertTags, Arrivals, runAlertLoad, seedRules } from './alerts';
 import { listenLocal, readBody } from '../local-http';
 import { api, benchEnv, drainQueues, dropRunData, percentile, pg, Proc, queuedJobs, seedTenant, startProcess } from './platform';
@@ -73,8 +74,10 @@ export interface Latency {
 export interface NoisySide {
   /** Until the probe's reading is visible (committed). */
   stored: Latency & { missing: number };
-  /** Until its commit is on disk (the WAL flushed past where it was when the reading was seen). */
+  /** Until its commit is on disk: the WAL flushed past the end of its transaction's commit record (pg_walinspect). */
   durable: Latency & { missing: number };
+  /** What durable was before: until the WAL is flushed past where it was when the probe was seen (an upper bound, which also counts what others wrote meanwhile). */
+  durable_by_seen: Latency;
   webhook: Latency & { breaches: number; missing: number };
 }
 
@@ -102,6 +105,44 @@ const lsnOf = (text: string): bigint => {
   const [hi, lo] = text.split('/');
   return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
 };
+
+/** The last of `polls` (in time order) that ended before `t`. */
+function lastBefore<T extends { at: number }>(polls: T[], t: number): T | undefined {
+  let [lo, hi] = [0, polls.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (polls[mid].at < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return polls[lo - 1];
+}
+
+/**
+ * Whether a transaction's commit record can be found in the WAL (pg_walinspect, in Postgres's
+ * contrib; creating it takes a superuser, as the bench's own database has). Without it, a
+ * probe's POST → durable is bounded by the WAL insert position when it was seen, which also
+ * counts whatever others wrote between its commit and that poll.
+ */
+async function commitLsnsReadable(db: Client): Promise<boolean> {
+  try {
+    await db.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where transaction `xid`'s commit record ends, looked up between two WAL positions already flushed. */
+async function commitEnd(db: Client, xid: string, from: string, to: string): Promise<bigint | undefined> {
+  const r = await db
+    .query(
+      `SELECT end_lsn::text AS e FROM pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)
+        WHERE xid = $3::xid AND resource_manager = 'Transaction' AND record_type LIKE 'COMMIT%'`,
+      [from, to, xid],
+    )
+    .catch(() => ({ rows: [] as { e: string }[] })); // counted as not found
+  return r.rows.length ? lsnOf(r.rows[0].e) : undefined;
+}
 
 const summary = (xs: number[]): Latency => {
   const s = [...xs].sort((a, b) => a - b);
@@ -196,15 +237,31 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   /** Samples by the time their POST was sent (probes) or answered (webhooks). */
   const stored: { t0: number; ms: number }[] = [];
   const durable: { t0: number; ms: number }[] = [];
+  /** The bound durable was measured by before (the WAL flushed past where it was when the probe was seen), for comparison. */
+  const durableBySeen: { t0: number; ms: number }[] = [];
   const pending = new Map<string, { deviceId: number; t0: number }>();
-  /** Seen, not yet known on disk: the WAL insert position when seen (the commit is before it). */
-  const unflushed = new Map<string, { t0: number; lsn: bigint }>();
+  /**
+   * Seen, not yet known on disk: the probe's commit lies between `lo` (the WAL insert position
+   * read by a poll that ended before its POST was sent) and `hi` (the one read when it was seen).
+   */
+  const unflushed = new Map<string, { t0: number; xid: string; lo: string; hi: bigint; hiText: string }>();
+  /** Every poll's end and the WAL positions it read: when a commit reached the disk is read off it. */
+  const polls: { at: number; insert: string; flushed: bigint }[] = [];
+  const inspect = await pg(o.databaseUrl);
+  inspect.on('error', () => {});
+  const lookups: Promise<void>[] = [];
+  const exact = await commitLsnsReadable(inspect);
+  if (!exact) log('noisy neighbour: pg_walinspect is not available to this role: POST → durable is bounded by the WAL position when the probe was seen');
+  let commitsNotFound = 0;
   const windows: { side: Side; from: number; to: number }[] = [];
   const stopB = new AbortController();
   let running = true;
   let stopAt = Infinity;
   let probeSeq = 0;
 
+  // A first position, read before any probe is sent: every probe's commit is after one.
+  const first = (await db.query('SELECT pg_current_wal_insert_lsn()::text AS insert, pg_current_wal_flush_lsn()::text AS flushed')).rows[0];
+  polls.push({ at: performance.now(), insert: first.insert, flushed: lsnOf(first.flushed) });
   const probes = (async () => {
     while (running) {
       const device = probeDevices[probeSeq % probeDevices.length];
@@ -220,30 +277,50 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
       await sleep(PROBE_MS);
     }
   })();
+  /** The first poll that saw the WAL flushed past `lsn` (polls' flush positions only grow). */
+  const flushedAt = (lsn: bigint): number | undefined => {
+    let [lo, hi] = [0, polls.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (polls[mid].flushed >= lsn) hi = mid;
+      else lo = mid + 1;
+    }
+    return polls[lo]?.at;
+  };
   const poller = (async () => {
     while (running || pending.size || unflushed.size) {
-      if (pending.size) {
-        const ids = [...pending.keys()];
-        const found = await db.query(
-          `SELECT event_id, pg_current_wal_insert_lsn()::text AS lsn FROM reading_identities WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))`,
+      // The positions are read after the statement's snapshot: a commit it sees is before `insert`.
+      const ids = [...pending.keys()];
+      const r = (
+        await db.query(
+          `SELECT pg_current_wal_insert_lsn()::text AS insert, pg_current_wal_flush_lsn()::text AS flushed,
+                  (SELECT coalesce(json_agg(json_build_array(event_id, xmin::text)), '[]') FROM reading_identities
+                    WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))) AS found`,
           [ids.map((k) => pending.get(k)!.deviceId), ids],
-        );
-        const at = performance.now();
-        for (const r of found.rows) {
-          const { t0 } = pending.get(r.event_id)!;
-          stored.push({ t0, ms: at - t0 });
-          unflushed.set(r.event_id, { t0, lsn: lsnOf(r.lsn) });
-          pending.delete(r.event_id);
-        }
+        )
+      ).rows[0];
+      const at = performance.now();
+      const flushed = lsnOf(r.flushed);
+      for (const [eventId, xid] of r.found as [string, string][]) {
+        const { t0 } = pending.get(eventId)!;
+        stored.push({ t0, ms: at - t0 });
+        const before = lastBefore(polls, t0);
+        unflushed.set(eventId, { t0, xid, lo: before!.insert, hi: lsnOf(r.insert), hiText: r.insert });
+        pending.delete(eventId);
       }
-      if (unflushed.size) {
-        const flushed = lsnOf((await db.query('SELECT pg_current_wal_flush_lsn()::text AS f')).rows[0].f);
-        const at = performance.now();
-        for (const [id, u] of unflushed) {
-          if (u.lsn > flushed) continue;
-          durable.push({ t0: u.t0, ms: at - u.t0 });
-          unflushed.delete(id);
-        }
+      polls.push({ at, insert: r.insert, flushed });
+      for (const [id, u] of unflushed) {
+        if (u.hi > flushed) continue;
+        unflushed.delete(id);
+        durableBySeen.push({ t0: u.t0, ms: at - u.t0 });
+        // pg_walinspect reads only flushed WAL: the commit's own record is looked up now, on
+        // a connection of its own, so that the polls keep their pace.
+        lookups.push(
+          (exact ? commitEnd(inspect, u.xid, u.lo, u.hiText) : Promise.resolve(undefined)).then((commit) => {
+            if (exact && commit === undefined) commitsNotFound++;
+            durable.push({ t0: u.t0, ms: (commit === undefined ? at : flushedAt(commit)!) - u.t0 });
+          }),
+        );
       }
       await sleep(10);
       // A probe still unstored a minute after the load is counted as missing, not waited for.
@@ -280,6 +357,8 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     stopAt = performance.now();
     await probes;
     await poller;
+    await Promise.all(lookups);
+    await inspect.end();
     agent.destroy();
     sink.closeAllConnections();
     sink.close();
@@ -299,6 +378,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     return {
       stored: { ...summary(of(stored, ws)), missing: unstored },
       durable: { ...summary(of(durable, ws)), missing: unstored + [...unflushed.values()].filter((u) => inAny(u.t0, ws)).length },
+      durable_by_seen: summary(of(durableBySeen, ws)),
       webhook: { ...summary(hooks), breaches: hooks.length + unarrived, missing: unarrived },
     };
   };
@@ -315,12 +395,13 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     const zero = windows[0]?.from ?? 0;
     const rows = [
       ...windows.map((w) => `window\t${w.side}\t${Math.round(w.from - zero)}\t${Math.round(w.to - zero)}`),
-      ...Object.entries({ stored, durable, webhook: webhooks }).flatMap(([kind, xs]) => xs.map((x) => `${kind}\t${Math.round(x.t0 - zero)}\t${Math.round(x.ms * 10) / 10}`)),
+      ...Object.entries({ stored, durable, durable_by_seen: durableBySeen, webhook: webhooks }).flatMap(([kind, xs]) => xs.map((x) => `${kind}\t${Math.round(x.t0 - zero)}\t${Math.round(x.ms * 10) / 10}`)),
     ];
     writeFileSync(o.samplesFile, `${rows.join('\n')}\n`);
   }
-  log(`  B without A: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → durable ${without.durable.p50}/${without.durable.p99} ms; POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
-  log(`  B with A:    POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → durable ${withA.durable.p50}/${withA.durable.p99} ms; POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);
+  log(`  B without A: POST → stored p50/p99 ${without.stored.p50}/${without.stored.p99} ms; POST → durable ${without.durable.p50}/${without.durable.p99} ms (by the WAL position when seen ${without.durable_by_seen.p50}/${without.durable_by_seen.p99}); POST → webhook ${without.webhook.p50}/${without.webhook.p99} ms`);
+  log(`  B with A:    POST → stored p50/p99 ${withA.stored.p50}/${withA.stored.p99} ms; POST → durable ${withA.durable.p50}/${withA.durable.p99} ms (by the WAL position when seen ${withA.durable_by_seen.p50}/${withA.durable_by_seen.p99}); POST → webhook ${withA.webhook.p50}/${withA.webhook.p99} ms; A sent ${JSON.stringify(aSent)}`);
+  if (commitsNotFound) log(`  ${commitsNotFound} probes' commit records not found between the WAL positions before and when seen: those count until the WAL passed the latter`);
   log(`  by window (stored / webhook p99 ms): ${perWindow.map((w) => `${w.side === 'with_a' ? 'with' : 'without'} ${w.stored_p99}/${w.webhook_p99}`).join(', ')}`);
   return {
     without_a: without,

@@ -12,6 +12,7 @@ import { DeviceBitmaps1764000000011 } from './1764000000011-device-bitmaps';
 import { RollupMetrics1764000000012 } from './1764000000012-rollup-metrics';
 import { RollupHourDeltas1764000000013 } from './1764000000013-rollup-hour-deltas';
 import { JitOff1764000000014 } from './1764000000014-jit-off';
+import { DeviceWindow1764000000015 } from './1764000000015-device-window';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and tests agree. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   RollupMetrics1764000000012,
   RollupHourDeltas1764000000013,
   JitOff1764000000014,
+  DeviceWindow1764000000015,
 ];

@@ -128,6 +128,46 @@ describe('WindowCountsRepository (real Postgres)', () => {
     const newestFirst = values.map((v, i) => ({ payload: stored(v), ts: tsOf(i) })).reverse();
     expect(await count(deviceId, conditions)).toEqual(conditions.map((c) => definition(c, newestFirst)));
   });
+
+  it('reads only the window, also when the statistics say the device has a few readings', async () => {
+    // The planner is told the device has a handful of readings (ANALYZE while it had five),
+    // then it gets 10,000 more. Planned by those statistics, a window larger than that handful
+    // read every reading of the device and sorted them all; device_window walks the index
+    // newest first and stops at the window.
+    const deviceId = t.devices[nextDevice++];
+    const row = (i: number): ReadingRow => ({
+      projectId: t.projectId,
+      deviceId,
+      eventId: `walk-${i}`,
+      ts: new Date(BASE + 3_600_000 + i * 1000).toISOString(),
+      receivedAt: new Date(BASE).toISOString(),
+      data: { temperature: i % 100 },
+    });
+    await readings.insertMany([0, 1, 2, 3, 4].map(row), 'count');
+    await ds.query('ANALYZE readings');
+    await readings.insertMany(Array.from({ length: 10_000 }, (_, i) => row(i + 5)), 'count');
+    const r = rule({ window_n: 2_000, threshold: 95, required_k: 1 });
+    const fetched = await ds.transaction(async (tx) => {
+      // Rows and index entries read from the readings' partitions and their indexes, by any
+      // scan (an index scan counts a reading twice: its entry and its row). The backend's
+      // counters also hold its earlier transactions' until it reports them: the difference
+      // within this one transaction is the statement's own.
+      const read = async () =>
+        (
+          await tx.query(
+            `WITH parts AS (SELECT inhrelid AS oid FROM pg_inherits WHERE inhparent = 'readings'::regclass)
+             SELECT sum(pg_stat_get_xact_tuples_returned(r.oid) + pg_stat_get_xact_tuples_fetched(r.oid))::int AS n
+               FROM (SELECT oid FROM parts UNION ALL SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM parts)) r`,
+          )
+        )[0].n as number;
+      const before = await read();
+      const [c] = await windows.count(tx, t, deviceId, [r]);
+      // The newest 2,000 are readings 10,004 … 8,005: twenty of each temperature 0 … 99, the newest 4.
+      expect(c).toMatchObject({ considered: 2_000, match_count: 80, latest_value: 4 });
+      return (await read()) - before;
+    });
+    expect(fetched).toBeLessThan(5_000);
+  });
 });
 
 /** A reading's data for `value` of `metric` (undefined: the key absent), as JSON stores it (-0 is 0). */

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { SqlParams } from '../../../core/database/sql-params';
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
-import { isNumber, numberAt } from '../../analytics/metric-sql';
 import { OPERATORS, WindowCondition, WindowCount } from './k-of-n';
 
 /**
@@ -21,26 +20,21 @@ export class WindowCountsRepository {
     const [project, device] = [scope.projectId, deviceId].map((v) => q.add(v));
     const limit = q.add(Math.max(...conditions.map((c) => c.window_n)));
     const metrics = [...new Set(conditions.map((c) => c.metric))];
-    const slot = new Map(metrics.map((m, k) => [m, k]));
-    // Each metric of the window as float8, or null when it is not a JSON number: the CASE
-    // keeps the cast from ever seeing a string.
-    const values = metrics.map((m, k) => {
-      const key = `${q.add(m)}::text`;
-      return `CASE WHEN ${isNumber('r.payload', key)} THEN ${numberAt('r.payload', key)} END AS v${k}`;
-    });
-    const latest = metrics.map((_, k) => `max(w.v${k}) FILTER (WHERE w.rn = 1) AS latest${k}`);
+    const slot = new Map(metrics.map((m, k) => [m, k + 1]));
+    // device_window (migrations/1764000000015-device-window.ts) walks the device's index
+    // newest first, whatever the planner's statistics say, and gives each metric as float8, or
+    // null when it is not a JSON number.
+    const list = q.add(metrics);
+    const latest = metrics.map((m) => `max(w.vals[${slot.get(m)}]) FILTER (WHERE w.rn = 1) AS latest${slot.get(m)}`);
     const counts = conditions.map((c, i) => {
       // The operator is spliced into the SQL: only the four comparisons ever are.
       if (!OPERATORS.includes(c.operator)) throw new Error(`not a rule operator: ${c.operator}`);
-      return `count(*) FILTER (WHERE w.rn <= ${q.add(c.window_n)}::int AND w.v${slot.get(c.metric)} ${c.operator} ${q.add(c.threshold)}::float8)::int AS c${i}`;
+      return `count(*) FILTER (WHERE w.rn <= ${q.add(c.window_n)}::int AND w.vals[${slot.get(c.metric)}] ${c.operator} ${q.add(c.threshold)}::float8)::int AS c${i}`;
     });
     const [row]: Record<string, number | null>[] = await tx.query(
       `SELECT count(*)::int AS n, max(w.ms) FILTER (WHERE w.rn = 1) AS latest_ms,
               ${[...latest, ...counts].join(',\n              ')}
-         FROM (SELECT floor(extract(epoch FROM r.ts) * 1000)::float8 AS ms, row_number() OVER (ORDER BY r.ts DESC, r.id DESC) AS rn,
-                      ${values.join(',\n                      ')}
-                 FROM readings r WHERE r.project_id = ${project} AND r.device_id = ${device}
-                ORDER BY r.ts DESC, r.id DESC LIMIT ${limit}) w`,
+         FROM device_window(${project}, ${device}, ${limit}::int, ${list}::text[]) w`,
       q.values,
     );
     const readings = row.n ?? 0;

@@ -394,6 +394,8 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
     // Every sample and window, times in ms from the first window's start: where a side's slow ones fall.
     const zero = windows[0]?.from ?? 0;
     const rows = [
+      // The first window's start as wall-clock time (ms since the epoch), to match the samples with a server's log.
+      `zero\t${Math.round(performance.timeOrigin + zero)}`,
       ...windows.map((w) => `window\t${w.side}\t${Math.round(w.from - zero)}\t${Math.round(w.to - zero)}`),
       ...Object.entries({ stored, durable, durable_by_seen: durableBySeen, webhook: webhooks }).flatMap(([kind, xs]) => xs.map((x) => `${kind}\t${Math.round(x.t0 - zero)}\t${Math.round(x.ms * 10) / 10}`)),
     ];

@@ -7,27 +7,22 @@ START TRANSACTION;
 -- $1 = 7
 -- $2 = 11
 -- $3 = 10000
--- $4 = "temp"
--- $5 = "hum"
--- $6 = 5
--- $7 = 80
--- $8 = 10000
--- $9 = 80
--- $10 = 5
--- $11 = 70
--- $12 = 3
--- $13 = 95.5
+-- $4 = ["temp","hum"]
+-- $5 = 5
+-- $6 = 80
+-- $7 = 10000
+-- $8 = 80
+-- $9 = 5
+-- $10 = 70
+-- $11 = 3
+-- $12 = 95.5
 SELECT count(*)::int AS n, max(w.ms) FILTER (WHERE w.rn = 1) AS latest_ms,
-     max(w.v0) FILTER (WHERE w.rn = 1) AS latest0,
-     max(w.v1) FILTER (WHERE w.rn = 1) AS latest1,
-     count(*) FILTER (WHERE w.rn <= $6::int AND w.v0 > $7::float8)::int AS c0,
-     count(*) FILTER (WHERE w.rn <= $8::int AND w.v0 > $9::float8)::int AS c1,
-     count(*) FILTER (WHERE w.rn <= $10::int AND w.v0 < $11::float8)::int AS c2,
-     count(*) FILTER (WHERE w.rn <= $12::int AND w.v1 >= $13::float8)::int AS c3
-FROM (SELECT floor(extract(epoch FROM r.ts) * 1000)::float8 AS ms, row_number() OVER (ORDER BY r.ts DESC, r.id DESC) AS rn,
-             CASE WHEN jsonb_typeof(r.payload -> $4::text) = 'number' THEN (r.payload ->> $4::text)::float8 END AS v0,
-             CASE WHEN jsonb_typeof(r.payload -> $5::text) = 'number' THEN (r.payload ->> $5::text)::float8 END AS v1
-        FROM readings r WHERE r.project_id = $1 AND r.device_id = $2
-       ORDER BY r.ts DESC, r.id DESC LIMIT $3) w;
+     max(w.vals[1]) FILTER (WHERE w.rn = 1) AS latest1,
+     max(w.vals[2]) FILTER (WHERE w.rn = 1) AS latest2,
+     count(*) FILTER (WHERE w.rn <= $5::int AND w.vals[1] > $6::float8)::int AS c0,
+     count(*) FILTER (WHERE w.rn <= $7::int AND w.vals[1] > $8::float8)::int AS c1,
+     count(*) FILTER (WHERE w.rn <= $9::int AND w.vals[1] < $10::float8)::int AS c2,
+     count(*) FILTER (WHERE w.rn <= $11::int AND w.vals[2] >= $12::float8)::int AS c3
+FROM device_window($1, $2, $3::int, $4::text[]) w;
 
 COMMIT;

@@ -106,15 +106,15 @@ const lsnOf = (text: string): bigint => {
   return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
 };
 
-/** The last of `polls` (in time order) that ended before `t`. */
-function lastBefore<T extends { at: number }>(polls: T[], t: number): T | undefined {
-  let [lo, hi] = [0, polls.length];
+/** The index of the first of `xs` for which `after` holds, `after` being false, then true, along `xs` (xs.length: none). */
+function firstWhere<T>(xs: readonly T[], after: (x: T) => boolean): number {
+  let [lo, hi] = [0, xs.length];
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (polls[mid].at < t) lo = mid + 1;
-    else hi = mid;
+    if (after(xs[mid])) hi = mid;
+    else lo = mid + 1;
   }
-  return polls[lo - 1];
+  return lo;
 }
 
 /**
@@ -277,16 +277,8 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
       await sleep(PROBE_MS);
     }
   })();
-  /** The first poll that saw the WAL flushed past `lsn` (polls' flush positions only grow). */
-  const flushedAt = (lsn: bigint): number | undefined => {
-    let [lo, hi] = [0, polls.length];
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (polls[mid].flushed >= lsn) hi = mid;
-      else lo = mid + 1;
-    }
-    return polls[lo]?.at;
-  };
+  /** When the first poll saw the WAL flushed past `lsn` (polls' flush positions only grow). */
+  const flushedAt = (lsn: bigint): number | undefined => polls[firstWhere(polls, (p) => p.flushed >= lsn)]?.at;
   const poller = (async () => {
     while (running || pending.size || unflushed.size) {
       // The positions are read after the statement's snapshot: a commit it sees is before `insert`.
@@ -304,7 +296,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
       for (const [eventId, xid] of r.found as [string, string][]) {
         const { t0 } = pending.get(eventId)!;
         stored.push({ t0, ms: at - t0 });
-        const before = lastBefore(polls, t0);
+        const before = polls[firstWhere(polls, (p) => p.at >= t0) - 1];
         unflushed.set(eventId, { t0, xid, lo: before!.insert, hi: lsnOf(r.insert), hiText: r.insert });
         pending.delete(eventId);
       }

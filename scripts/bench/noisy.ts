@@ -244,7 +244,7 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
    * Seen, not yet known on disk: the probe's commit lies between `lo` (the WAL insert position
    * read by a poll that ended before its POST was sent) and `hi` (the one read when it was seen).
    */
-  const unflushed = new Map<string, { t0: number; xid: string; lo: string; hi: bigint; hiText: string }>();
+  const unflushed = new Map<string, { t0: number; xid: string; lo: string; hi: string }>();
   /** Every poll's end and the WAL positions it read: when a commit reached the disk is read off it. */
   const polls: { at: number; insert: string; flushed: bigint }[] = [];
   const inspect = await pg(o.databaseUrl);
@@ -259,9 +259,25 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   let stopAt = Infinity;
   let probeSeq = 0;
 
-  // A first position, read before any probe is sent: every probe's commit is after one.
-  const first = (await db.query('SELECT pg_current_wal_insert_lsn()::text AS insert, pg_current_wal_flush_lsn()::text AS flushed')).rows[0];
-  polls.push({ at: performance.now(), insert: first.insert, flushed: lsnOf(first.flushed) });
+  /**
+   * One poll: the WAL insert and flush positions, and which of `pending`'s probes are stored
+   * (with their transaction). The positions are read after the statement's snapshot: a commit
+   * it sees is before `insert`.
+   */
+  const poll = async () => {
+    const ids = [...pending.keys()];
+    const r = (
+      await db.query(
+        `SELECT pg_current_wal_insert_lsn()::text AS insert, pg_current_wal_flush_lsn()::text AS flushed,
+                (SELECT coalesce(json_agg(json_build_array(event_id, xmin::text)), '[]') FROM reading_identities
+                  WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))) AS found`,
+        [ids.map((k) => pending.get(k)!.deviceId), ids],
+      )
+    ).rows[0];
+    return { at: performance.now(), insert: r.insert as string, flushed: lsnOf(r.flushed), found: r.found as [string, string][] };
+  };
+  // A first position, read before any probe is sent (none is pending): every probe's commit is after one.
+  polls.push(await poll());
   const probes = (async () => {
     while (running) {
       const device = probeDevices[probeSeq % probeDevices.length];
@@ -281,34 +297,24 @@ export async function runNoisy(o: NoisyOptions): Promise<NoisyResult> {
   const flushedAt = (lsn: bigint): number | undefined => polls[firstWhere(polls, (p) => p.flushed >= lsn)]?.at;
   const poller = (async () => {
     while (running || pending.size || unflushed.size) {
-      // The positions are read after the statement's snapshot: a commit it sees is before `insert`.
-      const ids = [...pending.keys()];
-      const r = (
-        await db.query(
-          `SELECT pg_current_wal_insert_lsn()::text AS insert, pg_current_wal_flush_lsn()::text AS flushed,
-                  (SELECT coalesce(json_agg(json_build_array(event_id, xmin::text)), '[]') FROM reading_identities
-                    WHERE (device_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::text[]))) AS found`,
-          [ids.map((k) => pending.get(k)!.deviceId), ids],
-        )
-      ).rows[0];
-      const at = performance.now();
-      const flushed = lsnOf(r.flushed);
-      for (const [eventId, xid] of r.found as [string, string][]) {
+      const { found, ...now } = await poll();
+      const { at, flushed, insert } = now;
+      for (const [eventId, xid] of found) {
         const { t0 } = pending.get(eventId)!;
         stored.push({ t0, ms: at - t0 });
         const before = polls[firstWhere(polls, (p) => p.at >= t0) - 1];
-        unflushed.set(eventId, { t0, xid, lo: before!.insert, hi: lsnOf(r.insert), hiText: r.insert });
+        unflushed.set(eventId, { t0, xid, lo: before!.insert, hi: insert });
         pending.delete(eventId);
       }
-      polls.push({ at, insert: r.insert, flushed });
+      polls.push(now);
       for (const [id, u] of unflushed) {
-        if (u.hi > flushed) continue;
+        if (lsnOf(u.hi) > flushed) continue;
         unflushed.delete(id);
         durableBySeen.push({ t0: u.t0, ms: at - u.t0 });
         // pg_walinspect reads only flushed WAL: the commit's own record is looked up now, on
         // a connection of its own, so that the polls keep their pace.
         lookups.push(
-          (exact ? commitEnd(inspect, u.xid, u.lo, u.hiText) : Promise.resolve(undefined)).then((commit) => {
+          (exact ? commitEnd(inspect, u.xid, u.lo, u.hi) : Promise.resolve(undefined)).then((commit) => {
             if (exact && commit === undefined) commitsNotFound++;
             durable.push({ t0: u.t0, ms: (commit === undefined ? at : flushedAt(commit)!) - u.t0 });
           }),

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { Client } from 'pg';
 import { RunningApp, startApp } from '../support/app';
 import { connectDb } from '../support/db';
@@ -29,12 +30,15 @@ async function noDataRule(t: Tenant, body: Record<string, unknown> = {}) {
 describe('no-data rules, end to end', () => {
   let app: RunningApp;
   let db: Client;
+  let redis: Redis;
 
   beforeAll(async () => {
     app = await startApp();
     db = await connectDb();
+    redis = new Redis(process.env.REDIS_URL!);
   });
   afterAll(async () => {
+    redis.disconnect();
     await db.end();
     await app.close();
   });
@@ -141,6 +145,34 @@ describe('no-data rules, end to end', () => {
     await waitForAlerts(t, kept.id);
     await sleep(1_000);
     expect(await alertsOf(t, dropped.id)).toHaveLength(0);
+  });
+
+  it('readings of a project without threshold rules are not evaluated, but for the one that ends an open no-data alert; a threshold rule added later is', async () => {
+    const t = await createTenant(app);
+    const device = await createDevice(t);
+    const other = await createTenant(app);
+    const bare = await createDevice(other);
+    // How many evaluation jobs a device has had (each bumps its generation in Redis).
+    const evaluations = async (deviceId: number) => Number((await redis.get(`${process.env.REDIS_PREFIX}:eval-gen:${deviceId}`)) ?? 0);
+    await noDataRule(t);
+    for (let i = 0; i < 3; i++) await send(t, device.external_id, { temperature: 20 + i });
+    await send(other, bare.external_id, { temperature: 20 });
+    await waitForQueuesIdle();
+    expect(await evaluations(device.id)).toBe(0);
+    expect(await evaluations(bare.id)).toBe(0);
+
+    // The alert opens by the timer; the next reading resolves it through an evaluation.
+    const [alert] = await waitForAlerts(t, device.id);
+    await send(t, device.external_id, { temperature: 21 });
+    await waitFor(() => t.http.get(`/alerts/${alert.id}`).then((r) => r.body.status), (s) => s === 'resolved', { what: 'the alert resolved by a reading' });
+    expect(await evaluations(device.id)).toBe(1);
+
+    const hot = { name: 'hot', metric: 'temperature', operator: '>', threshold: 50, window_n: 1, required_k: 1, cooldown_seconds: 0 };
+    const rule = (await t.http.post(`/projects/${t.projectId}/rules`, hot)).body;
+    await send(t, device.external_id, { temperature: 90 });
+    const fired = await waitFor(() => alertsOf(t, device.id), (a) => a.some((x) => x.rule_id === rule.id), { what: 'the threshold alert' });
+    expect(fired.filter((x) => x.rule_id === rule.id)).toHaveLength(1);
+    expect(await evaluations(device.id)).toBe(2);
   });
 
   it('a backfill of old readings counts as data arriving', async () => {

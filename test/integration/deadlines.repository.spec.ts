@@ -96,7 +96,7 @@ describe('DeadlinesRepository (real Postgres)', () => {
     const any = await noData(null);
     const lastReading = async (rule: number, device: number) =>
       (await ds.query(`SELECT last_reading_at FROM rule_deadlines WHERE rule_id = $1 AND device_id = $2`, [rule, device]))[0].last_reading_at;
-    const arrival = (deviceId: number, at: string, data: Record<string, unknown>[]) => ({ deviceId, at, ...carriedBy(data.map((d) => ({ data: d }))) });
+    const arrival = (deviceId: number, at: string, data: Record<string, unknown>[]) => ({ projectId: u.projectId, deviceId, at, ...carriedBy(data.map((d) => ({ data: d }))) });
     const later = new Date(Date.now() + 60_000).toISOString();
 
     // A wide reading without temp (and a null temp): only the metric-null rule's clock moves.
@@ -117,6 +117,79 @@ describe('DeadlinesRepository (real Postgres)', () => {
     await deadlines.recordArrivals([wider]);
     expect(await lastReading(temp, a)).toEqual(new Date(wider.at));
     // A device no no-data rule watches: nothing to do.
-    await expect(deadlines.recordArrivals([arrival(-1, latest, [{ temp: 1 }])])).resolves.toBeUndefined();
+    await expect(deadlines.recordArrivals([arrival(-1, latest, [{ temp: 1 }])])).resolves.toEqual([false]);
+  });
+
+  it('answers which arrivals need their device evaluated: a threshold rule in the project, or an open alert the arrival may resolve', async () => {
+    const u = await makeTenant(ds, 3);
+    const [a, b, c] = u.devices;
+    const [rule] = await ds.query(
+      `INSERT INTO rules (project_id, name, type, metric, no_data_seconds, scope) VALUES ($1, 'silent', 'no_data', NULL, 60, 'ALL') RETURNING id`,
+      [u.projectId],
+    );
+    const noData = Number(rule.id);
+    await inTransaction(ds, (tx) => deadlines.syncRule(tx, noData, true));
+    let step = 0;
+    const arrive = (...devices: number[]) => {
+      const at = new Date(Date.now() + ++step * 1_000).toISOString();
+      return deadlines.recordArrivals(devices.map((deviceId) => ({ projectId: u.projectId, deviceId, at, ...carriedBy([{ data: { v: 1 } }]) })));
+    };
+    const dueAt = async (device: number) => (await ds.query(`SELECT due_at FROM rule_deadlines WHERE rule_id = $1 AND device_id = $2`, [noData, device]))[0].due_at;
+
+    // Only a no-data rule, no alert: moving the clock was all there was to do.
+    expect(await arrive(a, b, c)).toEqual([false, false, false]);
+    // b's alert is open (its evaluation left the row waiting for data), c's row waits after a
+    // by-hand resolve: each one's next arrival asks for an evaluation, and b's asks again while
+    // its alert stays open.
+    await ds.query(`INSERT INTO alerts (project_id, device_id, rule_id, status, severity, details) VALUES ($1, $2, $3, 'firing', 'warning', '{}')`, [u.projectId, b, noData]);
+    await ds.query(`UPDATE rule_deadlines SET due_at = NULL WHERE rule_id = $1 AND device_id = ANY($2::bigint[])`, [noData, [b, c]]);
+    expect(await arrive(a, b, c)).toEqual([false, true, true]);
+    expect(await dueAt(b)).not.toBeNull();
+    expect(await arrive(a, b, c)).toEqual([false, true, false]);
+    await ds.query(`UPDATE alerts SET status = 'resolved', resolved_at = now() WHERE rule_id = $1`, [noData]);
+    expect(await arrive(b)).toEqual([false]);
+
+    // A threshold rule counts once enabled: every arrival of the project is then evaluated.
+    const threshold = await makeRule(ds, u);
+    await ds.query(`UPDATE rules SET enabled = false WHERE id = $1`, [threshold]);
+    expect(await arrive(a)).toEqual([false]);
+    await ds.query(`UPDATE rules SET enabled = true WHERE id = $1`, [threshold]);
+    expect(await arrive(a, c)).toEqual([true, true]);
+    // Another project's arrivals in the same flush keep their own answer.
+    const other = await makeTenant(ds, 1);
+    const at = new Date(Date.now() + ++step * 1_000).toISOString();
+    expect(
+      await deadlines.recordArrivals([
+        { projectId: other.projectId, deviceId: other.devices[0], at, ...carriedBy([{ data: { v: 1 } }]) },
+        { projectId: u.projectId, deviceId: a, at, ...carriedBy([{ data: { v: 1 } }]) },
+      ]),
+    ).toEqual([false, true]);
+  });
+
+  it('makes a pair due now when its clock moved under an evaluation that leaves its alert open', async () => {
+    const u = await makeTenant(ds, 2);
+    const [a, b] = u.devices;
+    const [rule] = await ds.query(
+      `INSERT INTO rules (project_id, name, type, metric, no_data_seconds, scope) VALUES ($1, 'silent', 'no_data', NULL, 60, 'ALL') RETURNING id`,
+      [u.projectId],
+    );
+    const noData = Number(rule.id);
+    await inTransaction(ds, (tx) => deadlines.syncRule(tx, noData, true));
+    const read = (await inTransaction(ds, (tx) => deadlines.forDevices(tx, [a, b])));
+    // Both silences ended before the evaluation opened their alerts (due null); a reading of b
+    // arrived after the evaluation read b's row, and saw no alert to resolve.
+    await deadlines.recordArrivals([{ projectId: u.projectId, deviceId: b, at: new Date(Date.now() + 5_000).toISOString(), ...carriedBy([{ data: { v: 1 } }]) }]);
+    await inTransaction(ds, (tx) =>
+      deadlines.setDue(tx, [
+        { row: read.get(a)!.get(noData)!, dueAt: null },
+        { row: read.get(b)!.get(noData)!, dueAt: null },
+      ]),
+    );
+    const rows: { device_id: string; due: boolean | null }[] = await ds.query(
+      `SELECT device_id, due_at <= now() AS due FROM rule_deadlines WHERE rule_id = $1 ORDER BY device_id`,
+      [noData],
+    );
+    // a waits for data; b is due at once, so the timer evaluates it again and resolves its alert.
+    expect(rows.map((r) => r.due)).toEqual([null, true]);
   });
 });

@@ -143,7 +143,7 @@ export class TelemetryIngestService {
   /**
    * The worker's path: stores a queued batch through the coalescing writer (marking the
    * device seen in the same statement) and their arrival for no-data rules, asks for the
-   * device's evaluation as soon as both are visible, and returns (so the job is acknowledged)
+   * device's evaluation (when its rules need one) as soon as both are visible, and returns (so the job is acknowledged)
    * only once their commits are on disk (one barrier covers both): a crash before that loses
    * the job's acknowledgement, not its readings, and the job runs again. An evaluation that
    * changes anything commits synchronously, which flushes these readings first, so nothing
@@ -152,8 +152,8 @@ export class TelemetryIngestService {
    */
   async store(payload: IngestReadingsPayload): Promise<void> {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
-    await this.writeWithArrival(payload, this.writer.write(this.rowsOf(payload)));
-    await this.scheduleEvaluation(payload);
+    const { evaluate } = await this.writeWithArrival(payload, this.writer.write(this.rowsOf(payload)));
+    if (evaluate) await this.scheduleEvaluation(payload);
     await this.writer.durable();
     done();
   }
@@ -164,8 +164,8 @@ export class TelemetryIngestService {
    * which one stored a reading and the others see it as a duplicate.
    */
   private async storeNow(payload: IngestReadingsPayload): Promise<WriteOutcome> {
-    const outcome = await this.writeWithArrival(payload, this.writer.writeNow(this.rowsOf(payload)));
-    await this.scheduleEvaluation(payload);
+    const { written: outcome, evaluate } = await this.writeWithArrival(payload, this.writer.writeNow(this.rowsOf(payload)));
+    if (evaluate) await this.scheduleEvaluation(payload);
     // The readings and their arrival were committed visible: durable once this resolves.
     await this.writer.durable();
     return outcome;
@@ -176,11 +176,14 @@ export class TelemetryIngestService {
    * statements on two connections, so neither waits for the other's round trip): an arrival
    * is the moment the API accepted the batch (`receivedAt`), not the moment it was stored, and
    * both are in before the evaluation is scheduled, so it sees the readings and the moved
-   * clock. If the write fails, the job runs again, and a clock never moves back.
+   * clock. If the write fails, the job runs again, and a clock never moves back. `evaluate`:
+   * whether the device's rules need the readings evaluated (ArrivalsService.record); a device
+   * whose project has only no-data rules (or none) needs nothing more than the moved clock.
    */
-  private async writeWithArrival<T>(payload: IngestReadingsPayload, write: Promise<T>): Promise<T> {
-    const [written] = await Promise.all([write, this.arrivals.record(payload.deviceId, payload.receivedAt, payload.readings)]);
-    return written;
+  private async writeWithArrival<T>(payload: IngestReadingsPayload, write: Promise<T>): Promise<{ written: T; evaluate: boolean }> {
+    const scope = { orgId: payload.orgId, projectId: payload.projectId };
+    const [written, evaluate] = await Promise.all([write, this.arrivals.record(scope, payload.deviceId, payload.receivedAt, payload.readings)]);
+    return { written, evaluate };
   }
 
   private rowsOf(payload: IngestReadingsPayload): ReadingRow[] {

@@ -31,12 +31,13 @@ export function carriedBy(readings: readonly { data: Record<string, unknown> }[]
  * Tells the no-data rules that readings arrived (docs/rules.md): called by the ingest path
  * while it writes the readings (an arrival is the batch's receive time, not its storage), and
  * awaited with them before their evaluation is scheduled, so the evaluation sees the moved
- * clock. Concurrent calls coalesce into one UPDATE per flush, one
+ * clock. Answers whether the device needs that evaluation at all (docs/rules.md, "Which
+ * readings are evaluated"). Concurrent calls coalesce into one statement per flush, one
  * at a time (the flush locks rows of many devices), which keeps the cost per reading low.
  */
 @Injectable()
 export class ArrivalsService {
-  private readonly coalescer: Coalescer<Arrival>;
+  private readonly coalescer: Coalescer<Arrival, boolean>;
 
   constructor(repo: DeadlinesRepository) {
     this.coalescer = new Coalescer({
@@ -46,7 +47,13 @@ export class ArrivalsService {
     });
   }
 
-  record(deviceId: number, receivedAt: string, readings: readonly { data: Record<string, unknown> }[]): Promise<void> {
-    return this.coalescer.submit({ deviceId, at: receivedAt, ...carriedBy(readings) });
+  /** Resolves once the arrival is committed (visible): with whether the device must be evaluated. */
+  record(
+    scope: { projectId: number },
+    deviceId: number,
+    receivedAt: string,
+    readings: readonly { data: Record<string, unknown> }[],
+  ): Promise<boolean> {
+    return this.coalescer.submit({ projectId: scope.projectId, deviceId, at: receivedAt, ...carriedBy(readings) });
   }
 }

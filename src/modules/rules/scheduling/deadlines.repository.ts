@@ -23,6 +23,7 @@ export interface DueDevice {
 
 /** One arrival of readings: the device, the API's receive time, the metrics carried (non-null values). */
 export interface Arrival {
+  projectId: number;
   deviceId: number;
   at: string;
   /** Every metric carried, or null for too many to list (see `carries`). */
@@ -96,8 +97,13 @@ export class DeadlinesRepository {
    * Commits `visible`, without waiting for its WAL flush (a flush per call, one at a time, was
    * most of the ingest path's wait under the no-data bench's load): callers wait for a
    * CommitBarrier before they count it durable, as for the readings themselves.
+   *
+   * Answers, per arrival in order, whether its device must be evaluated (docs/rules.md,
+   * "Which readings are evaluated"): its project has an enabled threshold rule, or a row it
+   * moved was waiting for data (`due_at` null: its alert open, or opening now under the row's
+   * lock) or has an open alert. Otherwise the move of the clock was all a reading could change.
    */
-  async recordArrivals(arrivals: readonly Arrival[]): Promise<void> {
+  async recordArrivals(arrivals: readonly Arrival[]): Promise<boolean[]> {
     const latest = new Map<string, { deviceId: number; metric: string | null; at: string }>();
     const note = (deviceId: number, metric: string | null, at: string) => {
       const key = `${deviceId}|${metric ?? ''}|${metric === null ? 'any' : 'm'}`;
@@ -119,24 +125,38 @@ export class DeadlinesRepository {
       if (a.metrics) for (const m of a.metrics) note(a.deviceId, m, a.at);
       else for (const m of watched.get(a.deviceId) ?? []) if (m !== null && a.carries(m)) note(a.deviceId, m, a.at);
     }
-    if (!latest.size) return;
     const rows = [...latest.values()];
-    await this.ds.query(
+    const projects = [...new Set(arrivals.map((a) => a.projectId))];
+    // The row's due_at is read under its lock, so it is the latest committed one: an evaluation
+    // that opened the pair's alert meanwhile (due_at null) is seen, though its alert is not
+    // (this statement's snapshot is older); one that committed before this statement locked the
+    // row finds its clock moved and makes the row due now instead (setDue).
+    const answer: { device_id: string | null; project_id: string | null }[] = await this.ds.query(
       `WITH u AS (
          SELECT u.device_id, u.metric, u.at FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(device_id, metric, at), ${COMMIT_VISIBLE}
        ), target AS (
-         SELECT x.rule_id, x.device_id, u.at, r.no_data_seconds
+         SELECT x.rule_id, x.device_id, u.at, r.no_data_seconds,
+                x.due_at IS NULL OR EXISTS (SELECT 1 FROM alerts a WHERE a.rule_id = x.rule_id AND a.device_id = x.device_id AND a.status <> 'resolved') AS waiting
            FROM u JOIN rule_deadlines x ON x.device_id = u.device_id
            JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data' AND r.metric IS NOT DISTINCT FROM u.metric
           WHERE x.last_reading_at IS NULL OR x.last_reading_at < u.at
           ORDER BY x.device_id, x.rule_id
           FOR NO KEY UPDATE OF x
+       ), moved AS (
+         UPDATE rule_deadlines x SET last_reading_at = t.at, clock_at = greatest(x.clock_at, t.at),
+                due_at = greatest(x.clock_at, t.at) + make_interval(secs => t.no_data_seconds)
+           FROM target t WHERE x.rule_id = t.rule_id AND x.device_id = t.device_id
+         RETURNING x.device_id, t.waiting
        )
-       UPDATE rule_deadlines x SET last_reading_at = t.at, clock_at = greatest(x.clock_at, t.at),
-              due_at = greatest(x.clock_at, t.at) + make_interval(secs => t.no_data_seconds)
-         FROM target t WHERE x.rule_id = t.rule_id AND x.device_id = t.device_id`,
-      [rows.map((r) => r.deviceId), rows.map((r) => r.metric), rows.map((r) => r.at)],
+       SELECT DISTINCT device_id, NULL::bigint AS project_id FROM moved WHERE waiting
+       UNION ALL
+       SELECT NULL::bigint, p.id FROM unnest($4::bigint[]) AS p(id)
+        WHERE EXISTS (SELECT 1 FROM rules r WHERE r.project_id = p.id AND r.enabled AND r.type = 'threshold')`,
+      [rows.map((r) => r.deviceId), rows.map((r) => r.metric), rows.map((r) => r.at), projects],
     );
+    const devices = new Set(answer.filter((a) => a.device_id !== null).map((a) => Number(a.device_id)));
+    const thresholds = new Set(answer.filter((a) => a.project_id !== null).map((a) => Number(a.project_id)));
+    return arrivals.map((a) => thresholds.has(a.projectId) || devices.has(a.deviceId));
   }
 
   /** The devices' rows keyed by device then rule, inside their evaluation (which holds their advisory locks). */
@@ -176,15 +196,19 @@ export class DeadlinesRepository {
 
   /**
    * Sets when the timer looks next at each pair, in one statement, unless its clock moved
-   * meanwhile (a reading's arrival is recorded without the device lock; its own evaluation
-   * follows and decides again).
+   * meanwhile: a reading's arrival is recorded without the device lock, and decided whether
+   * the device needs an evaluation before this one committed. So when the clock moved under a
+   * pair this evaluation leaves with an open alert (due null), the row becomes due now, and
+   * the timer evaluates the device again (and resolves the alert) within its period.
    */
   async setDue(tx: EntityManager, changes: readonly { row: DeadlineRow; dueAt: Date | null }[]): Promise<void> {
     if (!changes.length) return;
     await tx.query(
-      `UPDATE rule_deadlines x SET due_at = u.due_at
+      `UPDATE rule_deadlines x
+          SET due_at = CASE WHEN abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002 THEN u.due_at ELSE least(x.due_at, now()) END
          FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS u(rule_id, device_id, clock_at, due_at)
-        WHERE x.rule_id = u.rule_id AND x.device_id = u.device_id AND abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002`,
+        WHERE x.rule_id = u.rule_id AND x.device_id = u.device_id
+          AND (abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002 OR u.due_at IS NULL)`,
       [
         changes.map((c) => c.row.rule_id),
         changes.map((c) => c.row.device_id),

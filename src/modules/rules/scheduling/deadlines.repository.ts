@@ -203,12 +203,18 @@ export class DeadlinesRepository {
    */
   async setDue(tx: EntityManager, changes: readonly { row: DeadlineRow; dueAt: Date | null }[]): Promise<void> {
     if (!changes.length) return;
+    // Rows are locked in (device, rule) order, as the arrivals lock them: a timer batch's many
+    // devices and a flush of arrivals for some of the same never deadlock.
     await tx.query(
-      `UPDATE rule_deadlines x
-          SET due_at = CASE WHEN abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002 THEN u.due_at ELSE least(x.due_at, now()) END
-         FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS u(rule_id, device_id, clock_at, due_at)
-        WHERE x.rule_id = u.rule_id AND x.device_id = u.device_id
-          AND (abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002 OR u.due_at IS NULL)`,
+      `WITH u AS (
+         SELECT x.rule_id, x.device_id, u.due_at, abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002 AS same_clock
+           FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS u(rule_id, device_id, clock_at, due_at)
+           JOIN rule_deadlines x ON x.rule_id = u.rule_id AND x.device_id = u.device_id
+          ORDER BY x.device_id, x.rule_id
+          FOR NO KEY UPDATE OF x
+       )
+       UPDATE rule_deadlines x SET due_at = CASE WHEN u.same_clock THEN u.due_at ELSE least(x.due_at, now()) END
+         FROM u WHERE x.rule_id = u.rule_id AND x.device_id = u.device_id AND (u.same_clock OR u.due_at IS NULL)`,
       [
         changes.map((c) => c.row.rule_id),
         changes.map((c) => c.row.device_id),

@@ -127,16 +127,19 @@ export class DeadlinesRepository {
     }
     const rows = [...latest.values()];
     const projects = [...new Set(arrivals.map((a) => a.projectId))];
-    // The row's due_at is read under its lock, so it is the latest committed one: an evaluation
-    // that opened the pair's alert meanwhile (due_at null) is seen, though its alert is not
-    // (this statement's snapshot is older); one that committed before this statement locked the
-    // row finds its clock moved and makes the row due now instead (setDue).
+    // An open alert is looked for on every row the arrival concerns, moved or not: a job run
+    // again after a crash finds its rows moved already, and must still ask for the evaluation
+    // the first run may not have queued. A moved row's due_at is read under its lock, so it is
+    // the latest committed one: an evaluation that opened the pair's alert meanwhile (due_at
+    // null) is seen, though its alert is not (this statement's snapshot is older); one that
+    // committed before this statement locked the row finds its clock moved and makes the row
+    // due now instead (setDue).
     const answer: { device_id: string | null; project_id: string | null }[] = await this.ds.query(
       `WITH u AS (
          SELECT u.device_id, u.metric, u.at FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(device_id, metric, at), ${COMMIT_VISIBLE}
        ), target AS (
          SELECT x.rule_id, x.device_id, u.at, r.no_data_seconds,
-                x.due_at IS NULL OR EXISTS (SELECT 1 FROM alerts a WHERE a.rule_id = x.rule_id AND a.device_id = x.device_id AND a.status <> 'resolved') AS waiting
+                x.due_at IS NULL AS waiting
            FROM u JOIN rule_deadlines x ON x.device_id = u.device_id
            JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data' AND r.metric IS NOT DISTINCT FROM u.metric
           WHERE x.last_reading_at IS NULL OR x.last_reading_at < u.at
@@ -148,7 +151,11 @@ export class DeadlinesRepository {
            FROM target t WHERE x.rule_id = t.rule_id AND x.device_id = t.device_id
          RETURNING x.device_id, t.waiting
        )
-       SELECT DISTINCT device_id, NULL::bigint AS project_id FROM moved WHERE waiting
+       SELECT device_id, NULL::bigint AS project_id FROM moved WHERE waiting
+       UNION
+       SELECT x.device_id, NULL FROM u JOIN rule_deadlines x ON x.device_id = u.device_id
+         JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data' AND r.metric IS NOT DISTINCT FROM u.metric
+        WHERE EXISTS (SELECT 1 FROM alerts a WHERE a.rule_id = x.rule_id AND a.device_id = x.device_id AND a.status <> 'resolved')
        UNION ALL
        SELECT NULL::bigint, p.id FROM unnest($4::bigint[]) AS p(id)
         WHERE EXISTS (SELECT 1 FROM rules r WHERE r.project_id = p.id AND r.enabled AND r.type = 'threshold')`,

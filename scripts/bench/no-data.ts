@@ -220,15 +220,13 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     };
     const before = await runBaseline(0, 'baseline');
     const baselineRate = before.rate;
-    const baselineProbes = summary(before.probes);
-    const baselineCpu = before.cpu;
-    const position = before.position;
     // A reporting device must report within no_data_seconds: at the rate the platform took.
     const period = reporting.length / Math.min(o.rate, baselineRate);
     // Twice the period where that fits under MAX_NO_DATA_SECONDS (with the rule the load may run
     // slower than the baseline; at 1.25 × a load 25 % slower made thousands of reporting
     // devices fall silent by the rule's own measure), at least 1.25 × it, else not measured.
-    const noDataSeconds = Math.max(o.noDataSeconds, Math.min(Math.ceil(period * 2), Math.max(MAX_NO_DATA_SECONDS, Math.ceil(period * 1.25))));
+    const margin = Math.ceil(period * 2) <= MAX_NO_DATA_SECONDS ? Math.ceil(period * 2) : Math.max(MAX_NO_DATA_SECONDS, Math.ceil(period * 1.25));
+    const noDataSeconds = Math.max(o.noDataSeconds, margin);
     if (noDataSeconds > o.noDataSeconds) {
       o.log(`no-data: no_data_seconds ${noDataSeconds} instead of ${o.noDataSeconds}: at ${fmt(Math.min(o.rate, baselineRate))} readings/s each reporting device reports only every ${fmt(period, 1)} s`);
     }
@@ -238,7 +236,7 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
       // The load's backlog is not the next phase's to measure.
       const drain = await drainQueues(o.apiUrl);
       o.log(`no-data: left ${JSON.stringify(drain.queued)} jobs queued; ${drain.drained ? 'drained' : 'NOT drained'} in ${drain.seconds} s`);
-      return { ...skipped(o, why), load_readings_per_second: { baseline: Math.round(baselineRate), with_rule: 0 }, probe_post_to_stored_ms: { baseline: baselineProbes, with_rule: summary([]) }, cpu_percent_of_a_core: { baseline: baselineCpu, with_rule: {} } };
+      return { ...skipped(o, why), load_readings_per_second: { baseline: Math.round(baselineRate), with_rule: 0 }, probe_post_to_stored_ms: { baseline: summary(before.probes), with_rule: summary([]) }, cpu_percent_of_a_core: { baseline: before.cpu, with_rule: {} } };
     }
 
     // The rule: every device's clock starts now.
@@ -249,7 +247,7 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
 
     // The stopping devices report once, then the load runs until their deadlines have fired.
     const c0 = cpuSnapshot(o.procs);
-    const load = new ReportingLoad(base, tenant.auth, reporting, probeDevice, o.rate, position);
+    const load = new ReportingLoad(base, tenant.auth, reporting, probeDevice, o.rate, before.position);
     await Promise.all(
       stopping.map((d) => api(o.apiUrl, 'POST', '/telemetry', { device_external_id: d, events: [{ ts: new Date().toISOString(), data: { temperature: 20 } }] }, tenant.auth)),
     );
@@ -307,6 +305,7 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
     // would measure that backlog (its alerts queued behind it), not its own load.
     const drain = await drainQueues(o.apiUrl);
     o.log(`no-data: left ${JSON.stringify(drain.queued)} jobs queued; ${drain.drained ? 'drained' : 'NOT drained'} in ${drain.seconds} s`);
+    const [beforeProbes, afterProbes] = [summary(before.probes), summary(after.probes)];
     const lags = [...seen].map(([device, at]) => Math.max(0, at - dueOf.get(device)!));
     const lag = summary(lags);
     const openLag = summary(opened);
@@ -324,15 +323,14 @@ export async function runNoDataPhase(o: NoDataOptions): Promise<NoDataResult> {
       firing_lag_ms: { p50: lag.p50, p99: lag.p99, max: lag.max },
       due_to_triggered_at_ms: { p50: openLag.p50, p99: openLag.p99, max: openLag.max },
       load_readings_per_second: { baseline: Math.round(baselineRate), with_rule: Math.round(load.sent / withRuleSeconds), baseline_after: Math.round(after.rate) },
-      probe_post_to_stored_ms: { baseline: summary([...before.probes, ...after.probes]), with_rule: summary(load.probes), baseline_before: baselineProbes, baseline_after: summary(after.probes) },
-      cpu_percent_of_a_core: { baseline: baselineCpu, with_rule: withRuleCpu, baseline_after: after.cpu },
+      probe_post_to_stored_ms: { baseline: summary([...before.probes, ...after.probes]), with_rule: summary(load.probes), baseline_before: beforeProbes, baseline_after: afterProbes },
+      cpu_percent_of_a_core: { baseline: before.cpu, with_rule: withRuleCpu, baseline_after: after.cpu },
     };
     const probes = result.probe_post_to_stored_ms;
-    const afterProbes = summary(after.probes);
     o.log(
       `no-data: ${seen.size} of ${stoppingIds.length} fired (${others.size} unexpected); due → seen p50 ${fmt(lag.p50)} ms, p99 ${fmt(lag.p99)} ms (due → triggered_at p50 ${fmt(openLag.p50)}, p99 ${fmt(openLag.p99)} ms); ` +
         `probe POST → stored p50/p99 ${fmt(probes.baseline.p50, 1)}/${fmt(probes.baseline.p99, 1)} ms without the rule ` +
-        `(before ${fmt(baselineProbes.p50, 1)}/${fmt(baselineProbes.p99, 1)}, after ${fmt(afterProbes.p50, 1)}/${fmt(afterProbes.p99, 1)}), ` +
+        `(before ${fmt(beforeProbes.p50, 1)}/${fmt(beforeProbes.p99, 1)}, after ${fmt(afterProbes.p50, 1)}/${fmt(afterProbes.p99, 1)}), ` +
         `${fmt(probes.with_rule.p50, 1)}/${fmt(probes.with_rule.p99, 1)} ms with it; ` +
         `load ${fmt(baselineRate)}/s, ${fmt(result.load_readings_per_second.with_rule)}/s with the rule, ${fmt(after.rate)}/s after`,
     );

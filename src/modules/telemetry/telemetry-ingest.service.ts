@@ -152,8 +152,7 @@ export class TelemetryIngestService {
    */
   async store(payload: IngestReadingsPayload): Promise<void> {
     const done = this.metrics.ingestSeconds.startTimer({ stage: 'store' });
-    const { evaluate } = await this.writeWithArrival(payload, this.writer.write(this.rowsOf(payload)));
-    if (evaluate) await this.scheduleEvaluation(payload);
+    await this.writeWithArrival(payload, this.writer.write(this.rowsOf(payload)));
     await this.writer.durable();
     done();
   }
@@ -164,8 +163,7 @@ export class TelemetryIngestService {
    * which one stored a reading and the others see it as a duplicate.
    */
   private async storeNow(payload: IngestReadingsPayload): Promise<WriteOutcome> {
-    const { written: outcome, evaluate } = await this.writeWithArrival(payload, this.writer.writeNow(this.rowsOf(payload)));
-    if (evaluate) await this.scheduleEvaluation(payload);
+    const outcome = await this.writeWithArrival(payload, this.writer.writeNow(this.rowsOf(payload)));
     // The readings and their arrival were committed visible: durable once this resolves.
     await this.writer.durable();
     return outcome;
@@ -176,14 +174,14 @@ export class TelemetryIngestService {
    * statements on two connections, so neither waits for the other's round trip): an arrival
    * is the moment the API accepted the batch (`receivedAt`), not the moment it was stored, and
    * both are in before the evaluation is scheduled, so it sees the readings and the moved
-   * clock. If the write fails, the job runs again, and a clock never moves back. `evaluate`:
-   * whether the device's rules need the readings evaluated (ArrivalsService.record); a device
-   * whose project has only no-data rules (or none) needs nothing more than the moved clock.
+   * clock. If the write fails, the job runs again, and a clock never moves back. Then queues
+   * that evaluation, when the device's rules need one (ArrivalsService.record): a device whose
+   * project has only no-data rules (or none) needs nothing more than the moved clock.
    */
-  private async writeWithArrival<T>(payload: IngestReadingsPayload, write: Promise<T>): Promise<{ written: T; evaluate: boolean }> {
-    const scope = { orgId: payload.orgId, projectId: payload.projectId };
-    const [written, evaluate] = await Promise.all([write, this.arrivals.record(scope, payload.deviceId, payload.receivedAt, payload.readings)]);
-    return { written, evaluate };
+  private async writeWithArrival<T>(payload: IngestReadingsPayload, write: Promise<T>): Promise<T> {
+    const [written, evaluate] = await Promise.all([write, this.arrivals.record(payload, payload.deviceId, payload.receivedAt, payload.readings)]);
+    if (evaluate) await this.scheduleEvaluation(payload);
+    return written;
   }
 
   private rowsOf(payload: IngestReadingsPayload): ReadingRow[] {

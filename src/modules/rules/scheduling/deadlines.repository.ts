@@ -100,7 +100,7 @@ export class DeadlinesRepository {
    *
    * Answers, per arrival in order, whether its device must be evaluated (docs/rules.md,
    * "Which readings are evaluated"): its project has an enabled threshold rule, or a row it
-   * moved was waiting for data (`due_at` null: its alert open, or opening now under the row's
+   * concerns waits for data (`due_at` null: its alert open, or opening now under the row's
    * lock) or has an open alert. Otherwise the move of the clock was all a reading could change.
    */
   async recordArrivals(arrivals: readonly Arrival[]): Promise<boolean[]> {
@@ -127,35 +127,30 @@ export class DeadlinesRepository {
     }
     const rows = [...latest.values()];
     const projects = [...new Set(arrivals.map((a) => a.projectId))];
-    // An open alert is looked for on every row the arrival concerns, moved or not: a job run
-    // again after a crash finds its rows moved already, and must still ask for the evaluation
-    // the first run may not have queued. A moved row's due_at is read under its lock, so it is
-    // the latest committed one: an evaluation that opened the pair's alert meanwhile (due_at
-    // null) is seen, though its alert is not (this statement's snapshot is older); one that
-    // committed before this statement locked the row finds its clock moved and makes the row
-    // due now instead (setDue).
+    // Every row the arrival concerns is locked and looked at, moved or not: a job run again
+    // after a crash finds its rows moved already, and must still ask for the evaluation the
+    // first run may not have queued. A row's due_at is read under its lock, so it is the latest
+    // committed one: an evaluation that opened the pair's alert meanwhile (due_at null) is
+    // seen, though its alert is not (this statement's snapshot is older); one that committed
+    // before this statement locked the row finds its clock moved and makes the row due now
+    // instead (setDue).
     const answer: { device_id: string | null; project_id: string | null }[] = await this.ds.query(
       `WITH u AS (
          SELECT u.device_id, u.metric, u.at FROM unnest($1::bigint[], $2::text[], $3::timestamptz[]) AS u(device_id, metric, at), ${COMMIT_VISIBLE}
        ), target AS (
          SELECT x.rule_id, x.device_id, u.at, r.no_data_seconds,
-                x.due_at IS NULL AS waiting
+                x.last_reading_at IS NULL OR x.last_reading_at < u.at AS moves,
+                x.due_at IS NULL OR EXISTS (SELECT 1 FROM alerts a WHERE a.rule_id = x.rule_id AND a.device_id = x.device_id AND a.status <> 'resolved') AS waiting
            FROM u JOIN rule_deadlines x ON x.device_id = u.device_id
            JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data' AND r.metric IS NOT DISTINCT FROM u.metric
-          WHERE x.last_reading_at IS NULL OR x.last_reading_at < u.at
           ORDER BY x.device_id, x.rule_id
           FOR NO KEY UPDATE OF x
        ), moved AS (
          UPDATE rule_deadlines x SET last_reading_at = t.at, clock_at = greatest(x.clock_at, t.at),
                 due_at = greatest(x.clock_at, t.at) + make_interval(secs => t.no_data_seconds)
-           FROM target t WHERE x.rule_id = t.rule_id AND x.device_id = t.device_id
-         RETURNING x.device_id, t.waiting
+           FROM target t WHERE x.rule_id = t.rule_id AND x.device_id = t.device_id AND t.moves
        )
-       SELECT device_id, NULL::bigint AS project_id FROM moved WHERE waiting
-       UNION
-       SELECT x.device_id, NULL FROM u JOIN rule_deadlines x ON x.device_id = u.device_id
-         JOIN rules r ON r.id = x.rule_id AND r.type = 'no_data' AND r.metric IS NOT DISTINCT FROM u.metric
-        WHERE EXISTS (SELECT 1 FROM alerts a WHERE a.rule_id = x.rule_id AND a.device_id = x.device_id AND a.status <> 'resolved')
+       SELECT DISTINCT device_id, NULL::bigint AS project_id FROM target WHERE waiting
        UNION ALL
        SELECT NULL::bigint, p.id FROM unnest($4::bigint[]) AS p(id)
         WHERE EXISTS (SELECT 1 FROM rules r WHERE r.project_id = p.id AND r.enabled AND r.type = 'threshold')`,
@@ -213,15 +208,15 @@ export class DeadlinesRepository {
     // Rows are locked in (device, rule) order, as the arrivals lock them: a timer batch's many
     // devices and a flush of arrivals for some of the same never deadlock.
     await tx.query(
-      `WITH u AS (
+      `WITH pairs AS (
          SELECT x.rule_id, x.device_id, u.due_at, abs(extract(epoch FROM x.clock_at - u.clock_at)) < 0.002 AS same_clock
            FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[], $4::timestamptz[]) AS u(rule_id, device_id, clock_at, due_at)
            JOIN rule_deadlines x ON x.rule_id = u.rule_id AND x.device_id = u.device_id
           ORDER BY x.device_id, x.rule_id
           FOR NO KEY UPDATE OF x
        )
-       UPDATE rule_deadlines x SET due_at = CASE WHEN u.same_clock THEN u.due_at ELSE least(x.due_at, now()) END
-         FROM u WHERE x.rule_id = u.rule_id AND x.device_id = u.device_id AND (u.same_clock OR u.due_at IS NULL)`,
+       UPDATE rule_deadlines x SET due_at = CASE WHEN p.same_clock THEN p.due_at ELSE least(x.due_at, now()) END
+         FROM pairs p WHERE x.rule_id = p.rule_id AND x.device_id = p.device_id AND (p.same_clock OR p.due_at IS NULL)`,
       [
         changes.map((c) => c.row.rule_id),
         changes.map((c) => c.row.device_id),

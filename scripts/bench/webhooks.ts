@@ -7,8 +7,9 @@ import { api, benchEnv, cpuShare, cpuSnapshot, dropRunData, fmt, peakRssMb, pg, 
  * `npm run bench:webhooks`: delivery throughput to a healthy local sink, alone and next to a
  * dead endpoint (accepts connections, never answers: every send runs into the timeout).
  * WORKERS worker processes (default 2) and one api. Each phase builds a backlog of
- * DEVICES × RULES alert events while the delivery queue is paused, then resumes it and times
- * the drain at the sink, so the figure is delivery alone, not rule evaluation.
+ * DEVICES × RULES alert events while the delivery queue is paused (first attempts queued too:
+ * WEBHOOK_INLINE_FIRST_ATTEMPTS=0), then resumes it and times the drain at the sink, so the
+ * figure is delivery alone, not rule evaluation.
  *
  * After a warm-up (one open and one resolve phase), ROUNDS rounds each time the healthy
  * endpoint alone, then next to a newly created dead endpoint (deleted after its round), so
@@ -65,7 +66,9 @@ async function main(): Promise<void> {
   const healthy = await new Sink().start(true);
   const dead = await new Sink().start(false);
   const paced = await new Sink().start(true);
-  const extra = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true' };
+  // The backlog waits in the paused queue: the workers make no first attempt themselves
+  // (docs/webhooks.md, "The first attempt"), so the drain times delivery jobs alone.
+  const extra = { WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_INLINE_FIRST_ATTEMPTS: '0' };
   try {
     const apiProc = await startProcess('api', 'api', env, extra);
     procs.push(apiProc);

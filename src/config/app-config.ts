@@ -61,6 +61,8 @@ export interface AppConfig {
     circuitFailureThreshold: number;
     circuitResetTimeoutMs: number;
     sweepIntervalMs: number;
+    /** First attempts a worker makes itself at once (docs/webhooks.md, "The first attempt"); 0: every one is a queued job. */
+    inlineFirstAttempts: number;
   };
 }
 
@@ -109,6 +111,7 @@ export function buildConfig(env: Env): AppConfig {
       circuitFailureThreshold: env.CIRCUIT_FAILURE_THRESHOLD,
       circuitResetTimeoutMs: env.CIRCUIT_RESET_TIMEOUT_MS,
       sweepIntervalMs: env.WEBHOOK_SWEEP_INTERVAL_MS,
+      inlineFirstAttempts: env.WEBHOOK_INLINE_FIRST_ATTEMPTS,
     },
   };
 }

@@ -95,6 +95,7 @@ export const ENV_SCHEMA = {
   CIRCUIT_FAILURE_THRESHOLD: { default: '5', parse: int(1) },
   CIRCUIT_RESET_TIMEOUT_MS: { default: '60000', parse: int(1) },
   WEBHOOK_SWEEP_INTERVAL_MS: { default: '15000', parse: int(100) },
+  WEBHOOK_INLINE_FIRST_ATTEMPTS: { default: '64', parse: int(0, 1000) },
   METRICS_PORT: { default: '0', parse: int(0, 65535) },
   SHUTDOWN_GRACE_MS: { default: '25000', parse: int(0, 600000) },
   HEAP_GROWING_PERCENT: { default: '100', parse: int(0, 1000) },

@@ -1,3 +1,4 @@
+import Queue from 'bull';
 import { createHmac, randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { RunningApp, startApp } from '../support/app';
@@ -245,5 +246,29 @@ describe('webhook delivery', () => {
     expect([...alertByMessage.values()].every((ids) => ids.size === 1)).toBe(true);
     expect(all.filter((d) => d.attempts === 2)).toHaveLength(2);
     expect(all.filter((d) => d.attempts === 1)).toHaveLength(38);
+  });
+
+  it('the first attempt does not wait behind the delivery queue; retries go through it', async () => {
+    // The webhook-delivery queue is paused for every worker (a backlog of retries would hold it
+    // up the same way): a fresh alert's first attempt is made by the process that committed it.
+    const queue = new Queue('webhook-delivery', { prefix: process.env.REDIS_PREFIX, redis: process.env.REDIS_URL! });
+    try {
+      const { t, device, path } = await subscriber({ status: 500 }, { status: 200 });
+      await queue.pause();
+      expect((await reading(t, device.external_id, 95)).status).toBe(202);
+      const [first] = await sink.waitFor(path, 1);
+      expect(first.json.event).toBe('alert.triggered');
+      // It failed (500): its retry is a job, which waits while the queue is paused.
+      const d = await settled(t, 'retrying');
+      await eventually(() => queue.getJobCounts(), (c) => c.delayed + c.waiting + (c as unknown as { paused: number }).paused >= 1);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(sink.at(path)).toHaveLength(1);
+      await queue.resume();
+      expect(await settled(t, 'success')).toMatchObject({ id: d.id, attempts: 2, last_status_code: 200 });
+      expect(sink.at(path)).toHaveLength(2);
+    } finally {
+      await queue.resume().catch(() => undefined);
+      await queue.close();
+    }
   });
 });

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '../../core/errors/app-error';
 import { Page, PageRequest } from '../../core/http/pagination';
 import { JobQueue } from '../../core/queue/job-queue.service';
 import type { TenantScope } from '../../core/tenancy/tenant-scope';
+import { FirstAttempts } from './delivery/first-attempts';
 import { AlertNotification, TEST_EVENT, testPayload, toDeliveryPayload } from './delivery/webhook-body';
 import { DeliveryDetailResponse, DeliveryResponse, DeliveryStatus } from './dto/webhook.dto';
 import { attemptOf, byWebhook, queueAttempt } from './jobs/deliver-webhook.job';
@@ -41,6 +42,7 @@ export class WebhookDeliveriesService {
   constructor(
     private readonly repo: WebhookDeliveriesRepository,
     private readonly queue: JobQueue,
+    private readonly firstAttempts: FirstAttempts,
   ) {}
 
   /**
@@ -58,15 +60,18 @@ export class WebhookDeliveriesService {
   }
 
   /**
-   * After the commit: queue the first attempt of each. Failing here loses nothing (the rows
-   * are committed and the sweeper queues what was not), so it only logs.
+   * After the commit: the first attempt of each, made at once by this process when it sends
+   * webhooks (FirstAttempts), else queued. Failing here loses nothing (the rows are committed
+   * and the sweeper queues what was not), so it only logs.
    */
   async dispatch(recorded: RecordedDeliveries[]): Promise<void> {
-    // One job per webhook for everything this commit wrote (a webhook belongs to one project).
+    // One attempt (or job) per webhook for everything this commit wrote (a webhook belongs to one project).
     const rows = recorded.flatMap(({ scope, deliveries }) => deliveries.map((d) => ({ ...d, scope })));
-    const jobs = [...byWebhook(rows)].map(([webhookId, ds]) =>
-      queueAttempt(this.queue, ds[0].scope, { deliveryIds: ds.map((d) => d.id), webhookId, attempts: 0, due: 0 }),
-    );
+    const jobs = [...byWebhook(rows)].map(([webhookId, ds]) => {
+      const deliveryIds = ds.map((d) => d.id);
+      if (this.firstAttempts.tryRun(ds[0].scope, webhookId, deliveryIds)) return Promise.resolve();
+      return queueAttempt(this.queue, ds[0].scope, { deliveryIds, webhookId, attempts: 0, due: 0 });
+    });
     const results = await Promise.allSettled(jobs);
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed) this.logger.warn(`${failed} delivery jobs not queued now; the sweeper will queue their deliveries`);

@@ -9,6 +9,7 @@ import { configureHttpApp } from './core/http/http-app';
 import { mountQueueDashboard } from './core/http/queue-dashboard';
 import { serveAsLane } from './core/lanes/lane-child';
 import { Lanes } from './core/lanes/lanes.service';
+import { withinGrace } from './core/lifecycle/grace';
 import { ShutdownSignal } from './core/lifecycle/shutdown-signal';
 import { PinoLogger } from './core/logging/pino-logger';
 import { Metrics } from './core/metrics/metrics.service';
@@ -29,9 +30,6 @@ function tuneHeap(config: AppConfig): void {
 /** Shorter admin tokens are accepted (DESIGN.md sets no length) but warned about at start. */
 const ADVISED_ADMIN_TOKEN_LENGTH = 16;
 /** Whether `work` settled within `graceMs` (it keeps running if not). */
-const withinGrace = (work: Promise<unknown>, graceMs: number): Promise<boolean> =>
-  Promise.race([work.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), graceMs).unref())]);
-
 /** Builds the HTTP app (roles api and all) without listening. */
 export async function createHttpApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {

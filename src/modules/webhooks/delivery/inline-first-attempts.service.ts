@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../../config/app-config';
+import { withinGrace } from '../../../core/lifecycle/grace';
 import { ShutdownSignal } from '../../../core/lifecycle/shutdown-signal';
 import { runWithLogContext } from '../../../core/logging/log-context';
 import { JobQueue } from '../../../core/queue/job-queue.service';
@@ -49,9 +50,12 @@ export class InlineFirstAttempts implements OnApplicationBootstrap, BeforeApplic
     }
   }
 
-  /** The attempts in flight finish before the connection pools close. */
+  /**
+   * The attempts in flight finish before the connection pools close, within the shutdown's
+   * grace; one cut off is sent again by another worker once its claim lapses (the sweeper).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.firstAttempts.serveWith(null);
-    await this.pool.close();
+    if (!(await withinGrace(this.pool.close(), this.config.shutdownGraceMs))) this.logger.warn('first attempts still running after the grace; their claims lapse and the sweeper queues them');
   }
 }

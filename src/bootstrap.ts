@@ -29,7 +29,7 @@ function tuneHeap(config: AppConfig): void {
 }
 /** Shorter admin tokens are accepted (DESIGN.md sets no length) but warned about at start. */
 const ADVISED_ADMIN_TOKEN_LENGTH = 16;
-/** Whether `work` settled within `graceMs` (it keeps running if not). */
+
 /** Builds the HTTP app (roles api and all) without listening. */
 export async function createHttpApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {

@@ -543,7 +543,7 @@ async function main(): Promise<void> {
 
     // 5. Noisy neighbour.
     const noisy = await phase('noisy neighbour', () =>
-      guard(runNoisy({ apiUrl: url, databaseUrl: env.databaseUrl, seconds: int('NOISY_SECONDS', 120), rate: 1000, aPostsPerSecond: int('NOISY_A_POSTS_PER_SECOND', 4), log })),
+      guard(runNoisy({ apiUrl: url, databaseUrl: env.databaseUrl, seconds: int('NOISY_SECONDS', 120), rate: 1000, aPostsPerSecond: int('NOISY_A_POSTS_PER_SECOND', 4), samplesFile: process.env.NOISY_SAMPLES, log })),
     );
 
     // 7. Analytics at SCALE × 1M readings, on a platform of its own.

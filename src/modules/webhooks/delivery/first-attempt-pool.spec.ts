@@ -1,4 +1,5 @@
-import { FirstAttemptPool, REQUEUE_MS } from './first-attempt-pool';
+import { DELIVERY_RETRY_MS } from '../jobs/deliver-webhook.job';
+import { FirstAttemptPool } from './first-attempt-pool';
 
 const scope = { orgId: 1, projectId: 2 };
 const settle = () => new Promise((r) => setImmediate(r));
@@ -44,7 +45,7 @@ describe('first attempts made by the worker that committed the deliveries', () =
     expect(pool.start(scope, 7, [1, 2])).toBe(true);
     pending[0].end(new Error('connection terminated'));
     await settle();
-    expect(queued).toEqual([{ ids: [1, 2], delayMs: REQUEUE_MS }]);
+    expect(queued).toEqual([{ ids: [1, 2], delayMs: DELIVERY_RETRY_MS }]);
     state.queueFails = true;
     expect(pool.start(scope, 7, [3])).toBe(true);
     pending[1].end(new Error('connection terminated'));

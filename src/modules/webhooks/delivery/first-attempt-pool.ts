@@ -1,5 +1,5 @@
 import type { TenantScope } from '../../../core/tenancy/tenant-scope';
-import { MAX_DELIVERIES_PER_JOB } from '../jobs/deliver-webhook.job';
+import { DELIVERY_RETRY_MS, MAX_DELIVERIES_PER_JOB } from '../jobs/deliver-webhook.job';
 
 /** What the pool needs of its process: the runner's attempt, the queue's, and whether the process drains. */
 export interface FirstAttemptWork {
@@ -9,9 +9,6 @@ export interface FirstAttemptWork {
   draining(): boolean;
   warn(message: string): void;
 }
-
-/** An attempt that failed on our side (Postgres or Redis) is queued again this much later, as a job's retry would be. */
-export const REQUEUE_MS = 1000;
 
 /**
  * The first attempts a worker makes itself (docs/webhooks.md, "The first attempt"): started at
@@ -35,7 +32,8 @@ export class FirstAttemptPool {
       .attempt(scope, webhookId, ids)
       .catch((err: Error) => {
         this.work.warn(`first attempt of deliveries ${ids.join(', ')} failed on our side (${err.message}); queued again`);
-        return this.work.queue(scope, webhookId, ids, REQUEUE_MS);
+        // As a job that failed on our side would run again.
+        return this.work.queue(scope, webhookId, ids, DELIVERY_RETRY_MS);
       })
       .then(
         () => undefined,

@@ -15,7 +15,7 @@ export type FirstAttemptRunner = (scope: TenantScope, webhookId: number, deliver
 export class FirstAttempts {
   private runner: FirstAttemptRunner | null = null;
 
-  serveWith(runner: FirstAttemptRunner | null): void {
+  serveWith(runner: FirstAttemptRunner): void {
     this.runner = runner;
   }
 

@@ -51,11 +51,11 @@ export class InlineFirstAttempts implements OnApplicationBootstrap, BeforeApplic
   }
 
   /**
-   * The attempts in flight finish before the connection pools close, within the shutdown's
-   * grace; one cut off is sent again by another worker once its claim lapses (the sweeper).
+   * The pool takes no more (the outbox queues instead), and the attempts in flight finish
+   * before the connection pools close, within the shutdown's grace; one cut off is sent again
+   * by another worker once its claim lapses (the sweeper).
    */
   async beforeApplicationShutdown(): Promise<void> {
-    this.firstAttempts.serveWith(null);
     if (!(await withinGrace(this.pool.close(), this.config.shutdownGraceMs))) this.logger.warn('first attempts still running after the grace; their claims lapse and the sweeper queues them');
   }
 }

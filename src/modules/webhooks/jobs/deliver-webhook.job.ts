@@ -27,6 +27,9 @@ export const MAX_DELIVERIES_PER_JOB = 100;
  */
 export const MAX_DELIVERIES_PER_HELD_JOB = 1000;
 
+/** A delivery job that failed on our side (Postgres or Redis down) runs again this much later, doubling. */
+export const DELIVERY_RETRY_MS = 1000;
+
 /**
  * One attempt at each of a webhook's deliveries (each one's next attempt is a new, delayed
  * job). Job ids are `dlv:<first delivery>[+<more>]:<attempts made>:<due time>`, so the sweeper
@@ -39,7 +42,7 @@ export const deliverWebhookJob = defineJob<DeliverWebhookPayload>({
   name: 'deliver',
   // Retried without limit: a job that gave up would keep its id in the failed list, and the
   // sweeper's re-creation of it (same id) would then be ignored for good.
-  options: { ...retryForever(1000), removeOnComplete: true },
+  options: { ...retryForever(DELIVERY_RETRY_MS), removeOnComplete: true },
 });
 
 /**
